@@ -1,0 +1,119 @@
+package store
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// sessionCache keeps sessions that have validated recently, so the hot path
+// is a map lookup instead of a read transaction and a JSON decode. It holds
+// only what was in the database; every revoke removes its entries in the
+// same call that committed it, and a generation counter stops a load that
+// raced with a revoke from putting a stale live copy back.
+type sessionCache struct {
+	mu      sync.RWMutex
+	entries map[TokenHash]*cachedSession
+	gen     uint64 // bumped under mu by every forget
+	limit   int
+}
+
+// cachedSession is one validated session plus what requests learned about
+// it since it was loaded.
+type cachedSession struct {
+	sess       Session // as loaded; never mutated after insert
+	lastActive atomic.Int64
+	place      atomic.Pointer[Place]
+	dirty      atomic.Bool
+}
+
+func newSessionCache(limit int) *sessionCache {
+	return &sessionCache{entries: make(map[TokenHash]*cachedSession), limit: limit}
+}
+
+// snapshot is the session with the activity seen since it was loaded.
+func (e *cachedSession) snapshot() Session {
+	s := e.sess
+	s.LastActive = time.Unix(0, e.lastActive.Load()).UTC()
+	if p := e.place.Load(); p != nil {
+		s.LastPlace = *p
+	}
+	return s
+}
+
+// touch moves last-active forward to now and reports whether the entry
+// just became dirty (so the caller queues it for the next flush).
+func (e *cachedSession) touch(now time.Time) bool {
+	n := now.UnixNano()
+	for {
+		old := e.lastActive.Load()
+		if n <= old || e.lastActive.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	return !e.dirty.Load() && e.dirty.CompareAndSwap(false, true)
+}
+
+func (c *sessionCache) peek(h TokenHash) *cachedSession {
+	c.mu.RLock()
+	e := c.entries[h]
+	c.mu.RUnlock()
+	return e
+}
+
+// load returns the cached entry for h, reading it with fetch on a miss.
+// Ended sessions are returned but not kept.
+func (c *sessionCache) load(h TokenHash, fetch func() (Session, error)) (*cachedSession, error) {
+	if e := c.peek(h); e != nil {
+		return e, nil
+	}
+	for attempt := 0; ; attempt++ {
+		c.mu.RLock()
+		gen := c.gen
+		c.mu.RUnlock()
+		sess, err := fetch()
+		if err != nil {
+			return nil, err
+		}
+		e := &cachedSession{sess: sess}
+		e.lastActive.Store(sess.LastActive.UnixNano())
+		if !sess.RevokedAt.IsZero() {
+			return e, nil
+		}
+		c.mu.Lock()
+		if c.gen != gen && attempt < 3 {
+			// A revoke committed while we read, so our copy may predate
+			// it: read again rather than cache a stale live session.
+			c.mu.Unlock()
+			continue
+		}
+		if old := c.entries[h]; old != nil {
+			c.mu.Unlock()
+			return old, nil
+		}
+		if c.gen == gen {
+			if len(c.entries) >= c.limit {
+				for k := range c.entries { // evict any one; its pending activity stays queued
+					delete(c.entries, k)
+					break
+				}
+			}
+			c.entries[h] = e
+		}
+		c.mu.Unlock()
+		return e, nil
+	}
+}
+
+// forget drops entries after their sessions were revoked.
+func (c *sessionCache) forget(hashes ...TokenHash) {
+	if len(hashes) == 0 {
+		return
+	}
+	c.mu.Lock()
+	for _, h := range hashes {
+		delete(c.entries, h)
+	}
+	c.gen++
+	c.mu.Unlock()
+}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNotFound is returned when a record does not exist, or is not the
+// caller's to see.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrEmailTaken is returned when a user with the same email already exists.
+var ErrEmailTaken = errors.New("store: a user with that email already exists")
+
+// AccountKind tells a customer organisation from a partner.
+type AccountKind string
+
+// Account kinds.
+const (
+	AccountClient  AccountKind = "client"
+	AccountPartner AccountKind = "partner"
+)
+
+// Role is what a user may do inside their account.
+type Role string
+
+// Roles. Customer roles manage their own sessions; partner roles never see
+// the Active Sessions section.
+const (
+	RoleClientAdmin   Role = "client_admin"
+	RoleClientManager Role = "client_manager"
+	RoleClientStaff   Role = "client_staff"
+	RolePartnerAdmin  Role = "partner_admin"
+	RolePartnerStaff  Role = "partner_staff"
+)
+
+// Roles lists every role in display order.
+var Roles = []Role{RoleClientAdmin, RoleClientManager, RoleClientStaff, RolePartnerAdmin, RolePartnerStaff}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	for _, k := range Roles {
+		if r == k {
+			return true
+		}
+	}
+	return false
+}
+
+// IsCustomer reports whether r is one of the client (customer) roles.
+func (r Role) IsCustomer() bool {
+	return r == RoleClientAdmin || r == RoleClientManager || r == RoleClientStaff
+}
+
+// AccountKind is the kind of account a user with this role belongs to.
+func (r Role) AccountKind() AccountKind {
+	if r.IsCustomer() {
+		return AccountClient
+	}
+	return AccountPartner
+}
+
+// Account is a client organisation or a partner.
+type Account struct {
+	ID        string      `json:"id"`
+	Name      string      `json:"name"`
+	Kind      AccountKind `json:"kind"`
+	CreatedAt time.Time   `json:"created_at"`
+}
+
+// User is a person who can sign in.
+type User struct {
+	ID           string    `json:"id"`
+	AccountID    string    `json:"account_id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Role         Role      `json:"role"`
+	PasswordHash string    `json:"password_hash"`
+	Disabled     bool      `json:"disabled,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Reason records why a session ended.
+type Reason string
+
+// Reasons a session ends. They are stored, so never rename one.
+const (
+	ReasonSignedOut       Reason = "signed_out"            // the user signed this browser out
+	ReasonRevoked         Reason = "revoked"               // signed out from another session
+	ReasonRevokedAll      Reason = "revoked_all"           // "Sign out all other devices"
+	ReasonIdle            Reason = "idle"                  // idle timeout
+	ReasonLifetime        Reason = "lifetime"              // absolute lifetime reached
+	ReasonPasswordChanged Reason = "password_changed"      // password change signed others out
+	ReasonUserDisabled    Reason = "user_disabled"         // an operator disabled the user
+	ReasonEverywhere      Reason = "signed_out_everywhere" // an operator signed the user out everywhere
+	ReasonSessionLimit    Reason = "session_limit"         // too many live sessions; oldest ended
+)
+
+// EndedError is returned by Validate for a session that exists but may no
+// longer be used, with the reason to tell its browser.
+type EndedError struct {
+	Reason Reason
+}
+
+func (e *EndedError) Error() string { return fmt.Sprintf("store: session ended (%s)", e.Reason) }
+
+// Policy bounds how long a session lives.
+type Policy struct {
+	IdleTimeout time.Duration // ends a session this long after its last activity
+	MaxLifetime time.Duration // ends a session this long after sign-in, however active
+}
+
+// Device is the parsed description of the browser that signed in.
+type Device struct {
+	Browser        string `json:"browser,omitempty"`
+	BrowserVersion string `json:"browser_version,omitempty"`
+	OS             string `json:"os,omitempty"`
+	OSVersion      string `json:"os_version,omitempty"`
+	Name           string `json:"name,omitempty"`
+	Type           string `json:"type,omitempty"`
+}
+
+// Place is where a session was seen from, as coarsely as it may be shown.
+// The full address is never stored: Network is its /24 or /48.
+type Place struct {
+	Network     string `json:"network,omitempty"` // "203.0.113.0/24"
+	Masked      string `json:"masked,omitempty"`  // "203.0.113.x"
+	City        string `json:"city,omitempty"`
+	Region      string `json:"region,omitempty"`
+	Country     string `json:"country,omitempty"`
+	CountryCode string `json:"country_code,omitempty"`
+	Private     bool   `json:"private,omitempty"`
+}
+
+// Session is one signed-in browser. It is stored under the hash of its
+// token; ID is a separate random id that may appear in URLs and HTML.
+type Session struct {
+	ID           string    `json:"id"`
+	UserID       string    `json:"user_id"`
+	CreatedAt    time.Time `json:"created_at"`
+	LastActive   time.Time `json:"last_active"`
+	RevokedAt    time.Time `json:"revoked_at,omitzero"`
+	RevokeReason Reason    `json:"revoke_reason,omitempty"`
+	UserAgent    string    `json:"user_agent,omitempty"`
+	Device       Device    `json:"device"`
+	FirstPlace   Place     `json:"first_place"`
+	LastPlace    Place     `json:"last_place"`
+
+	hash TokenHash
+}
+
+// Ended reports whether the session can no longer be used at now, and why.
+func (s Session) Ended(now time.Time, p Policy) (bool, Reason) {
+	switch {
+	case !s.RevokedAt.IsZero():
+		return true, s.RevokeReason
+	case p.MaxLifetime > 0 && now.Sub(s.CreatedAt) >= p.MaxLifetime:
+		return true, ReasonLifetime
+	case p.IdleTimeout > 0 && now.Sub(s.LastActive) >= p.IdleTimeout:
+		return true, ReasonIdle
+	}
+	return false, ""
+}
+
+// endedAt is when the session stopped being usable, for the sweeper's
+// retention period. Zero if it is live.
+func (s Session) endedAt(now time.Time, p Policy) time.Time {
+	ended, reason := s.Ended(now, p)
+	switch {
+	case !ended:
+		return time.Time{}
+	case !s.RevokedAt.IsZero():
+		return s.RevokedAt
+	case reason == ReasonLifetime:
+		return s.CreatedAt.Add(p.MaxLifetime)
+	default:
+		return s.LastActive.Add(p.IdleTimeout)
+	}
+}

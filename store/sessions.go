@@ -1,0 +1,319 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TokenHash is SHA-256 of a session token: the only form of a token at rest.
+type TokenHash [32]byte
+
+// tokenLen is the length of a token: 32 random bytes, base64url, no padding.
+const tokenLen = 43
+
+// HashToken returns the key a token's session is stored under.
+func HashToken(token string) TokenHash { return sha256.Sum256([]byte(token)) }
+
+func newToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ErrUserDisabled is returned when a disabled user tries to start a session.
+var ErrUserDisabled = errors.New("store: user is disabled")
+
+// NewSession describes a sign-in. Zero times mean now.
+type NewSession struct {
+	UserAgent  string
+	Device     Device
+	Place      Place
+	CreatedAt  time.Time
+	LastActive time.Time
+}
+
+// CreateSession starts a session for userID and returns it with its token,
+// which is shown to no one but the browser's cookie. If the user is at the
+// session cap, their least recently active sessions are ended first, in the
+// same transaction.
+func (s *Store) CreateSession(userID string, in NewSession) (Session, string, error) {
+	now := s.now().UTC()
+	token := newToken()
+	sess := Session{
+		ID: newID(), UserID: userID, CreatedAt: in.CreatedAt, LastActive: in.LastActive,
+		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place,
+		hash: HashToken(token),
+	}
+	if sess.CreatedAt.IsZero() {
+		sess.CreatedAt = now
+	}
+	if sess.LastActive.IsZero() {
+		sess.LastActive = sess.CreatedAt
+	}
+	var capped []TokenHash
+	err := s.update(func(tx *bolt.Tx) error {
+		var u User
+		if err := get(tx.Bucket(bucketUsers), []byte(userID), &u); err != nil {
+			return err
+		}
+		if u.Disabled {
+			return ErrUserDisabled
+		}
+		set, err := tx.Bucket(bucketUserSessions).CreateBucketIfNotExists([]byte(userID))
+		if err != nil {
+			return err
+		}
+		if capped, err = s.enforceCapTx(tx, set, now); err != nil {
+			return err
+		}
+		if err := put(tx.Bucket(bucketSessions), sess.hash[:], sess); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketSessionsByID).Put([]byte(sess.ID), sess.hash[:]); err != nil {
+			return err
+		}
+		return set.Put([]byte(sess.ID), nil)
+	})
+	if err != nil {
+		return Session{}, "", fmt.Errorf("store: create session for user %s: %w", userID, err)
+	}
+	s.cache.forget(capped...)
+	return sess, token, nil
+}
+
+// enforceCapTx ends the least recently active live sessions in set so that
+// one more fits under MaxSessionsPerUser.
+func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, now time.Time) ([]TokenHash, error) {
+	limit := s.opts.MaxSessionsPerUser
+	if limit <= 0 {
+		return nil, nil
+	}
+	live, err := sessionsInSetTx(tx, set, func(x Session) bool { ended, _ := x.Ended(now, s.opts.Policy); return !ended })
+	if err != nil || len(live) < limit {
+		return nil, err
+	}
+	for i := range live {
+		s.mergeActivity(&live[i])
+	}
+	sort.Slice(live, func(i, j int) bool { return live[i].LastActive.Before(live[j].LastActive) })
+	var ended []TokenHash
+	for _, x := range live[:len(live)-limit+1] {
+		if err := revokeTx(tx, x, ReasonSessionLimit, now); err != nil {
+			return nil, err
+		}
+		ended = append(ended, x.hash)
+	}
+	return ended, nil
+}
+
+// Validate returns the live session for token. It returns ErrNotFound for
+// an unknown token and *EndedError for a revoked or expired one. It records
+// the activity in memory only; FlushActivity writes it out.
+func (s *Store) Validate(token string) (Session, error) {
+	if len(token) != tokenLen {
+		return Session{}, ErrNotFound
+	}
+	h := HashToken(token)
+	e, err := s.cache.load(h, func() (Session, error) { return s.sessionByHash(h) })
+	if err != nil {
+		return Session{}, err
+	}
+	now := s.now()
+	sess := e.snapshot()
+	if ended, reason := sess.Ended(now, s.opts.Policy); ended {
+		s.cache.forget(h)
+		return Session{}, &EndedError{Reason: reason}
+	}
+	if e.touch(now) {
+		s.activity.add(h, e)
+	}
+	return sess, nil
+}
+
+// SeenFrom records that the session for token was just used from place (a
+// different network than before). Like last-active, it is written by the
+// next FlushActivity, so no request waits for the disk.
+func (s *Store) SeenFrom(token string, place Place) {
+	h := HashToken(token)
+	if e := s.cache.peek(h); e != nil {
+		e.place.Store(&place)
+		e.dirty.Store(true)
+		s.activity.add(h, e)
+	}
+}
+
+func (s *Store) sessionByHash(h TokenHash) (Session, error) {
+	var sess Session
+	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bucketSessions), h[:], &sess) })
+	sess.hash = h
+	return sess, err
+}
+
+// ListUserSessions returns the user's live sessions, most recently active
+// first.
+func (s *Store) ListUserSessions(userID string) ([]Session, error) {
+	now := s.now()
+	var out []Session
+	err := s.db.View(func(tx *bolt.Tx) error {
+		set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
+		if set == nil {
+			return nil
+		}
+		var err error
+		out, err = sessionsInSetTx(tx, set, nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list sessions of user %s: %w", userID, err)
+	}
+	live := out[:0]
+	for _, x := range out {
+		s.mergeActivity(&x)
+		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
+			live = append(live, x)
+		}
+	}
+	sort.SliceStable(live, func(i, j int) bool { return live[i].LastActive.After(live[j].LastActive) })
+	return live, nil
+}
+
+// UserSession returns one of the user's sessions in whatever state it is,
+// or ErrNotFound if it is not theirs.
+func (s *Store) UserSession(userID, sessionID string) (Session, error) {
+	var sess Session
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		sess, err = userSessionTx(tx, userID, sessionID)
+		return err
+	})
+	if err == nil {
+		s.mergeActivity(&sess)
+	}
+	return sess, err
+}
+
+// RevokeUserSession ends one of the user's sessions, committed before it
+// returns. A session that is not the user's gives ErrNotFound and changes
+// nothing; one already ended is returned unchanged.
+func (s *Store) RevokeUserSession(userID, sessionID string, reason Reason) (Session, error) {
+	now := s.now().UTC()
+	var sess Session
+	err := s.update(func(tx *bolt.Tx) error {
+		var err error
+		if sess, err = userSessionTx(tx, userID, sessionID); err != nil {
+			return err
+		}
+		if !sess.RevokedAt.IsZero() {
+			return nil
+		}
+		s.mergeActivity(&sess)
+		sess.RevokedAt, sess.RevokeReason = now, reason
+		return put(tx.Bucket(bucketSessions), sess.hash[:], sess)
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("store: revoke session %s: %w", sessionID, err)
+	}
+	s.cache.forget(sess.hash)
+	return sess, nil
+}
+
+// RevokeOtherSessions ends every live session of the user except keepID, in
+// one transaction, and reports how many it ended.
+func (s *Store) RevokeOtherSessions(userID, keepID string, reason Reason) (int, error) {
+	return s.revokeMany(userID, keepID, reason)
+}
+
+// RevokeAllUserSessions ends every live session of the user ("sign out
+// everywhere").
+func (s *Store) RevokeAllUserSessions(userID string, reason Reason) (int, error) {
+	return s.revokeMany(userID, "", reason)
+}
+
+func (s *Store) revokeMany(userID, keepID string, reason Reason) (int, error) {
+	var hashes []TokenHash
+	err := s.update(func(tx *bolt.Tx) error {
+		var err error
+		hashes, err = revokeUserSessionsTx(tx, userID, keepID, reason, s.now().UTC())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke sessions of user %s: %w", userID, err)
+	}
+	s.cache.forget(hashes...)
+	return len(hashes), nil
+}
+
+// revokeUserSessionsTx ends the user's live sessions other than keepID
+// ("" keeps none). Sessions that already ended keep their own reason.
+func revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason Reason, now time.Time) ([]TokenHash, error) {
+	set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
+	if set == nil {
+		return nil, nil
+	}
+	list, err := sessionsInSetTx(tx, set, func(x Session) bool { return x.ID != keepID && x.RevokedAt.IsZero() })
+	if err != nil {
+		return nil, err
+	}
+	var ended []TokenHash
+	for _, x := range list {
+		if err := revokeTx(tx, x, reason, now); err != nil {
+			return nil, err
+		}
+		ended = append(ended, x.hash)
+	}
+	return ended, nil
+}
+
+func revokeTx(tx *bolt.Tx, x Session, reason Reason, now time.Time) error {
+	x.RevokedAt, x.RevokeReason = now, reason
+	return put(tx.Bucket(bucketSessions), x.hash[:], x)
+}
+
+// sessionsInSetTx decodes the sessions named in a user's set, keeping those
+// that keep accepts (all if keep is nil).
+func sessionsInSetTx(tx *bolt.Tx, set *bolt.Bucket, keep func(Session) bool) ([]Session, error) {
+	byID, records := tx.Bucket(bucketSessionsByID), tx.Bucket(bucketSessions)
+	var out []Session
+	err := set.ForEach(func(id, _ []byte) error {
+		h := byID.Get(id)
+		if len(h) != len(TokenHash{}) {
+			return fmt.Errorf("session %s: missing from the id index", id)
+		}
+		var x Session
+		if err := get(records, h, &x); err != nil {
+			return fmt.Errorf("session %s: %w", id, err)
+		}
+		copy(x.hash[:], h)
+		if keep == nil || keep(x) {
+			out = append(out, x)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// userSessionTx loads a session only through the user's own set, so an id
+// belonging to someone else is indistinguishable from one that never was.
+func userSessionTx(tx *bolt.Tx, userID, sessionID string) (Session, error) {
+	set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
+	if set == nil || !has(set, []byte(sessionID)) {
+		return Session{}, ErrNotFound
+	}
+	h := tx.Bucket(bucketSessionsByID).Get([]byte(sessionID))
+	if len(h) != len(TokenHash{}) {
+		return Session{}, ErrNotFound
+	}
+	var x Session
+	if err := get(tx.Bucket(bucketSessions), h, &x); err != nil {
+		return Session{}, err
+	}
+	copy(x.hash[:], h)
+	return x, nil
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Sweep deletes sessions that ended more than retention ago, with their
+// index entries. It works through the sessions in short write transactions
+// of at most batch records each, so requests never wait behind one long
+// one, and reports how many it deleted.
+func (s *Store) Sweep(retention time.Duration, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	var after []byte // resume point: the last key of the previous batch
+	total := 0
+	for {
+		now := s.now()
+		deleted, last, err := s.sweepBatch(after, batch, now, retention)
+		total += deleted
+		if err != nil {
+			return total, fmt.Errorf("store: sweep: %w", err)
+		}
+		if last == nil {
+			return total, nil
+		}
+		after = last
+	}
+}
+
+// sweepBatch scans up to batch sessions after the key after, deleting the
+// ones past retention. It returns the last key scanned, or nil at the end.
+func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention time.Duration) (int, []byte, error) {
+	deleted := 0
+	var last []byte
+	err := s.update(func(tx *bolt.Tx) error {
+		deleted, last = 0, nil
+		records := tx.Bucket(bucketSessions)
+		var doomed []Session
+		c := records.Cursor()
+		k, _ := c.First()
+		if after != nil {
+			if k, _ = c.Seek(after); k != nil && bytes.Equal(k, after) {
+				k, _ = c.Next()
+			}
+		}
+		for n := 0; k != nil && n < batch; n++ {
+			var x Session
+			if err := get(records, k, &x); err != nil {
+				return err
+			}
+			copy(x.hash[:], k)
+			if end := x.endedAt(now, s.opts.Policy); !end.IsZero() && now.Sub(end) >= retention {
+				doomed = append(doomed, x)
+			}
+			last = bytes.Clone(k)
+			k, _ = c.Next()
+		}
+		for _, x := range doomed {
+			if err := deleteSessionTx(tx, x); err != nil {
+				return err
+			}
+		}
+		deleted = len(doomed)
+		if k == nil {
+			last = nil // reached the end
+		}
+		return nil
+	})
+	return deleted, last, err
+}
+
+func deleteSessionTx(tx *bolt.Tx, x Session) error {
+	if err := tx.Bucket(bucketSessions).Delete(x.hash[:]); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketSessionsByID).Delete([]byte(x.ID)); err != nil {
+		return err
+	}
+	if set := tx.Bucket(bucketUserSessions).Bucket([]byte(x.UserID)); set != nil {
+		return set.Delete([]byte(x.ID))
+	}
+	return nil
+}
+
+// checkIndexes verifies that every index entry points at a record that
+// points back, and every record is indexed.
+func checkIndexes(tx *bolt.Tx) error {
+	records, byID, sets := tx.Bucket(bucketSessions), tx.Bucket(bucketSessionsByID), tx.Bucket(bucketUserSessions)
+	users, byEmail := tx.Bucket(bucketUsers), tx.Bucket(bucketUsersByEmail)
+	err := records.ForEach(func(k, _ []byte) error {
+		var x Session
+		if err := get(records, k, &x); err != nil {
+			return err
+		}
+		if h := byID.Get([]byte(x.ID)); !bytes.Equal(h, k) {
+			return fmt.Errorf("session %s: id index points elsewhere", x.ID)
+		}
+		set := sets.Bucket([]byte(x.UserID))
+		if set == nil || !has(set, []byte(x.ID)) {
+			return fmt.Errorf("session %s: missing from user %s's set", x.ID, x.UserID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = byID.ForEach(func(id, h []byte) error {
+		var x Session
+		if err := get(records, h, &x); err != nil || x.ID != string(id) {
+			return fmt.Errorf("id index entry %s dangles", id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = sets.ForEach(func(uid, _ []byte) error {
+		return sets.Bucket(uid).ForEach(func(id, _ []byte) error {
+			h := byID.Get(id)
+			var x Session
+			if h == nil || get(records, h, &x) != nil || x.UserID != string(uid) {
+				return fmt.Errorf("user %s's set names session %s, which is not theirs", uid, id)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return byEmail.ForEach(func(email, id []byte) error {
+		var u User
+		if err := get(users, id, &u); err != nil || u.Email != string(email) {
+			return fmt.Errorf("email index entry %s dangles", email)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,178 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// NewUser is what CreateUser needs.
+type NewUser struct {
+	AccountID    string
+	Email        string
+	Name         string
+	Role         Role
+	PasswordHash string
+}
+
+// NormalizeEmail is the form emails are indexed under.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// CreateAccount adds an account.
+func (s *Store) CreateAccount(name string, kind AccountKind) (Account, error) {
+	a := Account{ID: newID(), Name: name, Kind: kind, CreatedAt: s.now().UTC()}
+	err := s.update(func(tx *bolt.Tx) error {
+		return put(tx.Bucket(bucketAccounts), []byte(a.ID), a)
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("store: create account %q: %w", name, err)
+	}
+	return a, nil
+}
+
+// AccountByID returns the account with id, or ErrNotFound.
+func (s *Store) AccountByID(id string) (Account, error) {
+	var a Account
+	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bucketAccounts), []byte(id), &a) })
+	return a, err
+}
+
+// Accounts lists every account.
+func (s *Store) Accounts() ([]Account, error) {
+	var out []Account
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAccounts).ForEach(func(k, _ []byte) error {
+			var a Account
+			if err := get(tx.Bucket(bucketAccounts), k, &a); err != nil {
+				return err
+			}
+			out = append(out, a)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// CreateUser adds a user to an existing account. The role must suit the
+// account's kind: customer roles in client accounts, partner roles in
+// partner accounts.
+func (s *Store) CreateUser(in NewUser) (User, error) {
+	email := NormalizeEmail(in.Email)
+	u := User{ID: newID(), AccountID: in.AccountID, Email: email, Name: in.Name, Role: in.Role, PasswordHash: in.PasswordHash, CreatedAt: s.now().UTC()}
+	err := s.update(func(tx *bolt.Tx) error {
+		var a Account
+		if err := get(tx.Bucket(bucketAccounts), []byte(in.AccountID), &a); err != nil {
+			return fmt.Errorf("account %s: %w", in.AccountID, err)
+		}
+		if !in.Role.Valid() || in.Role.AccountKind() != a.Kind {
+			return fmt.Errorf("role %q does not belong in a %s account", in.Role, a.Kind)
+		}
+		byEmail := tx.Bucket(bucketUsersByEmail)
+		if byEmail.Get([]byte(email)) != nil {
+			return ErrEmailTaken
+		}
+		if err := byEmail.Put([]byte(email), []byte(u.ID)); err != nil {
+			return err
+		}
+		return put(tx.Bucket(bucketUsers), []byte(u.ID), u)
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("store: create user %s: %w", email, err)
+	}
+	return u, nil
+}
+
+// UserByID returns the user with id, or ErrNotFound.
+func (s *Store) UserByID(id string) (User, error) {
+	var u User
+	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bucketUsers), []byte(id), &u) })
+	return u, err
+}
+
+// UserByEmail returns the user with that email (any case), or ErrNotFound.
+func (s *Store) UserByEmail(email string) (User, error) {
+	var u User
+	err := s.db.View(func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketUsersByEmail).Get([]byte(NormalizeEmail(email)))
+		if id == nil {
+			return ErrNotFound
+		}
+		return get(tx.Bucket(bucketUsers), id, &u)
+	})
+	return u, err
+}
+
+// Users lists every user.
+func (s *Store) Users() ([]User, error) {
+	var out []User
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		return b.ForEach(func(k, _ []byte) error {
+			var u User
+			if err := get(b, k, &u); err != nil {
+				return err
+			}
+			out = append(out, u)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// SetPasswordHash replaces a user's password hash. With endSessions, the
+// user's sessions other than keepID (all of them if keepID is "") are
+// revoked in the same transaction.
+func (s *Store) SetPasswordHash(userID, hash string, endSessions bool, keepID string) (ended int, err error) {
+	var hashes []TokenHash
+	err = s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		var u User
+		if err := get(b, []byte(userID), &u); err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		if err := put(b, []byte(userID), u); err != nil {
+			return err
+		}
+		if !endSessions {
+			return nil
+		}
+		var err error
+		hashes, err = revokeUserSessionsTx(tx, userID, keepID, ReasonPasswordChanged, s.now().UTC())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: set password of user %s: %w", userID, err)
+	}
+	s.cache.forget(hashes...)
+	return len(hashes), nil
+}
+
+// SetUserDisabled disables or re-enables a user. Disabling ends all of the
+// user's sessions in the same transaction.
+func (s *Store) SetUserDisabled(userID string, disabled bool) (ended int, err error) {
+	var hashes []TokenHash
+	err = s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		var u User
+		if err := get(b, []byte(userID), &u); err != nil {
+			return err
+		}
+		u.Disabled = disabled
+		if err := put(b, []byte(userID), u); err != nil {
+			return err
+		}
+		if !disabled {
+			return nil
+		}
+		var err error
+		hashes, err = revokeUserSessionsTx(tx, userID, "", ReasonUserDisabled, s.now().UTC())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: disable user %s: %w", userID, err)
+	}
+	s.cache.forget(hashes...)
+	return len(hashes), nil
+}
