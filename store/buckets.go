@@ -25,16 +25,16 @@ package store
 // revoke can only reach sessions in the caller's own set.
 
 var (
-	bucketMeta          = []byte("meta")
-	bucketAccounts      = []byte("accounts")
-	bucketUsers         = []byte("users")
-	bucketUsersByEmail  = []byte("users_by_email")
-	bucketSessions      = []byte("sessions")
-	bucketSessionsByID  = []byte("sessions_by_id")
-	bucketUserSessions  = []byte("user_sessions")
-	keySchemaVersion    = []byte("schema_version")
-	keyCSRFKey          = []byte("csrf_key")
-	topLevelBuckets     = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions}
+	bucketMeta         = []byte("meta")
+	bucketAccounts     = []byte("accounts")
+	bucketUsers        = []byte("users")
+	bucketUsersByEmail = []byte("users_by_email")
+	bucketSessions     = []byte("sessions")
+	bucketSessionsByID = []byte("sessions_by_id")
+	bucketUserSessions = []byte("user_sessions")
+	keySchemaVersion   = []byte("schema_version")
+	keyCSRFKey         = []byte("csrf_key")
+	topLevelBuckets    = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions}
 )
 
 // SchemaVersion is the layout this binary reads and writes. A database with

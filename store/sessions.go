@@ -95,12 +95,21 @@ func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, now time.Time) ([]To
 	if limit <= 0 {
 		return nil, nil
 	}
-	live, err := sessionsInSetTx(tx, set, func(x Session) bool { ended, _ := x.Ended(now, s.opts.Policy); return !ended })
-	if err != nil || len(live) < limit {
+	all, err := sessionsInSetTx(tx, set, nil)
+	if err != nil {
 		return nil, err
 	}
-	for i := range live {
-		s.mergeActivity(&live[i])
+	// Judge liveness with the activity not yet flushed: a session whose
+	// stored last-active looks idle may have been used a moment ago.
+	var live []Session
+	for _, x := range all {
+		s.mergeActivity(&x)
+		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
+			live = append(live, x)
+		}
+	}
+	if len(live) < limit {
+		return nil, nil
 	}
 	sort.Slice(live, func(i, j int) bool { return live[i].LastActive.Before(live[j].LastActive) })
 	var ended []TokenHash
@@ -121,7 +130,16 @@ func (s *Store) Validate(token string) (Session, error) {
 		return Session{}, ErrNotFound
 	}
 	h := HashToken(token)
-	e, err := s.cache.load(h, func() (Session, error) { return s.sessionByHash(h) })
+	e, err := s.cache.load(h, func() (Session, error) {
+		x, err := s.sessionByHash(h)
+		if err == nil {
+			// An entry evicted from the cache before its activity was
+			// flushed still has it queued; without it the stored
+			// last-active could make a busy session look idle.
+			s.mergeActivity(&x)
+		}
+		return x, err
+	})
 	if err != nil {
 		return Session{}, err
 	}
@@ -201,7 +219,7 @@ func (s *Store) UserSession(userID, sessionID string) (Session, error) {
 
 // RevokeUserSession ends one of the user's sessions, committed before it
 // returns. A session that is not the user's gives ErrNotFound and changes
-// nothing; one already ended is returned unchanged.
+// nothing; one already ended keeps its own reason.
 func (s *Store) RevokeUserSession(userID, sessionID string, reason Reason) (Session, error) {
 	now := s.now().UTC()
 	var sess Session
@@ -213,9 +231,8 @@ func (s *Store) RevokeUserSession(userID, sessionID string, reason Reason) (Sess
 		if !sess.RevokedAt.IsZero() {
 			return nil
 		}
-		s.mergeActivity(&sess)
-		sess.RevokedAt, sess.RevokeReason = now, reason
-		return put(tx.Bucket(bucketSessions), sess.hash[:], sess)
+		_, err = s.endTx(tx, &sess, reason, now)
+		return err
 	})
 	if err != nil {
 		return Session{}, fmt.Errorf("store: revoke session %s: %w", sessionID, err)
@@ -237,38 +254,61 @@ func (s *Store) RevokeAllUserSessions(userID string, reason Reason) (int, error)
 }
 
 func (s *Store) revokeMany(userID, keepID string, reason Reason) (int, error) {
-	var hashes []TokenHash
+	var (
+		n      int
+		hashes []TokenHash
+	)
 	err := s.update(func(tx *bolt.Tx) error {
 		var err error
-		hashes, err = revokeUserSessionsTx(tx, userID, keepID, reason, s.now().UTC())
+		n, hashes, err = s.revokeUserSessionsTx(tx, userID, keepID, reason, s.now().UTC())
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: revoke sessions of user %s: %w", userID, err)
 	}
 	s.cache.forget(hashes...)
-	return len(hashes), nil
+	return n, nil
 }
 
 // revokeUserSessionsTx ends the user's live sessions other than keepID
-// ("" keeps none). Sessions that already ended keep their own reason.
-func revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason Reason, now time.Time) ([]TokenHash, error) {
+// ("" keeps none) and reports how many. Sessions that already ended keep
+// their own reason and are not counted. hashes names every record written,
+// for the caller to drop from the cache once committed.
+func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason Reason, now time.Time) (n int, hashes []TokenHash, err error) {
 	set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
 	if set == nil {
-		return nil, nil
+		return 0, nil, nil
 	}
 	list, err := sessionsInSetTx(tx, set, func(x Session) bool { return x.ID != keepID && x.RevokedAt.IsZero() })
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	var ended []TokenHash
 	for _, x := range list {
-		if err := revokeTx(tx, x, reason, now); err != nil {
-			return nil, err
+		live, err := s.endTx(tx, &x, reason, now)
+		if err != nil {
+			return 0, nil, err
 		}
-		ended = append(ended, x.hash)
+		if live {
+			n++
+		}
+		hashes = append(hashes, x.hash)
 	}
-	return ended, nil
+	return n, hashes, nil
+}
+
+// endTx ends x, which has no RevokedAt yet, for reason at now, and reports
+// whether it was live. One that already ended on its own (idle or lifetime)
+// is closed with its own reason and end time instead, so that it keeps its
+// reason and a request racing with this call cannot bring it back.
+func (s *Store) endTx(tx *bolt.Tx, x *Session, reason Reason, now time.Time) (bool, error) {
+	s.mergeActivity(x)
+	ended, own := x.Ended(now, s.opts.Policy)
+	if ended {
+		x.RevokedAt, x.RevokeReason = x.endedAt(now, s.opts.Policy), own
+	} else {
+		x.RevokedAt, x.RevokeReason = now, reason
+	}
+	return !ended, put(tx.Bucket(bucketSessions), x.hash[:], *x)
 }
 
 func revokeTx(tx *bolt.Tx, x Session, reason Reason, now time.Time) error {

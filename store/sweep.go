@@ -21,7 +21,10 @@ func (s *Store) Sweep(retention time.Duration, batch int) (int, error) {
 	for {
 		now := s.now()
 		deleted, last, err := s.sweepBatch(after, batch, now, retention)
-		total += deleted
+		total += len(deleted)
+		// Cached copies of deleted sessions would otherwise linger until
+		// evicted, answering "ended" for a session that no longer exists.
+		s.cache.forget(deleted...)
 		if err != nil {
 			return total, fmt.Errorf("store: sweep: %w", err)
 		}
@@ -34,11 +37,11 @@ func (s *Store) Sweep(retention time.Duration, batch int) (int, error) {
 
 // sweepBatch scans up to batch sessions after the key after, deleting the
 // ones past retention. It returns the last key scanned, or nil at the end.
-func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention time.Duration) (int, []byte, error) {
-	deleted := 0
+func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention time.Duration) ([]TokenHash, []byte, error) {
+	var deleted []TokenHash
 	var last []byte
 	err := s.update(func(tx *bolt.Tx) error {
-		deleted, last = 0, nil
+		deleted, last = nil, nil
 		records := tx.Bucket(bucketSessions)
 		var doomed []Session
 		c := records.Cursor()
@@ -54,6 +57,7 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 				return err
 			}
 			copy(x.hash[:], k)
+			s.mergeActivity(&x) // activity not yet flushed keeps a session alive
 			if end := x.endedAt(now, s.opts.Policy); !end.IsZero() && now.Sub(end) >= retention {
 				doomed = append(doomed, x)
 			}
@@ -65,13 +69,18 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 				return err
 			}
 		}
-		deleted = len(doomed)
+		for _, x := range doomed {
+			deleted = append(deleted, x.hash)
+		}
 		if k == nil {
 			last = nil // reached the end
 		}
 		return nil
 	})
-	return deleted, last, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return deleted, last, nil
 }
 
 func deleteSessionTx(tx *bolt.Tx, x Session) error {

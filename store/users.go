@@ -139,14 +139,14 @@ func (s *Store) SetPasswordHash(userID, hash string, endSessions bool, keepID st
 			return nil
 		}
 		var err error
-		hashes, err = revokeUserSessionsTx(tx, userID, keepID, ReasonPasswordChanged, s.now().UTC())
+		ended, hashes, err = s.revokeUserSessionsTx(tx, userID, keepID, ReasonPasswordChanged, s.now().UTC())
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: set password of user %s: %w", userID, err)
 	}
 	s.cache.forget(hashes...)
-	return len(hashes), nil
+	return ended, nil
 }
 
 // SetUserDisabled disables or re-enables a user. Disabling ends all of the
@@ -167,12 +167,12 @@ func (s *Store) SetUserDisabled(userID string, disabled bool) (ended int, err er
 			return nil
 		}
 		var err error
-		hashes, err = revokeUserSessionsTx(tx, userID, "", ReasonUserDisabled, s.now().UTC())
+		ended, hashes, err = s.revokeUserSessionsTx(tx, userID, "", ReasonUserDisabled, s.now().UTC())
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: disable user %s: %w", userID, err)
 	}
 	s.cache.forget(hashes...)
-	return len(hashes), nil
+	return ended, nil
 }

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"portal/handlers"
+)
+
+// config is everything the server can be told at start. Each flag has a
+// PORTAL_* environment variable; a flag given on the command line wins.
+type config struct {
+	Addr           string
+	DB             string
+	GeoIPDB        string
+	IdleTimeout    time.Duration
+	MaxLifetime    time.Duration
+	FlushInterval  time.Duration
+	Retention      time.Duration
+	MaxSessions    int
+	TrustedProxies []netip.Prefix
+	ProxyHeader    string
+	SecureCookies  bool
+	LogFormat      string
+	Demo           bool
+	DemoReset      bool
+	Version        bool
+}
+
+// option is one flag: name, environment variable, default and help.
+type option struct {
+	name, env, def, help string
+}
+
+var options = []option{
+	{"addr", "PORTAL_ADDR", "127.0.0.1:8080", "address to listen on (host:port)"},
+	{"db", "PORTAL_DB", "portal.db", "path of the bbolt database file (created if missing)"},
+	{"geoip-db", "PORTAL_GEOIP_DB", "", "path of a GeoLite2-City .mmdb file; empty shows masked addresses only"},
+	{"idle-timeout", "PORTAL_IDLE_TIMEOUT", "12h", "end sessions after this long without activity (e.g. 30m, 12h, 2d)"},
+	{"max-lifetime", "PORTAL_MAX_LIFETIME", "14d", "end sessions this long after sign-in, however active"},
+	{"flush-interval", "PORTAL_FLUSH_INTERVAL", "30s", "how often last-active times are written to disk"},
+	{"retention", "PORTAL_RETENTION", "30d", "keep ended sessions this long before deleting them"},
+	{"max-sessions", "PORTAL_MAX_SESSIONS", "100", "live sessions per user; a new sign-in ends the least recently active (0 = no cap)"},
+	{"trusted-proxies", "PORTAL_TRUSTED_PROXIES", "", "comma-separated IPs/CIDRs of reverse proxies whose forwarding header is believed"},
+	{"proxy-header", "PORTAL_PROXY_HEADER", "X-Forwarded-For", "header carrying the client address from a trusted proxy"},
+	{"secure-cookies", "PORTAL_SECURE_COOKIES", "false", "mark cookies Secure and use the __Host- prefix (set when served over HTTPS)"},
+	{"log-format", "PORTAL_LOG_FORMAT", "text", "log format: text or json"},
+	{"demo", "PORTAL_DEMO", "false", "seed demo users and sessions into an empty database and show the demo sign-ins"},
+	{"demo-reset", "PORTAL_DEMO_RESET", "false", "with -demo: wipe the database and seed it again"},
+	{"version", "", "false", "print the version and exit"},
+}
+
+// parseConfig reads flags, then fills what they did not set from getenv,
+// and validates every value with a sentence saying what is wrong.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	raw := map[string]*string{}
+	for _, o := range options {
+		v := o.def
+		raw[o.name] = &v
+		if o.def == "true" || o.def == "false" {
+			fs.Var(boolFlag{&v}, o.name, o.help)
+		} else {
+			fs.StringVar(&v, o.name, o.def, o.help)
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: portal [flags]\n       portal COMMAND [args] (run 'portal help' for commands)\n\nFlags (each also read from its environment variable):\n")
+		for _, o := range options {
+			env := ""
+			if o.env != "" {
+				env = " [$" + o.env + "]"
+			}
+			fmt.Fprintf(stderr, "  -%s%s\n    \t%s (default %q)\n", o.name, env, o.help, o.def)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q; flags go before any command", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, o := range options {
+		if !set[o.name] && o.env != "" {
+			if v, ok := lookup(getenv, o.env); ok {
+				*raw[o.name] = v
+			}
+		}
+	}
+	var c config
+	var errs []error
+	str := func(name string) string { return strings.TrimSpace(*raw[name]) }
+	dur := func(name string, min time.Duration) time.Duration {
+		d, err := parseDuration(str(name))
+		if err != nil || d < min {
+			errs = append(errs, fmt.Errorf("-%s must be a duration like 30m, 12h or 14d, at least %s, got %q", name, min, *raw[name]))
+		}
+		return d
+	}
+	boolean := func(name string) bool {
+		b, err := strconv.ParseBool(str(name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-%s must be true or false, got %q", name, *raw[name]))
+		}
+		return b
+	}
+	c.Addr = str("addr")
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		errs = append(errs, fmt.Errorf("-addr must be host:port like 127.0.0.1:8080, got %q", c.Addr))
+	}
+	c.DB = str("db")
+	if c.DB == "" {
+		errs = append(errs, errors.New("-db must name a database file, got an empty value"))
+	}
+	c.GeoIPDB = str("geoip-db")
+	c.IdleTimeout = dur("idle-timeout", time.Minute)
+	c.MaxLifetime = dur("max-lifetime", time.Minute)
+	c.FlushInterval = dur("flush-interval", time.Second)
+	c.Retention = dur("retention", 0)
+	if c.FlushInterval > time.Minute && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("-flush-interval must be at most 1m so last-active stays accurate to a minute, got %q", *raw["flush-interval"]))
+	}
+	if c.IdleTimeout > c.MaxLifetime && c.MaxLifetime > 0 {
+		errs = append(errs, fmt.Errorf("-idle-timeout (%s) must not be longer than -max-lifetime (%s)", *raw["idle-timeout"], *raw["max-lifetime"]))
+	}
+	n, err := strconv.Atoi(str("max-sessions"))
+	if err != nil || n < 0 || n > 100000 {
+		errs = append(errs, fmt.Errorf("-max-sessions must be a whole number from 0 to 100000, got %q", *raw["max-sessions"]))
+	}
+	c.MaxSessions = n
+	if c.TrustedProxies, err = handlers.ParseTrustedProxies(str("trusted-proxies")); err != nil {
+		errs = append(errs, fmt.Errorf("-trusted-proxies must be comma-separated IPs or CIDRs: %v", err))
+	}
+	c.ProxyHeader = str("proxy-header")
+	if c.ProxyHeader == "" || strings.ContainsAny(c.ProxyHeader, " :\r\n") {
+		errs = append(errs, fmt.Errorf("-proxy-header must be a header name like X-Forwarded-For, got %q", *raw["proxy-header"]))
+	}
+	c.SecureCookies = boolean("secure-cookies")
+	c.LogFormat = str("log-format")
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("-log-format must be text or json, got %q", *raw["log-format"]))
+	}
+	c.Demo = boolean("demo")
+	c.DemoReset = boolean("demo-reset")
+	if c.DemoReset && !c.Demo {
+		errs = append(errs, errors.New("-demo-reset only makes sense with -demo"))
+	}
+	c.Version = boolean("version")
+	return c, errors.Join(errs...)
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+// parseDuration accepts Go durations plus a "d" suffix for days, since
+// session lifetimes are naturally said in days.
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 3650 {
+			return 0, fmt.Errorf("bad number of days %q", days)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// boolFlag lets a switch be given as plain -demo while keeping its raw text
+// for validation like every other option.
+type boolFlag struct{ v *string }
+
+func (b boolFlag) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+func (b boolFlag) Set(s string) error { *b.v = s; return nil }
+func (b boolFlag) IsBoolFlag() bool   { return true }

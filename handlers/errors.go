@@ -1,0 +1,77 @@
+package handlers
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/store"
+)
+
+// userError is an error whose message is written for the person who sees
+// it.
+type userError struct {
+	status  int
+	message string
+	reload  bool // offer to reload the page (stale CSRF token)
+}
+
+func (e *userError) Error() string { return e.message }
+
+// statusText is the plain sentence shown for each status we send.
+var statusText = map[int][2]string{
+	fiber.StatusBadRequest:            {"Bad request", "The request was not understood. Go back and try again."},
+	fiber.StatusForbidden:             {"Not allowed", "You are not allowed to do that."},
+	fiber.StatusNotFound:              {"Page not found", "There is no page at this address, or you do not have access to it."},
+	fiber.StatusMethodNotAllowed:      {"Not allowed", "That action cannot be done this way."},
+	fiber.StatusRequestEntityTooLarge: {"Too large", "The request was too large."},
+	fiber.StatusTooManyRequests:       {"Too many requests", "Too many attempts. Wait a little and try again."},
+	fiber.StatusInternalServerError:   {"Something went wrong", "Something went wrong on our side. Try again in a moment."},
+	fiber.StatusServiceUnavailable:    {"Unavailable", "The portal could not save that change. Try again in a moment."},
+}
+
+// handleError maps every error to a status and a sentence in one place. A
+// full page gets an error page; an htmx request gets the sentence in the
+// flash region, so it is visible and announced instead of silently dropped.
+func (h *Handler) handleError(c *fiber.Ctx, err error) error {
+	status := fiber.StatusInternalServerError
+	msg := ""
+	reload := false
+	var ue *userError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ue):
+		status, msg, reload = ue.status, ue.message, ue.reload
+	case errors.Is(err, store.ErrNotFound):
+		status = fiber.StatusNotFound
+	case errors.As(err, &fe):
+		status = fe.Code
+		if _, ok := statusText[status]; !ok {
+			status = fiber.StatusBadRequest
+		}
+	}
+	text, ok := statusText[status]
+	if !ok {
+		text = statusText[fiber.StatusInternalServerError]
+	}
+	if msg == "" {
+		msg = text[1]
+	}
+	if status >= 500 {
+		h.log.Error("request failed", "route", c.Route().Path, "err", err, "request_id", c.Locals(localRequestID))
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Status(status)
+	if isHTMX(c) {
+		c.Set(hxRetarget, "#flash")
+		c.Set(hxReswap, "innerHTML")
+		return c.Render("partials/error_flash", fiber.Map{"Message": msg, "Reload": reload})
+	}
+	p := h.newPage(c, text[0])
+	p.Heading, p.Message = text[0], msg
+	p.Back, p.BackText = "/settings", "Go to Settings"
+	if authOf(c) == nil {
+		p.Back, p.BackText = "/login", "Go to sign-in"
+	}
+	return c.Render("error", p)
+}

@@ -1,0 +1,158 @@
+// Package handlers is the HTTP face of the portal: sign-in, the Settings
+// page and its Active Sessions section, served with Fiber and htmx.
+package handlers
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/template/html/v2"
+
+	"portal/geo"
+	"portal/static"
+	"portal/store"
+	"portal/views"
+)
+
+// Locator resolves an address to a coarse location. *geo.Resolver is one.
+type Locator interface {
+	Lookup(addr netip.Addr) geo.Location
+	Status() string
+}
+
+// DemoLogin is a sign-in listed on the demo's sign-in page.
+type DemoLogin struct {
+	Email string
+	Role  string
+}
+
+// Config is what the handlers need to know about the deployment.
+type Config struct {
+	// SecureCookies marks cookies Secure and names the session cookie with
+	// the __Host- prefix. Set it when users reach the app over HTTPS.
+	SecureCookies bool
+	// TrustedProxies are the peers whose ProxyHeader is believed.
+	TrustedProxies []netip.Prefix
+	// ProxyHeader names the forwarding header, X-Forwarded-For by default.
+	ProxyHeader string
+	// Demo shows a banner and the demo sign-ins.
+	Demo         bool
+	DemoLogins   []DemoLogin
+	DemoPassword string
+	Logger       *slog.Logger
+	// Now replaces time.Now in tests.
+	Now func() time.Time
+}
+
+// Handler holds what every request needs.
+type Handler struct {
+	store    *store.Store
+	geo      Locator
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	throttle *throttle
+}
+
+// Body and header limits: every form here is a few hundred bytes.
+const (
+	bodyLimit      = 16 << 10
+	readBufferSize = 16 << 10
+)
+
+// New builds the Fiber app with every route. It parses all templates first,
+// so a broken template stops the binary at start-up rather than on a page.
+func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ProxyHeader == "" {
+		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+	}
+	engine := html.NewFileSystem(http.FS(views.FS), ".html")
+	if err := engine.Load(); err != nil {
+		return nil, fmt.Errorf("handlers: load templates: %w", err)
+	}
+	h := &Handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle()}
+
+	fcfg := fiber.Config{
+		Views:                 engine,
+		ErrorHandler:          h.handleError,
+		BodyLimit:             bodyLimit,
+		ReadBufferSize:        readBufferSize,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	}
+	if len(cfg.TrustedProxies) > 0 {
+		// Only so c.Protocol() believes X-Forwarded-Proto from our proxies;
+		// the client address is decided by ClientIP, not c.IP().
+		fcfg.EnableTrustedProxyCheck = true
+		fcfg.ProxyHeader = cfg.ProxyHeader
+		fcfg.EnableIPValidation = true
+		for _, p := range cfg.TrustedProxies {
+			fcfg.TrustedProxies = append(fcfg.TrustedProxies, p.String())
+		}
+	}
+	app := fiber.New(fcfg)
+	h.routes(app)
+	return app, nil
+}
+
+func (h *Handler) routes(app *fiber.App) {
+	app.Use(h.logRequests, h.securityHeaders, recover.New())
+	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
+	app.Get("/healthz", h.healthz)
+	app.Get("/readyz", h.readyz)
+
+	app.Get("/", h.home)
+	app.Get("/login", h.loginPage)
+	app.Post("/login", h.sameOrigin, h.loginSubmit)
+	app.Post("/logout", h.requireSession, h.sameOrigin, h.requireCSRF, h.logout)
+
+	app.Get("/settings", h.requireSession, h.settingsPage)
+	app.Post("/settings/password", h.requireSession, h.sameOrigin, h.requireCSRF, h.passwordChange)
+
+	// Every Active Sessions route: partners get 404 before anything else,
+	// whatever the method, so they cannot even learn the routes exist.
+	as := app.Group("/settings/active-sessions", h.requireSession, h.customerOnly)
+	as.Get("/sign-out-others", h.signOutOthersConfirm)
+	as.Post("/sign-out-others", h.sameOrigin, h.requireCSRF, h.signOutOthers)
+	as.Post("/:id/sign-out", h.sameOrigin, h.requireCSRF, h.signOutSession)
+
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
+
+func (h *Handler) home(c *fiber.Ctx) error {
+	return h.redirect(c, "/settings")
+}
+
+func (h *Handler) healthz(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.SendString("ok\n")
+}
+
+// readyz reports whether the database answers and how the GeoIP database
+// stands; a missing GeoIP database degrades rows but is not "unready".
+func (h *Handler) readyz(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	geoState := "disabled"
+	if h.geo != nil {
+		geoState = h.geo.Status()
+	}
+	if err := h.store.Ping(); err != nil {
+		h.log.Error("readiness check failed", "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).SendString("db: unavailable\ngeo: " + geoState + "\n")
+	}
+	return c.SendString("db: ok\ngeo: " + geoState + "\n")
+}

@@ -1,0 +1,153 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/geo"
+	"portal/password"
+	"portal/store"
+)
+
+// maxEmailLen is the longest address RFC 5321 allows.
+const maxEmailLen = 254
+
+// errBadCredentials is the one message for every failed sign-in, so the
+// form does not reveal which accounts exist.
+const errBadCredentials = "The email or password is incorrect."
+
+// loginPage shows the sign-in form, with the reason if the browser was just
+// signed out. A signed-in browser goes straight to Settings.
+func (h *Handler) loginPage(c *fiber.Ctx) error {
+	a, _, err := h.authenticate(c)
+	if err != nil {
+		return err
+	}
+	if a != nil {
+		return h.redirect(c, "/settings")
+	}
+	p := h.loginData(c)
+	p.Reason = h.reasonText(store.Reason(c.Query("reason")))
+	if isHTMX(c) {
+		// Never swap the sign-in page into a fragment.
+		c.Set(hxRedirect, c.OriginalURL())
+		return c.SendStatus(fiber.StatusOK)
+	}
+	return c.Render("login", p)
+}
+
+func (h *Handler) loginData(c *fiber.Ctx) *page {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	p := h.newPage(c, "Sign in")
+	p.CSRF = h.csrfToken(csrfLogin, h.preSession(c))
+	if h.cfg.Demo {
+		p.DemoLogins, p.DemoPassword = h.cfg.DemoLogins, h.cfg.DemoPassword
+	}
+	return p
+}
+
+func (h *Handler) loginFailed(c *fiber.Ctx, status int, email, msg string) error {
+	p := h.loginData(c)
+	p.Email, p.Error = email, msg
+	return c.Status(status).Render("login", p)
+}
+
+// loginSubmit checks the credentials and starts a new session. Every
+// sign-in gets a fresh token: whatever cookie the browser brought is never
+// promoted, so a planted cookie cannot become authenticated.
+func (h *Handler) loginSubmit(c *fiber.Ctx) error {
+	pre := c.Cookies(preSessionCookie)
+	if !h.csrfValid(c, csrfLogin, pre) {
+		return errCSRF
+	}
+	email := strings.TrimSpace(c.FormValue("email"))
+	pw := c.FormValue("password")
+	if len(email) > maxEmailLen || len(pw) > password.MaxLen {
+		return h.loginFailed(c, fiber.StatusBadRequest, "", "The email or password is too long.")
+	}
+	if email == "" || pw == "" {
+		return h.loginFailed(c, fiber.StatusBadRequest, email, "Enter your email and password.")
+	}
+	email = strings.Clone(email)
+	addr := h.clientAddr(c)
+	now := h.now()
+	if wait := h.throttle.wait(email, addr, now); wait > 0 {
+		h.log.Warn("sign-in throttled", "ip", geo.Mask(addr))
+		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(wait.Seconds()+0.999)))
+		return h.loginFailed(c, fiber.StatusTooManyRequests, email, "Too many failed sign-in attempts. Try again in "+humanDuration(wait)+".")
+	}
+	user, err := h.store.UserByEmail(email)
+	ok := false
+	switch {
+	case err == nil:
+		ok = password.Verify(user.PasswordHash, pw) && !user.Disabled
+	case errors.Is(err, store.ErrNotFound):
+		password.VerifyNoUser(pw) // spend the same time as a real check
+	default:
+		return err
+	}
+	if !ok {
+		h.throttle.fail(email, addr, now)
+		h.log.Info("sign-in failed", "user_id", user.ID, "ip", geo.Mask(addr))
+		return h.loginFailed(c, fiber.StatusUnauthorized, email, errBadCredentials)
+	}
+	h.throttle.succeed(email, addr)
+	sess, token, err := h.store.CreateSession(user.ID, NewSession(h.geo, string(c.Request().Header.UserAgent()), addr))
+	if err != nil {
+		h.log.Error("sign-in could not be saved", "user_id", user.ID, "err", err)
+		return &userError{status: fiber.StatusServiceUnavailable, message: "Signing in failed because the portal could not save your session. Try again in a moment."}
+	}
+	h.log.Info("signed in", "user_id", user.ID, "session", sess.ID[:8], "ip", geo.Mask(addr))
+	h.cookie(c, preSessionCookie, "", -1)
+	h.setSessionCookie(c, token)
+	return h.redirect(c, "/settings")
+}
+
+// reasonText tells a browser why it is back at sign-in.
+func (h *Handler) reasonText(r store.Reason) string {
+	switch r {
+	case store.ReasonSignedOut:
+		return "You have signed out."
+	case store.ReasonRevoked:
+		return "You were signed out from another session."
+	case store.ReasonRevokedAll:
+		return "You were signed out because all other devices were signed out from another session."
+	case store.ReasonIdle:
+		return "Your session expired after " + humanDuration(h.store.Policy().IdleTimeout) + " of inactivity. Sign in again to continue."
+	case store.ReasonLifetime:
+		return "Your session reached its maximum lifetime of " + humanDuration(h.store.Policy().MaxLifetime) + ". Sign in again to continue."
+	case store.ReasonPasswordChanged:
+		return "You were signed out because your password was changed."
+	case store.ReasonUserDisabled:
+		return "You were signed out because your account was disabled. Contact your AiDial partner."
+	case store.ReasonEverywhere:
+		return "You were signed out of every device by your AiDial partner."
+	case store.ReasonSessionLimit:
+		return "You were signed out because your account has too many signed-in sessions; the least recently used one was ended."
+	}
+	return ""
+}
+
+// humanDuration writes d the way a person would: "12 hours", "14 days",
+// "2 minutes".
+func humanDuration(d time.Duration) string {
+	unit := func(n int64, name string) string {
+		if n == 1 {
+			return "1 " + name
+		}
+		return fmt.Sprintf("%d %ss", n, name)
+	}
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return unit(int64(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return unit(int64(d/time.Hour), "hour")
+	case d >= time.Minute:
+		return unit(int64((d+time.Minute-1)/time.Minute), "minute")
+	}
+	return unit(int64((d+time.Second-1)/time.Second), "second")
+}

@@ -1,0 +1,21 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"portal/geo"
+	"portal/store"
+)
+
+// logout is the portal's normal sign-out control: it ends the current
+// session, committed before the browser is told.
+func (h *Handler) logout(c *fiber.Ctx) error {
+	a := authOf(c)
+	if _, err := h.store.RevokeUserSession(a.User.ID, a.Session.ID, store.ReasonSignedOut); err != nil {
+		h.log.Error("sign-out could not be saved", "user_id", a.User.ID, "session", a.Session.ID[:8], "err", err)
+		return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't sign you out because the change could not be saved. Try again."}
+	}
+	h.log.Info("signed out", "user_id", a.User.ID, "session", a.Session.ID[:8], "ip", geo.Mask(h.clientAddr(c)))
+	h.clearSessionCookie(c)
+	return h.redirect(c, "/login?reason="+string(store.ReasonSignedOut))
+}

@@ -1,0 +1,181 @@
+package handlers
+
+import (
+	"fmt"
+	"html/template"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/device"
+	"portal/geo"
+	"portal/store"
+)
+
+// sessionsView is the Active Sessions section.
+type sessionsView struct {
+	Rows           []sessionRow
+	Others         int
+	OthersSentence string
+	Message        string
+	CSRF           string
+}
+
+// sessionRow is one session as the row partial shows it; the page and the
+// htmx responses both render it through partials/session_row.
+type sessionRow struct {
+	ID, CSRF     string
+	Current      bool
+	Ended        bool
+	EndedText    string
+	Device       string
+	TypeLabel    string
+	Icon         template.HTML
+	Suffix       string
+	Location     string
+	Approx       bool
+	NoLocation   string
+	MaskedIP     string
+	Created      when
+	LastActive   when
+	SignOutLabel string
+}
+
+// when is a time as a row shows it: relative text, exact text, machine form.
+type when struct {
+	ISO, Exact, Relative string
+}
+
+func makeWhen(t, now time.Time) when {
+	t = t.UTC()
+	return when{ISO: t.Format(time.RFC3339), Exact: t.Format("2 Jan 2006, 15:04 UTC"), Relative: relative(t, now)}
+}
+
+// relative says how long ago t was, in words.
+func relative(t, now time.Time) string {
+	d := now.Sub(t)
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit + " ago"
+		}
+		return strconv.Itoa(n) + " " + unit + "s ago"
+	}
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute")
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour")
+	case d < 48*time.Hour:
+		return "yesterday"
+	case d < 30*24*time.Hour:
+		return plural(int(d/(24*time.Hour)), "day")
+	}
+	return t.Format("2 Jan 2006")
+}
+
+// sessionsView lists the caller's live sessions, current first.
+func (h *Handler) sessionsView(c *fiber.Ctx) (*sessionsView, error) {
+	a := authOf(c)
+	list, err := h.store.ListUserSessions(a.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := h.now()
+	v := &sessionsView{CSRF: a.CSRF}
+	v.Rows = make([]sessionRow, 0, len(list))
+	for _, s := range list {
+		v.Rows = append(v.Rows, h.row(s, s.ID == a.Session.ID, a.CSRF, now))
+	}
+	// The store orders by last activity; the current session goes first.
+	sort.SliceStable(v.Rows, func(i, j int) bool { return v.Rows[i].Current && !v.Rows[j].Current })
+	distinguish(v.Rows)
+	v.Others = len(list) - 1
+	if v.Others < 0 {
+		v.Others = 0
+	}
+	v.OthersSentence = othersSentence(v.Others)
+	return v, nil
+}
+
+func othersSentence(n int) string {
+	if n == 1 {
+		return "This signs out 1 other session."
+	}
+	return fmt.Sprintf("This signs out %d other sessions.", n)
+}
+
+// row prepares one session for display.
+func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time) sessionRow {
+	info := device.Info{
+		Browser: s.Device.Browser, BrowserVersion: s.Device.BrowserVersion,
+		OS: s.Device.OS, OSVersion: s.Device.OSVersion, Device: s.Device.Name, Type: device.Type(s.Device.Type),
+	}
+	r := sessionRow{
+		ID: s.ID, CSRF: csrf, Current: current,
+		Device: info.Label(), TypeLabel: info.TypeLabel(), Icon: deviceIcon(info.Type),
+		MaskedIP:   s.LastPlace.Masked,
+		Created:    makeWhen(s.CreatedAt, now),
+		LastActive: makeWhen(s.LastActive, now),
+		NoLocation: "Unknown location",
+	}
+	first, last := placeLocation(s.FirstPlace), placeLocation(s.LastPlace)
+	switch {
+	case last.Private:
+		r.Location = last.Label()
+	case first.Known() && last.Known() && first.CountryCode != last.CountryCode:
+		r.Location = "Signed in from " + first.Label() + " · now " + last.Label()
+		r.Approx = true
+	case last.Known():
+		r.Location, r.Approx = last.Label(), true
+	}
+	if ended, reason := s.Ended(now, h.store.Policy()); ended {
+		r.Ended = true
+		r.EndedText = "Signed out"
+		if reason == store.ReasonIdle || reason == store.ReasonLifetime {
+			r.EndedText = "Expired"
+		}
+	}
+	r.SignOutLabel = r.signOutLabel()
+	return r
+}
+
+func (r sessionRow) where() string {
+	if r.Location != "" {
+		return r.Location
+	}
+	if r.MaskedIP != "" {
+		return r.MaskedIP
+	}
+	return r.NoLocation
+}
+
+func (r sessionRow) signOutLabel() string {
+	l := "Sign out " + r.Device + ", " + r.where()
+	if r.Suffix != "" {
+		l += " (" + r.Suffix + ")"
+	}
+	return l
+}
+
+// distinguish gives rows that would read the same a short suffix from
+// their id, so a person can tell which one they are signing out.
+func distinguish(rows []sessionRow) {
+	seen := map[string]int{}
+	for _, r := range rows {
+		seen[r.Device+"|"+r.where()]++
+	}
+	for i := range rows {
+		if seen[rows[i].Device+"|"+rows[i].where()] > 1 {
+			rows[i].Suffix = "session " + rows[i].ID[:4]
+			rows[i].SignOutLabel = rows[i].signOutLabel()
+		}
+	}
+}
+
+func placeLocation(p store.Place) geo.Location {
+	return geo.Location{City: p.City, Region: p.Region, Country: p.Country, CountryCode: p.CountryCode, Private: p.Private}
+}

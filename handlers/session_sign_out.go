@@ -1,0 +1,43 @@
+package handlers
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/store"
+)
+
+var errNoSuchSession = &userError{status: fiber.StatusNotFound, message: "That session was not found. It may already have been signed out; refresh the list."}
+
+// signOutSession ends one of the caller's other sessions. htmx gets the
+// same row partial back in its signed-out state; a plain form goes back to
+// the list. The store checks ownership: another user's id is a 404.
+func (h *Handler) signOutSession(c *fiber.Ctx) error {
+	a := authOf(c)
+	id := c.Params("id")
+	if !store.ValidID(id) {
+		return errNoSuchSession
+	}
+	id = strings.Clone(id)
+	if id == a.Session.ID {
+		return &userError{status: fiber.StatusBadRequest, message: "This is the session you are using. To end it, use Sign out at the top of the page."}
+	}
+	sess, err := h.store.RevokeUserSession(a.User.ID, id, store.ReasonRevoked)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errNoSuchSession
+	case err != nil:
+		h.log.Error("revoke could not be saved", "user_id", a.User.ID, "session", id[:8], "err", err)
+		return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't sign that session out because the change could not be saved. Try again."}
+	}
+	h.log.Info("session signed out", "user_id", a.User.ID, "by_session", a.Session.ID[:8], "session", id[:8])
+	if !isHTMX(c) {
+		h.setFlash(c, "revoked", 1)
+		return c.Redirect(activeSessionsURL, fiber.StatusSeeOther)
+	}
+	row := h.row(sess, false, a.CSRF, h.now())
+	announce(c, "Signed out "+row.Device+", "+row.where()+".")
+	return c.Render("partials/session_row", row)
+}

@@ -1,0 +1,305 @@
+package store
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCreateAndGetUser(t *testing.T) {
+	c := newClock()
+	s := MustOpen(t, Options{Now: c.Now})
+	a, err := s.CreateAccount("Acme", AccountClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.CreateUser(NewUser{AccountID: a.ID, Email: "  Alice@Example.COM ", Name: "Alice", Role: RoleClientAdmin, PasswordHash: "h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ValidID(u.ID) {
+		t.Errorf("user id %q is not a valid id", u.ID)
+	}
+	if u.Email != "alice@example.com" {
+		t.Errorf("stored email %q, want normalised alice@example.com", u.Email)
+	}
+	if !u.CreatedAt.Equal(t0) {
+		t.Errorf("CreatedAt %v, want the clock's %v", u.CreatedAt, t0)
+	}
+
+	byID, err := s.UserByID(u.ID)
+	if err != nil {
+		t.Fatalf("UserByID: %v", err)
+	}
+	if byID.ID != u.ID || byID.AccountID != a.ID || byID.Role != RoleClientAdmin || byID.PasswordHash != "h1" || byID.Name != "Alice" {
+		t.Errorf("UserByID = %+v, want %+v", byID, u)
+	}
+
+	for _, email := range []string{"alice@example.com", "ALICE@EXAMPLE.COM", "Alice@example.com", " alice@example.com\t"} {
+		got, err := s.UserByEmail(email)
+		if err != nil {
+			t.Errorf("UserByEmail(%q): %v", email, err)
+			continue
+		}
+		if got.ID != u.ID {
+			t.Errorf("UserByEmail(%q) = user %s, want %s", email, got.ID, u.ID)
+		}
+	}
+
+	// A reopened store still finds the user both ways.
+	s = reopen(t, s, Options{Now: c.Now})
+	if _, err := s.UserByEmail("ALICE@example.com"); err != nil {
+		t.Errorf("UserByEmail after reopen: %v", err)
+	}
+	users, err := s.Users()
+	if err != nil || len(users) != 1 || users[0].ID != u.ID {
+		t.Errorf("Users() = %v, %v; want just %s", users, err, u.ID)
+	}
+	accounts, err := s.Accounts()
+	if err != nil || len(accounts) != 1 || accounts[0].ID != a.ID || accounts[0].Kind != AccountClient {
+		t.Errorf("Accounts() = %v, %v; want just %s", accounts, err, a.ID)
+	}
+	mustCheck(t, s)
+}
+
+func TestCreateUserRejects(t *testing.T) {
+	s := MustOpen(t, Options{})
+	client, err := s.CreateAccount("Client", AccountClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partner, err := s.CreateAccount("Partner", AccountPartner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(NewUser{AccountID: client.ID, Email: "taken@example.com", Role: RoleClientStaff}); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name      string
+		in        NewUser
+		wantIs    error  // errors.Is target, if any
+		wantInMsg string // substring of the message, if any
+	}{
+		{"duplicate email", NewUser{AccountID: client.ID, Email: "taken@example.com", Role: RoleClientStaff}, ErrEmailTaken, ""},
+		{"duplicate email other case", NewUser{AccountID: client.ID, Email: "TAKEN@Example.Com", Role: RoleClientAdmin}, ErrEmailTaken, ""},
+		{"duplicate email with spaces", NewUser{AccountID: client.ID, Email: " taken@example.com ", Role: RoleClientAdmin}, ErrEmailTaken, ""},
+		{"duplicate email in another account", NewUser{AccountID: partner.ID, Email: "taken@example.com", Role: RolePartnerAdmin}, ErrEmailTaken, ""},
+		{"partner role in client account", NewUser{AccountID: client.ID, Email: "p1@example.com", Role: RolePartnerAdmin}, nil, "does not belong"},
+		{"partner staff in client account", NewUser{AccountID: client.ID, Email: "p2@example.com", Role: RolePartnerStaff}, nil, "does not belong"},
+		{"client role in partner account", NewUser{AccountID: partner.ID, Email: "c1@example.com", Role: RoleClientAdmin}, nil, "does not belong"},
+		{"client manager in partner account", NewUser{AccountID: partner.ID, Email: "c2@example.com", Role: RoleClientManager}, nil, "does not belong"},
+		{"empty role", NewUser{AccountID: client.ID, Email: "e1@example.com", Role: ""}, nil, "does not belong"},
+		{"unknown role", NewUser{AccountID: partner.ID, Email: "e2@example.com", Role: "superuser"}, nil, "does not belong"},
+		{"unknown account", NewUser{AccountID: newID(), Email: "u1@example.com", Role: RoleClientAdmin}, ErrNotFound, ""},
+		{"empty account", NewUser{AccountID: "", Email: "u2@example.com", Role: RoleClientAdmin}, ErrNotFound, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := s.CreateUser(tt.in)
+			if err == nil {
+				t.Fatalf("CreateUser succeeded with %+v", u)
+			}
+			if u != (User{}) {
+				t.Errorf("failed CreateUser returned a non-zero user %+v", u)
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("err = %v, want errors.Is %v", err, tt.wantIs)
+			}
+			if tt.wantIs == nil && (errors.Is(err, ErrEmailTaken) || errors.Is(err, ErrNotFound)) {
+				t.Errorf("err = %v, should be neither ErrEmailTaken nor ErrNotFound", err)
+			}
+			if tt.wantInMsg != "" && !strings.Contains(err.Error(), tt.wantInMsg) {
+				t.Errorf("err = %q, want it to mention %q", err, tt.wantInMsg)
+			}
+			// Nothing of the rejected user may have been written, not even
+			// its email index entry (unless the email was already taken).
+			if tt.wantIs != ErrEmailTaken {
+				if got, err := s.UserByEmail(tt.in.Email); !errors.Is(err, ErrNotFound) {
+					t.Errorf("UserByEmail(%q) after rejection = %+v, %v; want ErrNotFound", tt.in.Email, got, err)
+				}
+			}
+		})
+	}
+	users, err := s.Users()
+	if err != nil || len(users) != 1 {
+		t.Errorf("Users() = %d users, %v; want only the first one", len(users), err)
+	}
+	mustCheck(t, s)
+}
+
+func TestEveryRoleFitsItsAccountKind(t *testing.T) {
+	s := MustOpen(t, Options{})
+	for _, r := range Roles {
+		u := mustUser(t, s, r)
+		a, err := s.AccountByID(u.AccountID)
+		if err != nil {
+			t.Fatalf("AccountByID: %v", err)
+		}
+		want := AccountPartner
+		if r == RoleClientAdmin || r == RoleClientManager || r == RoleClientStaff {
+			want = AccountClient
+		}
+		if a.Kind != want || r.AccountKind() != want {
+			t.Errorf("role %s: account kind %s / %s, want %s", r, a.Kind, r.AccountKind(), want)
+		}
+	}
+}
+
+func TestLookupsOfUnknownReturnErrNotFound(t *testing.T) {
+	s := MustOpen(t, Options{})
+	u := mustUser(t, s, RoleClientAdmin)
+	tests := []struct {
+		name string
+		get  func() (any, error)
+	}{
+		{"UserByID unknown", func() (any, error) { return s.UserByID(newID()) }},
+		{"UserByID empty", func() (any, error) { return s.UserByID("") }},
+		{"UserByID account id", func() (any, error) { return s.UserByID(u.AccountID) }},
+		{"UserByEmail unknown", func() (any, error) { return s.UserByEmail("nobody@example.com") }},
+		{"UserByEmail empty", func() (any, error) { return s.UserByEmail("") }},
+		{"AccountByID unknown", func() (any, error) { return s.AccountByID(newID()) }},
+		{"AccountByID user id", func() (any, error) { return s.AccountByID(u.ID) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := tt.get()
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("err = %v, want ErrNotFound", err)
+			}
+			switch v := v.(type) {
+			case User:
+				if v != (User{}) {
+					t.Errorf("returned %+v alongside ErrNotFound", v)
+				}
+			case Account:
+				if v != (Account{}) {
+					t.Errorf("returned %+v alongside ErrNotFound", v)
+				}
+			}
+		})
+	}
+}
+
+func TestSetPasswordHash(t *testing.T) {
+	c := newClock()
+	s := MustOpen(t, Options{Now: c.Now, Policy: testPolicy})
+	u := mustUser(t, s, RoleClientManager)
+	other := mustUser(t, s, RoleClientManager)
+
+	var ids []string
+	var tokens []string
+	for range 4 {
+		sess, tok := mustSession(t, s, u.ID, NewSession{})
+		ids, tokens = append(ids, sess.ID), append(tokens, tok)
+		wantLive(t, s, tok) // cached, so the revoke must also clear the cache
+	}
+	_, otherTok := mustSession(t, s, other.ID, NewSession{})
+
+	// Without endSessions nothing ends.
+	n, err := s.SetPasswordHash(u.ID, "h2", false, "")
+	if err != nil || n != 0 {
+		t.Fatalf("SetPasswordHash(no end) = %d, %v; want 0, nil", n, err)
+	}
+	if got, _ := s.UserByID(u.ID); got.PasswordHash != "h2" {
+		t.Errorf("PasswordHash = %q, want h2", got.PasswordHash)
+	}
+	for _, tok := range tokens {
+		wantLive(t, s, tok)
+	}
+
+	c.Advance(time.Minute)
+	n, err = s.SetPasswordHash(u.ID, "h3", true, ids[1])
+	if err != nil || n != 3 {
+		t.Fatalf("SetPasswordHash(end, keep) = %d, %v; want 3, nil", n, err)
+	}
+	if got, _ := s.UserByID(u.ID); got.PasswordHash != "h3" {
+		t.Errorf("PasswordHash = %q, want h3", got.PasswordHash)
+	}
+	for i, tok := range tokens {
+		if i == 1 {
+			wantLive(t, s, tok)
+			continue
+		}
+		wantEnded(t, s, tok, ReasonPasswordChanged)
+		got, err := s.UserSession(u.ID, ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.RevokedAt.Equal(c.Now()) {
+			t.Errorf("session %d RevokedAt %v, want %v", i, got.RevokedAt, c.Now())
+		}
+	}
+	wantLive(t, s, otherTok) // another user's sessions are untouched
+
+	// keepID "" ends all of them, and only the one still live counts.
+	n, err = s.SetPasswordHash(u.ID, "h4", true, "")
+	if err != nil || n != 1 {
+		t.Fatalf("SetPasswordHash(end all) = %d, %v; want 1, nil", n, err)
+	}
+	wantEnded(t, s, tokens[1], ReasonPasswordChanged)
+	wantEnded(t, s, tokens[0], ReasonPasswordChanged)
+
+	if _, err := s.SetPasswordHash(newID(), "x", true, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetPasswordHash(unknown user) = %v, want ErrNotFound", err)
+	}
+	mustCheck(t, s)
+}
+
+func TestSetUserDisabled(t *testing.T) {
+	c := newClock()
+	s := MustOpen(t, Options{Now: c.Now, Policy: testPolicy})
+	u := mustUser(t, s, RoleClientStaff)
+	other := mustUser(t, s, RoleClientStaff)
+
+	var tokens []string
+	for range 3 {
+		_, tok := mustSession(t, s, u.ID, NewSession{})
+		wantLive(t, s, tok)
+		tokens = append(tokens, tok)
+	}
+	_, otherTok := mustSession(t, s, other.ID, NewSession{})
+
+	n, err := s.SetUserDisabled(u.ID, true)
+	if err != nil || n != 3 {
+		t.Fatalf("SetUserDisabled(true) = %d, %v; want 3, nil", n, err)
+	}
+	for _, tok := range tokens {
+		wantEnded(t, s, tok, ReasonUserDisabled)
+	}
+	wantLive(t, s, otherTok)
+	if got, _ := s.UserByID(u.ID); !got.Disabled {
+		t.Errorf("user not marked disabled")
+	}
+	if live, err := s.ListUserSessions(u.ID); err != nil || len(live) != 0 {
+		t.Errorf("ListUserSessions of disabled user = %d, %v; want none", len(live), err)
+	}
+
+	sess, tok, err := s.CreateSession(u.ID, NewSession{})
+	if !errors.Is(err, ErrUserDisabled) {
+		t.Fatalf("CreateSession for disabled user = %v, want ErrUserDisabled", err)
+	}
+	if tok != "" || sess.ID != "" {
+		t.Errorf("failed CreateSession returned token %q, session %q", tok, sess.ID)
+	}
+
+	// Re-enabling lets the user sign in again but revives nothing.
+	if n, err := s.SetUserDisabled(u.ID, false); err != nil || n != 0 {
+		t.Fatalf("SetUserDisabled(false) = %d, %v", n, err)
+	}
+	_, fresh := mustSession(t, s, u.ID, NewSession{})
+	wantLive(t, s, fresh)
+	for _, tok := range tokens {
+		wantEnded(t, s, tok, ReasonUserDisabled)
+	}
+
+	if _, err := s.SetUserDisabled(newID(), true); !errors.Is(err, ErrNotFound) {
+		t.Errorf("SetUserDisabled(unknown) = %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.CreateSession(newID(), NewSession{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("CreateSession(unknown user) = %v, want ErrNotFound", err)
+	}
+	mustCheck(t, s)
+}
