@@ -129,8 +129,8 @@ func (h *Handler) routes(app *fiber.App) {
 	as.Get("/sign-out-others", h.signOutOthersConfirm)
 	as.Post("/sign-out-others", h.sameOrigin, h.requireCSRF, h.signOutOthers)
 	as.Post("/:id/sign-out", h.sameOrigin, h.requireCSRF, h.signOutSession)
-
-	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	// No catch-all: Fiber answers 404 for unknown paths and 405 for a known
+	// path with the wrong method (GET on a sign-out endpoint).
 }
 
 func (h *Handler) home(c *fiber.Ctx) error {

@@ -221,7 +221,12 @@ func (b *browser) signIn(email string) {
 	b.get(activeSessionsURL) // load a page with a session CSRF token
 }
 
-func (b *browser) token() string { return b.cookies[sessionCookie] }
+func (b *browser) token() string {
+	if t := b.cookies[secureSessionCookie]; t != "" {
+		return t
+	}
+	return b.cookies[sessionCookie]
+}
 
 var rowIDRe = regexp.MustCompile(`<tr id="session-([0-9a-f]{32})"`)
 
