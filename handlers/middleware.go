@@ -137,7 +137,7 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*auth, store.Reason, error) {
 		h.clearSessionCookie(c)
 		return nil, store.ReasonUserDisabled, nil
 	}
-	h.noteNetwork(c, token, sess)
+	h.noteChanges(c, token, sess)
 	return &auth{User: user, Session: sess, CSRF: h.csrfToken(csrfSession, sess.ID)}, "", nil
 }
 

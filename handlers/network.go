@@ -46,20 +46,28 @@ func Place(loc Locator, addr netip.Addr) store.Place {
 // NewSession describes a sign-in from a browser with user agent ua at addr:
 // the user agent parsed once, here, and the address resolved once.
 func NewSession(loc Locator, ua string, addr netip.Addr) store.NewSession {
-	i := device.Parse(ua)
-	return store.NewSession{
-		UserAgent: device.Clean(ua),
-		Device:    store.Device{Browser: i.Browser, BrowserVersion: i.BrowserVersion, OS: i.OS, OSVersion: i.OSVersion, Name: i.Device, Type: string(i.Type)},
-		Place:     Place(loc, addr),
-	}
+	return store.NewSession{UserAgent: device.Clean(ua), Device: parseDevice(ua), Place: Place(loc, addr)}
 }
 
-// noteNetwork re-resolves the location when a session shows up from a
-// different network than last time. Within the same /24 (or /48) it costs
-// a string comparison; the change is written with the next activity flush.
-func (h *Handler) noteNetwork(c *fiber.Ctx, token string, s store.Session) {
+func parseDevice(ua string) store.Device {
+	i := device.Parse(ua)
+	return store.Device{Browser: i.Browser, BrowserVersion: i.BrowserVersion, OS: i.OS, OSVersion: i.OSVersion, Name: i.Device, Type: string(i.Type)}
+}
+
+// noteChanges re-resolves the location when a session shows up from a
+// different network than last time, and re-parses the user agent when the
+// browser sends a different one (after an update). Otherwise it costs two
+// string comparisons; changes are written with the next activity flush.
+func (h *Handler) noteChanges(c *fiber.Ctx, token string, s store.Session) {
 	addr := h.clientAddr(c)
 	if n := geo.Network(addr); n != "" && n != s.LastPlace.Network {
 		h.store.SeenFrom(token, h.place(addr))
+	}
+	// Stored agents are cleaned, so compare the raw header first: for
+	// ordinary browsers the two are equal and nothing is allocated.
+	if ua := c.Request().Header.UserAgent(); string(ua) != s.UserAgent {
+		if clean := device.Clean(string(ua)); clean != s.UserAgent {
+			h.store.SeenWith(token, store.Agent{UserAgent: clean, Device: parseDevice(clean)})
+		}
 	}
 }

@@ -164,3 +164,25 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestRowFollowsBrowserUpdate(t *testing.T) {
+	e := newEnv(t)
+	e.user(store.RoleClientStaff, "s@example.com")
+	b := e.browser(strings.Replace(uaFirefox, "133.0", "132.0", 2))
+	b.signIn("s@example.com")
+	if page := b.get(activeSessionsURL).body; !strings.Contains(page, "Firefox 132 on Windows") {
+		t.Fatal("before the update the row should read Firefox 132")
+	}
+	b.ua = uaFirefox // the browser updated itself
+	b.get(activeSessionsURL)
+	if page := b.get(activeSessionsURL).body; !strings.Contains(page, "Firefox 133 on Windows") {
+		t.Fatal("after the update the row still reads the old version")
+	}
+	if _, err := e.st.FlushActivity(); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := e.st.UserByEmail("s@example.com")
+	if s, _ := e.st.UserSession(u.ID, b.currentID()); s.Device.BrowserVersion != "133" || s.UserAgent != uaFirefox {
+		t.Fatalf("stored after flush: %+v", s.Device)
+	}
+}

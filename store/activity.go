@@ -8,9 +8,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// activity queues sessions whose last-active time or network changed since
-// the last flush. Requests only touch memory; FlushActivity writes the whole
-// queue in one transaction. A crash loses at most one flush interval of
+// activity queues sessions whose last-active time, network or browser
+// changed since the last flush. Requests only touch memory; FlushActivity
+// writes the whole queue in one transaction. A crash loses at most one flush interval of
 // last-active times, never a revoke.
 type activity struct {
 	mu      sync.Mutex
@@ -93,6 +93,9 @@ func (s *Store) FlushActivity() (int, error) {
 			if p := e.place.Load(); p != nil && *p != x.LastPlace {
 				x.LastPlace, changed = *p, true
 			}
+			if a := e.agent.Load(); a != nil && (a.UserAgent != x.UserAgent || a.Device != x.Device) {
+				x.UserAgent, x.Device, changed = a.UserAgent, a.Device, true
+			}
 			if !changed {
 				continue
 			}
@@ -124,5 +127,8 @@ func (s *Store) mergeActivity(x *Session) {
 	}
 	if p := e.place.Load(); p != nil && x.RevokedAt.IsZero() {
 		x.LastPlace = *p
+	}
+	if a := e.agent.Load(); a != nil && x.RevokedAt.IsZero() {
+		x.UserAgent, x.Device = a.UserAgent, a.Device
 	}
 }

@@ -24,6 +24,7 @@ type cachedSession struct {
 	sess       Session // as loaded; never mutated after insert
 	lastActive atomic.Int64
 	place      atomic.Pointer[Place]
+	agent      atomic.Pointer[Agent]
 	dirty      atomic.Bool
 }
 
@@ -37,6 +38,9 @@ func (e *cachedSession) snapshot() Session {
 	s.LastActive = time.Unix(0, e.lastActive.Load()).UTC()
 	if p := e.place.Load(); p != nil {
 		s.LastPlace = *p
+	}
+	if a := e.agent.Load(); a != nil {
+		s.UserAgent, s.Device = a.UserAgent, a.Device
 	}
 	return s
 }

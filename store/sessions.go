@@ -159,9 +159,26 @@ func (s *Store) Validate(token string) (Session, error) {
 // different network than before). Like last-active, it is written by the
 // next FlushActivity, so no request waits for the disk.
 func (s *Store) SeenFrom(token string, place Place) {
+	s.observe(token, func(e *cachedSession) { e.place.Store(&place) })
+}
+
+// Agent is the browser a session is using: its user agent as stored and
+// what was parsed from it.
+type Agent struct {
+	UserAgent string
+	Device    Device
+}
+
+// SeenWith records that the session for token now sends a different user
+// agent (a browser update); written by the next FlushActivity.
+func (s *Store) SeenWith(token string, a Agent) {
+	s.observe(token, func(e *cachedSession) { e.agent.Store(&a) })
+}
+
+func (s *Store) observe(token string, set func(*cachedSession)) {
 	h := HashToken(token)
 	if e := s.cache.peek(h); e != nil {
-		e.place.Store(&place)
+		set(e)
 		e.dirty.Store(true)
 		s.activity.add(h, e)
 	}
