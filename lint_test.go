@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -21,5 +22,26 @@ func TestLint(t *testing.T) {
 		if err != nil || strings.TrimSpace(string(out)) != "" {
 			t.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
+	}
+}
+
+// TestReadmeCommands keeps the README's two commands and CI in step: CI
+// must run exactly the test command the README gives.
+func TestReadmeCommands(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile(".ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"go run . -demo", "go test ./..."} {
+		if !strings.Contains(string(readme), "```sh\n"+cmd+"\n```") {
+			t.Errorf("README does not give %q as a command of its own", cmd)
+		}
+	}
+	if !strings.Contains(string(ci), "\ngo test ./... 2>&1\n") {
+		t.Error(".ci/run does not run the README's test command")
 	}
 }
