@@ -136,16 +136,31 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 			if s.PendingActivity() != 1 {
 				t.Fatalf("PendingActivity = %d, want 1", s.PendingActivity())
 			}
+			h := HashToken(tok)
+			inFlight := s.cache.peek(h)
+			if inFlight == nil {
+				t.Fatal("the validated session is not cached")
+			}
 			c.Advance(time.Minute)
 			if err := rv.revoke(s, u, sess); err != nil {
 				t.Fatal(err)
 			}
 			revokedAt := c.Now()
-			// A request that was in flight during the revoke.
+			atRevoke, err := s.UserSession(u.ID, sess.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Requests that were in flight during the revoke: one had
+			// already loaded the cached entry and touches it now, another
+			// reports a new network after the revoke dropped the entry.
+			c.Advance(time.Minute)
+			inFlight.touch(c.Now())
+			inFlight.place.Store(&Place{Network: "203.0.113.0/24"})
+			s.activity.add(h, inFlight)
 			s.SeenFrom(tok, Place{Network: "203.0.113.0/24"})
 			c.Advance(time.Minute)
-			if _, err := s.FlushActivity(); err != nil {
-				t.Fatal(err)
+			if n, err := s.FlushActivity(); err != nil || n != 0 {
+				t.Fatalf("FlushActivity = %d, %v; want nothing written", n, err)
 			}
 			check := func() {
 				t.Helper()
@@ -158,7 +173,10 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 					t.Errorf("after flush: revoked %v/%s, want %v/%s", got.RevokedAt, got.RevokeReason, revokedAt, rv.reason)
 				}
 				if got.LastPlace.Network == "203.0.113.0/24" {
-					t.Errorf("a SeenFrom after the revoke was written: %+v", got.LastPlace)
+					t.Errorf("activity after the revoke was written: %+v", got.LastPlace)
+				}
+				if !got.LastActive.Equal(atRevoke.LastActive) {
+					t.Errorf("LastActive moved from %v to %v after the revoke", atRevoke.LastActive, got.LastActive)
 				}
 			}
 			check()

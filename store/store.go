@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -77,6 +78,9 @@ func Open(path string, opts Options) (*Store, error) {
 // openBolt turns bbolt's failures (including the panics a damaged file can
 // cause) into sentences an operator can act on.
 func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	// bbolt reads the file through mmap, so a truncated file faults (SIGBUS)
+	// rather than failing; make that a panic the recover below can report.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			db, err = nil, damaged(path, fmt.Errorf("%v", r))
@@ -85,6 +89,14 @@ func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 	switch {
 	case err == nil:
+		// A file cut short after the pages Open reads would fault later,
+		// in whichever request first touched a missing page.
+		var need int64
+		db.View(func(tx *bolt.Tx) error { need = tx.Size(); return nil })
+		if fi, statErr := os.Stat(path); statErr == nil && fi.Size() < need {
+			db.Close()
+			return nil, damaged(path, fmt.Errorf("the file is %d bytes but its pages need %d", fi.Size(), need))
+		}
 		return db, nil
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("store: %s is locked by another process (is another portal already running with this database?)", path)
