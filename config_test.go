@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const cfgDay = 24 * time.Hour
+
+// cfgDefaults is what parseConfig gives with no flags and no environment.
+func cfgDefaults() config {
+	return config{
+		Addr:          "127.0.0.1:8080",
+		DB:            "portal.db",
+		IdleTimeout:   12 * time.Hour,
+		MaxLifetime:   14 * cfgDay,
+		FlushInterval: 30 * time.Second,
+		Retention:     30 * cfgDay,
+		MaxSessions:   100,
+		ProxyHeader:   "X-Forwarded-For",
+		LogFormat:     "text",
+	}
+}
+
+func cfgEnv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+// TestConfigValues sets every option by flag and by environment variable,
+// and checks that a flag beats its variable.
+func TestConfigValues(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(c *config)
+	}{
+		{name: "defaults", want: func(c *config) {}},
+		{name: "empty variables are unset", env: map[string]string{"PORTAL_ADDR": "", "PORTAL_DB": ""}, want: func(c *config) {}},
+
+		{name: "-addr", args: []string{"-addr", "0.0.0.0:9000"}, want: func(c *config) { c.Addr = "0.0.0.0:9000" }},
+		{name: "PORTAL_ADDR", env: map[string]string{"PORTAL_ADDR": "[::1]:0"}, want: func(c *config) { c.Addr = "[::1]:0" }},
+		{name: "-db", args: []string{"-db", "/var/lib/portal/portal.db"}, want: func(c *config) { c.DB = "/var/lib/portal/portal.db" }},
+		{name: "PORTAL_DB", env: map[string]string{"PORTAL_DB": "/data/portal.db"}, want: func(c *config) { c.DB = "/data/portal.db" }},
+		{name: "-geoip-db", args: []string{"-geoip-db", "/geoip/GeoLite2-City.mmdb"}, want: func(c *config) { c.GeoIPDB = "/geoip/GeoLite2-City.mmdb" }},
+		{name: "PORTAL_GEOIP_DB", env: map[string]string{"PORTAL_GEOIP_DB": "/var/lib/GeoIP/GeoLite2-City.mmdb"}, want: func(c *config) { c.GeoIPDB = "/var/lib/GeoIP/GeoLite2-City.mmdb" }},
+		{name: "-idle-timeout", args: []string{"-idle-timeout", "30m"}, want: func(c *config) { c.IdleTimeout = 30 * time.Minute }},
+		{name: "PORTAL_IDLE_TIMEOUT in days", env: map[string]string{"PORTAL_IDLE_TIMEOUT": "2d"}, want: func(c *config) { c.IdleTimeout = 2 * cfgDay }},
+		{name: "-max-lifetime", args: []string{"-max-lifetime", "7d"}, want: func(c *config) { c.MaxLifetime = 7 * cfgDay }},
+		{name: "PORTAL_MAX_LIFETIME", env: map[string]string{"PORTAL_MAX_LIFETIME": "720h"}, want: func(c *config) { c.MaxLifetime = 30 * cfgDay }},
+		{name: "-flush-interval", args: []string{"-flush-interval", "5s"}, want: func(c *config) { c.FlushInterval = 5 * time.Second }},
+		{name: "PORTAL_FLUSH_INTERVAL", env: map[string]string{"PORTAL_FLUSH_INTERVAL": "1m"}, want: func(c *config) { c.FlushInterval = time.Minute }},
+		{name: "-retention", args: []string{"-retention", "0s"}, want: func(c *config) { c.Retention = 0 }},
+		{name: "PORTAL_RETENTION", env: map[string]string{"PORTAL_RETENTION": "90d"}, want: func(c *config) { c.Retention = 90 * cfgDay }},
+		{name: "-max-sessions", args: []string{"-max-sessions", "0"}, want: func(c *config) { c.MaxSessions = 0 }},
+		{name: "PORTAL_MAX_SESSIONS", env: map[string]string{"PORTAL_MAX_SESSIONS": "100000"}, want: func(c *config) { c.MaxSessions = 100000 }},
+		{name: "-trusted-proxies", args: []string{"-trusted-proxies", "10.0.0.1, 192.168.1.7/24,::1"}, want: func(c *config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32"), netip.MustParsePrefix("192.168.1.0/24"), netip.MustParsePrefix("::1/128")}
+		}},
+		{name: "PORTAL_TRUSTED_PROXIES", env: map[string]string{"PORTAL_TRUSTED_PROXIES": "172.16.0.0/12"}, want: func(c *config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12")}
+		}},
+		{name: "-proxy-header", args: []string{"-proxy-header", "X-Real-IP"}, want: func(c *config) { c.ProxyHeader = "X-Real-IP" }},
+		{name: "PORTAL_PROXY_HEADER", env: map[string]string{"PORTAL_PROXY_HEADER": "CF-Connecting-IP"}, want: func(c *config) { c.ProxyHeader = "CF-Connecting-IP" }},
+		{name: "-secure-cookies alone", args: []string{"-secure-cookies"}, want: func(c *config) { c.SecureCookies = true }},
+		{name: "PORTAL_SECURE_COOKIES", env: map[string]string{"PORTAL_SECURE_COOKIES": "1"}, want: func(c *config) { c.SecureCookies = true }},
+		{name: "-log-format", args: []string{"-log-format", "json"}, want: func(c *config) { c.LogFormat = "json" }},
+		{name: "PORTAL_LOG_FORMAT", env: map[string]string{"PORTAL_LOG_FORMAT": "json"}, want: func(c *config) { c.LogFormat = "json" }},
+		{name: "-demo", args: []string{"-demo"}, want: func(c *config) { c.Demo = true }},
+		{name: "PORTAL_DEMO", env: map[string]string{"PORTAL_DEMO": "true"}, want: func(c *config) { c.Demo = true }},
+		{name: "-demo -demo-reset", args: []string{"-demo", "-demo-reset"}, want: func(c *config) { c.Demo, c.DemoReset = true, true }},
+		{name: "PORTAL_DEMO_RESET", env: map[string]string{"PORTAL_DEMO": "true", "PORTAL_DEMO_RESET": "TRUE"}, want: func(c *config) { c.Demo, c.DemoReset = true, true }},
+		{name: "-version", args: []string{"-version"}, want: func(c *config) { c.Version = true }},
+		{name: "--double-dash flags", args: []string{"--addr=127.0.0.1:1", "--demo=true"}, want: func(c *config) { c.Addr, c.Demo = "127.0.0.1:1", true }},
+		{name: "values are trimmed", env: map[string]string{"PORTAL_ADDR": " 127.0.0.1:81 ", "PORTAL_IDLE_TIMEOUT": " 1h"}, want: func(c *config) { c.Addr, c.IdleTimeout = "127.0.0.1:81", time.Hour }},
+
+		{name: "flag beats env", args: []string{"-addr", "127.0.0.1:1", "-idle-timeout", "1h", "-demo=false", "-max-sessions", "5"},
+			env: map[string]string{"PORTAL_ADDR": "127.0.0.1:2", "PORTAL_IDLE_TIMEOUT": "2h", "PORTAL_DEMO": "true", "PORTAL_MAX_SESSIONS": "7", "PORTAL_LOG_FORMAT": "json"},
+			want: func(c *config) {
+				c.Addr, c.IdleTimeout, c.MaxSessions, c.LogFormat = "127.0.0.1:1", time.Hour, 5, "json"
+			}},
+		{name: "a flag set to its default still beats env", args: []string{"-db", "portal.db"}, env: map[string]string{"PORTAL_DB": "/elsewhere.db"}, want: func(c *config) {}},
+		{name: "-version ignores PORTAL_ variables it has no flag for", args: []string{"-version"}, env: map[string]string{"PORTAL_VERSION": "true"}, want: func(c *config) { c.Version = true }},
+		{name: "no PORTAL_VERSION", env: map[string]string{"PORTAL_VERSION": "true"}, want: func(c *config) {}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			got, err := parseConfig(tc.args, cfgEnv(tc.env), &stderr)
+			if err != nil {
+				t.Fatalf("parseConfig(%q): %v", tc.args, err)
+			}
+			want := cfgDefaults()
+			tc.want(&want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("parseConfig(%q) with %v\n got %+v\nwant %+v", tc.args, tc.env, got, want)
+			}
+			if stderr.Len() != 0 {
+				t.Errorf("wrote to stderr: %s", stderr.String())
+			}
+		})
+	}
+}
+
+// TestConfigErrors gives each option a bad value, by flag or variable, and
+// expects its sentence.
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{args: []string{"-addr", "localhost"}, want: `-addr must be host:port like 127.0.0.1:8080, got "localhost"`},
+		{env: map[string]string{"PORTAL_ADDR": "127.0.0.1:"}, want: `-addr must be host:port like 127.0.0.1:8080, got "127.0.0.1:"`},
+		{args: []string{"-db", " "}, want: "-db must name a database file, got an empty value"},
+		{args: []string{"-idle-timeout", "abc"}, want: `-idle-timeout must be a duration like 30m, 12h or 14d, at least 1m0s, got "abc"`},
+		{env: map[string]string{"PORTAL_IDLE_TIMEOUT": "30s"}, want: `-idle-timeout must be a duration like 30m, 12h or 14d, at least 1m0s, got "30s"`},
+		{args: []string{"-max-lifetime", "14"}, want: `-max-lifetime must be a duration like 30m, 12h or 14d, at least 1m0s, got "14"`},
+		{env: map[string]string{"PORTAL_MAX_LIFETIME": "99999d"}, want: `-max-lifetime must be a duration like 30m, 12h or 14d, at least 1m0s, got "99999d"`},
+		{args: []string{"-flush-interval", "500ms"}, want: `-flush-interval must be a duration like 30m, 12h or 14d, at least 1s, got "500ms"`},
+		{args: []string{"-flush-interval", "2m"}, want: `-flush-interval must be at most 1m so last-active stays accurate to a minute, got "2m"`},
+		{env: map[string]string{"PORTAL_RETENTION": "-1h"}, want: `-retention must be a duration like 30m, 12h or 14d, at least 0s, got "-1h"`},
+		{args: []string{"-idle-timeout", "15d"}, want: "-idle-timeout (15d) must not be longer than -max-lifetime (14d)"},
+		{args: []string{"-max-sessions", "-1"}, want: `-max-sessions must be a whole number from 0 to 100000, got "-1"`},
+		{env: map[string]string{"PORTAL_MAX_SESSIONS": "lots"}, want: `-max-sessions must be a whole number from 0 to 100000, got "lots"`},
+		{args: []string{"-max-sessions", "100001"}, want: `-max-sessions must be a whole number from 0 to 100000, got "100001"`},
+		{args: []string{"-trusted-proxies", "10.0.0.1,proxy.local"}, want: `-trusted-proxies must be comma-separated IPs or CIDRs: "proxy.local" is not an IP address or CIDR range`},
+		{args: []string{"-proxy-header", "X Forwarded"}, want: `-proxy-header must be a header name like X-Forwarded-For, got "X Forwarded"`},
+		{env: map[string]string{"PORTAL_PROXY_HEADER": " "}, want: `-proxy-header must be a header name like X-Forwarded-For, got " "`},
+		{args: []string{"-secure-cookies=yes"}, want: `-secure-cookies must be true or false, got "yes"`},
+		{env: map[string]string{"PORTAL_SECURE_COOKIES": "on"}, want: `-secure-cookies must be true or false, got "on"`},
+		{args: []string{"-log-format", "xml"}, want: `-log-format must be text or json, got "xml"`},
+		{env: map[string]string{"PORTAL_DEMO": "sure"}, want: `-demo must be true or false, got "sure"`},
+		{args: []string{"-demo-reset"}, want: "-demo-reset only makes sense with -demo"},
+		{args: []string{"-version=maybe"}, want: `-version must be true or false, got "maybe"`},
+		{args: []string{"-addr", "127.0.0.1:1", "serve"}, want: `unexpected argument "serve"; flags go before any command`},
+		{args: []string{"-port", "80"}, want: "flag provided but not defined: -port"},
+	}
+	for _, tc := range tests {
+		name := strings.Join(tc.args, " ")
+		for k, v := range tc.env {
+			name += k + "=" + v
+		}
+		t.Run(name, func(t *testing.T) {
+			_, err := parseConfig(tc.args, cfgEnv(tc.env), &bytes.Buffer{})
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("got error %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+
+	// Every bad value is reported at once, one sentence per line.
+	_, err := parseConfig([]string{"-addr", "x", "-log-format", "yaml"}, cfgEnv(map[string]string{"PORTAL_MAX_SESSIONS": "-5"}), &bytes.Buffer{})
+	want := "-addr must be host:port like 127.0.0.1:8080, got \"x\"\n" +
+		"-max-sessions must be a whole number from 0 to 100000, got \"-5\"\n" +
+		"-log-format must be text or json, got \"yaml\""
+	if err == nil || err.Error() != want {
+		t.Errorf("several bad values: got\n%v\nwant\n%s", err, want)
+	}
+}
+
+// TestConfigHelp: -h returns flag.ErrHelp after listing every flag with its
+// environment variable and default.
+func TestConfigHelp(t *testing.T) {
+	var stderr bytes.Buffer
+	_, err := parseConfig([]string{"-h"}, cfgEnv(nil), &stderr)
+	if !errors.Is(err, flag.ErrHelp) || !errors.Is(err, flagHelp) {
+		t.Fatalf("-h: %v, want flag.ErrHelp", err)
+	}
+	help := stderr.String()
+	if !strings.HasPrefix(help, "Usage: portal [flags]\n") || !strings.Contains(help, "portal help") {
+		t.Errorf("usage line missing:\n%s", help)
+	}
+	for _, o := range options {
+		line := "  -" + o.name
+		if o.env != "" {
+			line += " [$" + o.env + "]"
+		}
+		line += "\n    \t" + o.help
+		if !strings.Contains(help, line) {
+			t.Errorf("help lacks %q", line)
+		}
+	}
+	if !strings.Contains(help, `(default "14d")`) {
+		t.Errorf("help does not show defaults:\n%s", help)
+	}
+	if !strings.Contains(help, "PORTAL_IDLE_TIMEOUT") || strings.Contains(help, "PORTAL_VERSION") {
+		t.Errorf("wrong variables:\n%s", help)
+	}
+}
+
+// TestConfigRun checks the exit codes run gives for -h, -version and bad
+// values, without starting a server.
+func TestConfigRun(t *testing.T) {
+	tests := []struct {
+		args         []string
+		code         int
+		stdout, errs string
+	}{
+		{args: []string{"-version"}, code: 0, stdout: "portal dev\n"},
+		{args: []string{"-h"}, code: 0, errs: "Usage: portal [flags]"},
+		{args: []string{"-idle-timeout", "abc"}, code: 2, errs: "portal: -idle-timeout must be a duration like 30m, 12h or 14d, at least 1m0s, got \"abc\"\n"},
+		{args: []string{"-nope"}, code: 2, errs: "portal: flag provided but not defined: -nope\n"},
+	}
+	for _, tc := range tests {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, cfgEnv(nil), strings.NewReader(""), &stdout, &stderr)
+		if code != tc.code || stdout.String() != tc.stdout || !strings.Contains(stderr.String(), tc.errs) {
+			t.Errorf("portal %s: exit %d, stdout %q, stderr %q; want %d, %q, %q", strings.Join(tc.args, " "), code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.errs)
+		}
+	}
+}
