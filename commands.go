@@ -13,7 +13,6 @@ import (
 	"unicode"
 
 	"github.com/mattn/go-isatty"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"portal/password"
 	"portal/store"
@@ -262,9 +261,9 @@ func (c *cli) withStore(path string, create bool, fn func(*store.Store) error) e
 }
 
 // isLocked reports whether Open failed because another process holds the
-// file lock. store.Open reports that only as text.
+// file lock.
 func isLocked(err error) bool {
-	return errors.Is(err, berrors.ErrTimeout) || strings.Contains(err.Error(), "locked by another process")
+	return errors.Is(err, store.ErrLocked)
 }
 
 // policy is the server's session policy, from the same environment

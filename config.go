@@ -86,7 +86,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected argument %q; flags go before any command", fs.Arg(0))
+		return config{}, fmt.Errorf("unexpected argument %q; commands come first and take their own flags, e.g. portal user list -db PATH (see 'portal help')", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

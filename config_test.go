@@ -139,7 +139,7 @@ func TestConfigErrors(t *testing.T) {
 		{env: map[string]string{"PORTAL_DEMO": "sure"}, want: `-demo must be true or false, got "sure"`},
 		{args: []string{"-demo-reset"}, want: "-demo-reset only makes sense with -demo"},
 		{args: []string{"-version=maybe"}, want: `-version must be true or false, got "maybe"`},
-		{args: []string{"-addr", "127.0.0.1:1", "serve"}, want: `unexpected argument "serve"; flags go before any command`},
+		{args: []string{"-addr", "127.0.0.1:1", "serve"}, want: `unexpected argument "serve"; commands come first and take their own flags, e.g. portal user list -db PATH (see 'portal help')`},
 		{args: []string{"-port", "80"}, want: "flag provided but not defined: -port"},
 	}
 	for _, tc := range tests {

@@ -99,7 +99,7 @@ func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
 		}
 		return db, nil
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("store: %s is locked by another process (is another portal already running with this database?)", path)
+		return nil, fmt.Errorf("store: %s is locked by another process (is another portal already running with this database?): %w", path, ErrLocked)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return nil, damaged(path, err)
 	case errors.Is(err, os.ErrPermission):
