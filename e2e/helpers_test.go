@@ -287,7 +287,6 @@ type browser struct {
 	mu       sync.Mutex
 	watching bool
 	problems []string
-	favicon  []string
 }
 
 // newBrowser starts Chromium with the device's User-Agent and a fresh
@@ -406,15 +405,6 @@ func (b *browser) watch() {
 				p = fmt.Sprintf("HTTP %d for %s", ev.Response.Status, ev.Response.URL)
 			}
 		}
-		if p != "" && strings.Contains(p, "/favicon.ico") {
-			// Known product gap: no page links an icon, so Chromium asks
-			// for /favicon.ico and gets the 404 page (reported; not part
-			// of the Active Sessions flow).
-			b.mu.Lock()
-			b.favicon = append(b.favicon, p)
-			b.mu.Unlock()
-			return
-		}
 		if p != "" {
 			b.mu.Lock()
 			b.problems = append(b.problems, p)
@@ -436,9 +426,6 @@ func (b *browser) assertNoProblems() {
 	}
 	for _, p := range b.problems {
 		b.t.Errorf("%s: %s", b.name, p)
-	}
-	if len(b.favicon) > 0 {
-		b.t.Logf("%s: ignored %d /favicon.ico 404s (known product gap: no icon)", b.name, len(b.favicon))
 	}
 }
 

@@ -37,7 +37,13 @@ func (h *Handler) signOutSession(c *fiber.Ctx) error {
 		h.setFlash(c, "revoked", 1)
 		return c.Redirect(activeSessionsURL, fiber.StatusSeeOther)
 	}
+	// The row comes back in its signed-out state, and the sign-out-all
+	// control with it (out of band), so its count stays true.
+	rest, err := h.sessionsView(c)
+	if err != nil {
+		return err
+	}
 	row := h.row(sess, false, a.CSRF, h.now())
 	announce(c, "Signed out "+row.Device+", "+row.where()+".")
-	return c.Render("partials/session_row", row)
+	return c.Render("partials/session_signed_out", fiber.Map{"Row": row, "Sessions": rest})
 }

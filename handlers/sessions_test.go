@@ -198,6 +198,10 @@ func TestSignOutOneSession(t *testing.T) {
 	if !strings.Contains(r.header("HX-Trigger"), "Signed out Chrome 131 on macOS") {
 		t.Fatalf("no announcement: %q", r.header("HX-Trigger"))
 	}
+	// The sign-out-all control is updated out of band: one other is left.
+	if !strings.Contains(r.body, `<template><div id="sign-out-others" class="head-actions" hx-swap-oob="true">`) || !strings.Contains(r.body, "This signs out 1 other session.") {
+		t.Fatalf("the sign-out-all count is not brought up to date: %s", r.body)
+	}
 	// Revoked sessions are not listed on the next load.
 	for _, id := range me.rowIDs() {
 		if id == otherID {
