@@ -7,12 +7,17 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"portal/demo"
 	"portal/geo"
@@ -47,15 +52,25 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := srv.Run(ctx); err != nil {
-		log.Error("server stopped", "err", err)
-		srv.Close()
-		return 1
+	go func() {
+		// Once shutdown has begun, a second Ctrl-C or SIGTERM stops the
+		// process at once instead of being swallowed.
+		<-ctx.Done()
+		stop()
+	}()
+	runErr := srv.Run(ctx)
+	if runErr != nil {
+		log.Error("server stopped", "err", runErr)
+		fmt.Fprintf(stderr, "portal: %v\n", runErr)
 	}
 	if err := srv.Close(); err != nil {
 		log.Error("shutdown incomplete", "err", err)
 		return 1
 	}
+	if runErr != nil {
+		return 1
+	}
+	log.Info("stopped cleanly")
 	return 0
 }
 
@@ -74,12 +89,15 @@ type server struct {
 	store *store.Store
 	geo   *geo.Resolver
 	app   *fiber.App
+	// fatal carries the first damaged-database error a background job hit;
+	// Run then shuts down and returns it.
+	fatal chan error
 }
 
 func newServer(cfg config, log *slog.Logger) (*server, error) {
 	if cfg.DemoReset {
-		if err := os.Remove(cfg.DB); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("reset demo database %s: %w", cfg.DB, err)
+		if err := resetDemoDB(cfg.DB); err != nil {
+			return nil, err
 		}
 	}
 	st, err := store.Open(cfg.DB, store.Options{
@@ -89,7 +107,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: st}
+	s := &server{cfg: cfg, log: log, store: st, fatal: make(chan error, 1)}
 	geoPath := cfg.GeoIPDB
 	if cfg.Demo && geoPath == "" {
 		// The demo resolves its sample addresses through the real lookup
@@ -109,7 +127,11 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		Demo: cfg.Demo, Logger: log,
 	}
 	if cfg.Demo {
-		seeded, err := demo.Seed(st, s.geo, time.Now())
+		var seeded bool
+		err := s.guarded(func() (err error) {
+			seeded, err = demo.Seed(st, s.geo, time.Now())
+			return err
+		})
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -126,18 +148,39 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		s.Close()
 		return nil, err
 	}
+	// Fiber (v2.52) fills its list of mounted apps lazily, on the first
+	// Render and without a lock, so the first pages rendered at the same
+	// time race with each other (the race detector sees it under load).
+	// Render the sign-in page once, alone, before serving anyone.
+	req, _ := http.NewRequest(fiber.MethodGet, "/login", nil)
+	resp, err := s.app.Test(req, -1)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("render the sign-in page: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != fiber.StatusOK {
+		log.Warn("the sign-in page did not render at start", "status", resp.StatusCode)
+	}
 	return s, nil
 }
 
+// shutdownTimeout bounds how long in-flight requests may take to finish
+// once shutdown has begun.
+const shutdownTimeout = 10 * time.Second
+
 // Run serves until ctx is cancelled, then stops accepting, lets in-flight
-// requests finish (up to a deadline) and returns.
+// requests finish (up to shutdownTimeout) and returns once the background
+// jobs have stopped too, so Close never races a flush or a sweep.
 func (s *server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
+	var jobs sync.WaitGroup
+	defer jobs.Wait()
 	defer cancel()
-	go s.flushLoop(ctx)
-	go s.sweepLoop(ctx)
-	go s.geo.Watch(ctx, time.Minute)
-	go s.reloadOnHUP(ctx)
+	jobs.Go(func() { s.flushLoop(ctx) })
+	jobs.Go(func() { s.sweepLoop(ctx) })
+	jobs.Go(func() { s.geo.Watch(ctx, time.Minute) })
+	jobs.Go(func() { s.reloadOnHUP(ctx) })
 
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
@@ -147,28 +190,89 @@ func (s *server) Run(ctx context.Context) error {
 	go func() { errc <- s.app.Listener(ln) }()
 	// The real address, so -addr 127.0.0.1:0 works for tests and scripts.
 	s.log.Info("portal listening", "addr", "http://"+ln.Addr().String(), "db", s.cfg.DB, "demo", s.cfg.Demo)
+	var fatal error
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve on %s: %w", s.cfg.Addr, err)
+	case fatal = <-s.fatal:
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down")
-	if err := s.app.ShutdownWithTimeout(10 * time.Second); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	s.log.Info("shutting down", "deadline", shutdownTimeout.String())
+	if err := s.app.ShutdownWithTimeout(shutdownTimeout); err != nil {
+		return errors.Join(fatal, fmt.Errorf("shutdown: requests still running after %s: %w", shutdownTimeout, err))
 	}
-	return nil
+	return fatal
 }
 
 // Close flushes last-active times and closes the database and geo reader.
 func (s *server) Close() error {
-	err := s.store.Close()
+	err := s.guarded(s.store.Close)
 	if gerr := s.geo.Close(); gerr != nil {
 		err = errors.Join(err, gerr)
 	}
-	if err == nil {
-		s.log.Info("stopped cleanly")
-	}
 	return err
+}
+
+// resetDemoDB deletes the database for -demo-reset, but never one another
+// process holds open: deleting an open bbolt file would leave that portal
+// writing to an unlinked file while this one starts a second database
+// under the same name. A damaged or foreign file is deleted all the same,
+// since starting afresh is what -demo-reset asks for.
+func resetDemoDB(path string) error {
+	db, err := probeLock(path)
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("store: %s is locked by another process (is another portal already running with this database?); stop it before -demo-reset", path)
+	case err == nil:
+		db.Close()
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reset demo database %s: %w", path, err)
+	}
+	return nil
+}
+
+// probeLock opens path read-only, which takes bbolt's shared lock and so
+// fails with ErrTimeout while a portal holds the file. A damaged file may
+// make bbolt fault rather than fail; that is reported as an error too.
+func probeLock(path string) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 3 * time.Second})
+}
+
+// errDamaged marks a panic or memory fault inside the store: bbolt panics
+// on a page it cannot make sense of, and faults on a file cut short under
+// it. Either way the file is damaged and serving on would only fail more.
+var errDamaged = errors.New("the database file is damaged")
+
+// guarded runs fn, turning a panic or fault into an error wrapping
+// errDamaged that names the file, instead of a crash with a stack trace.
+func (s *server) guarded(fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s could not be read (%v); restore it from a backup or move it aside to start a new one", errDamaged, s.cfg.DB, r)
+		}
+	}()
+	return fn()
+}
+
+// stopIfDamaged hands a damaged-database error to Run, which shuts the
+// server down, and reports whether it did.
+func (s *server) stopIfDamaged(err error) bool {
+	if !errors.Is(err, errDamaged) {
+		return false
+	}
+	select {
+	case s.fatal <- err:
+	default:
+	}
+	return true
 }
 
 // flushLoop writes last-active times once per interval. A failed flush
@@ -181,7 +285,11 @@ func (s *server) flushLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := s.store.FlushActivity(); err != nil {
+			err := s.guarded(func() error { _, err := s.store.FlushActivity(); return err })
+			if s.stopIfDamaged(err) {
+				return
+			}
+			if err != nil {
 				s.log.Error("last-active flush failed; will retry", "err", err)
 			}
 		}
@@ -193,7 +301,12 @@ func (s *server) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := s.store.Sweep(s.cfg.Retention, 500); err != nil {
+		var n int
+		err := s.guarded(func() (err error) { n, err = s.store.Sweep(s.cfg.Retention, 500); return err })
+		if s.stopIfDamaged(err) {
+			return
+		}
+		if err != nil {
 			s.log.Error("session sweep failed", "err", err)
 		} else if n > 0 {
 			s.log.Info("deleted ended sessions", "count", n)
