@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -147,20 +146,6 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	if s.app, err = handlers.New(st, s.geo, cfgH); err != nil {
 		s.Close()
 		return nil, err
-	}
-	// Fiber (v2.52) fills its list of mounted apps lazily, on the first
-	// Render and without a lock, so the first pages rendered at the same
-	// time race with each other (the race detector sees it under load).
-	// Render the sign-in page once, alone, before serving anyone.
-	req, _ := http.NewRequest(fiber.MethodGet, "/login", nil)
-	resp, err := s.app.Test(req, -1)
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("render the sign-in page: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != fiber.StatusOK {
-		log.Warn("the sign-in page did not render at start", "status", resp.StatusCode)
 	}
 	return s, nil
 }

@@ -44,25 +44,27 @@ var userAgents = []string{
 	"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
 }
 
-// Seed fills an empty database; a database that already has users is left
-// alone and Seed reports false.
+// Seed creates whichever demo users are missing, each with its sessions,
+// and reports whether it created any. Users that exist are left alone, so
+// a seed cut short by a crash is completed on the next start. A database
+// with users but no demo user is not a demo and is left untouched.
 func Seed(st *store.Store, loc handlers.Locator, now time.Time) (bool, error) {
 	users, err := st.Users()
 	if err != nil {
 		return false, err
 	}
-	if len(users) > 0 {
-		return false, nil
+	if len(users) > 0 && !anyDemoUser(users) {
+		return false, nil // someone's real database: never add demo users to it
 	}
 	hash, err := password.Hash(Password)
 	if err != nil {
 		return false, err
 	}
-	client, err := st.CreateAccount("Northwind Traders", store.AccountClient)
+	client, err := account(st, "Northwind Traders", store.AccountClient)
 	if err != nil {
 		return false, err
 	}
-	partner, err := st.CreateAccount("Contoso Partners", store.AccountPartner)
+	partner, err := account(st, "Contoso Partners", store.AccountPartner)
 	if err != nil {
 		return false, err
 	}
@@ -73,7 +75,14 @@ func Seed(st *store.Store, loc handlers.Locator, now time.Time) (bool, error) {
 	// A fixed seed: every demo looks the same, which helps screenshots and
 	// support conversations.
 	rng := rand.New(rand.NewPCG(1, 2))
+	seeded := false
 	for i, l := range Logins {
+		if _, err := st.UserByEmail(l.Email); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+		seeded = true
 		acct := client.ID
 		if !l.Role.IsCustomer() {
 			acct = partner.ID
@@ -101,5 +110,30 @@ func Seed(st *store.Store, loc handlers.Locator, now time.Time) (bool, error) {
 			}
 		}
 	}
-	return true, nil
+	return seeded, nil
+}
+
+func anyDemoUser(users []store.User) bool {
+	for _, u := range users {
+		for _, l := range Logins {
+			if u.Email == l.Email {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// account finds the demo account by name, or creates it.
+func account(st *store.Store, name string, kind store.AccountKind) (store.Account, error) {
+	all, err := st.Accounts()
+	if err != nil {
+		return store.Account{}, err
+	}
+	for _, a := range all {
+		if a.Name == name && a.Kind == kind {
+			return a, nil
+		}
+	}
+	return st.CreateAccount(name, kind)
 }

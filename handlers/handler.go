@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"time"
 
@@ -105,6 +106,15 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 		}
 	}
 	app := fiber.New(fcfg)
+	// Fiber v2.52 fills its list of mounted apps lazily, on the first
+	// Render and without a lock, so the first pages rendered at the same
+	// time race. Render once, alone, before any route exists: the 404
+	// error page, which logs nothing.
+	res, err := app.Test(httptest.NewRequest(fiber.MethodGet, "/", nil), -1)
+	if err != nil {
+		return nil, fmt.Errorf("handlers: first render: %w", err)
+	}
+	res.Body.Close()
 	h.routes(app)
 	return app, nil
 }

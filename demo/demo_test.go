@@ -1,0 +1,119 @@
+package demo
+
+import (
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"portal/geo"
+	"portal/store"
+)
+
+func open(t *testing.T) (*store.Store, *geo.Resolver) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "portal.db"), store.Options{Policy: store.Policy{IdleTimeout: 12 * time.Hour, MaxLifetime: 14 * 24 * time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	path := filepath.Join(dir, "geo.mmdb")
+	if err := geo.WriteDemoDB(path); err != nil {
+		t.Fatal(err)
+	}
+	res, err := geo.Open(path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { res.Close() })
+	return st, res
+}
+
+func TestSeed(t *testing.T) {
+	st, res := open(t)
+	seeded, err := Seed(st, res, time.Now())
+	if err != nil || !seeded {
+		t.Fatalf("Seed = %v, %v", seeded, err)
+	}
+	cities := map[string]bool{}
+	for _, l := range Logins {
+		u, err := st.UserByEmail(l.Email)
+		if err != nil {
+			t.Fatalf("%s: %v", l.Email, err)
+		}
+		list, err := st.ListUserSessions(u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !l.Role.IsCustomer() {
+			if len(list) != 0 {
+				t.Errorf("partner has %d sessions", len(list))
+			}
+			continue
+		}
+		if len(list) < 3 || len(list) > 5 {
+			t.Errorf("%s has %d live sessions, want 3 to 5", l.Email, len(list))
+		}
+		for _, s := range list {
+			if s.Device.Browser == "" || s.LastPlace.Masked == "" {
+				t.Errorf("%s: session without device or network: %+v", l.Email, s)
+			}
+			if s.LastActive.Before(s.CreatedAt) || s.LastActive.After(time.Now()) {
+				t.Errorf("%s: last active %v outside [%v, now]", l.Email, s.LastActive, s.CreatedAt)
+			}
+			cities[s.LastPlace.City+s.LastPlace.Country] = true
+		}
+	}
+	if len(cities) < 4 {
+		t.Errorf("only %d distinct places across the demo sessions: locations are not resolved", len(cities))
+	}
+	if err := st.Check(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Seeding again adds nothing.
+	before := st.WriteTxCount()
+	if seeded, err := Seed(st, res, time.Now()); err != nil || seeded || st.WriteTxCount() != before {
+		t.Fatalf("second Seed = %v, %v, %d writes", seeded, err, st.WriteTxCount()-before)
+	}
+}
+
+func TestSeedLeavesRealDatabasesAlone(t *testing.T) {
+	st, res := open(t)
+	acct, err := st.CreateAccount("Real customer", store.AccountClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateUser(store.NewUser{AccountID: acct.ID, Email: "real@customer.example", Name: "R", Role: store.RoleClientAdmin, PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if seeded, err := Seed(st, res, time.Now()); err != nil || seeded {
+		t.Fatalf("Seed on a real database = %v, %v", seeded, err)
+	}
+	if users, _ := st.Users(); len(users) != 1 {
+		t.Fatalf("demo users added to a real database: %d users", len(users))
+	}
+}
+
+func TestSeedCompletesAPartialSeed(t *testing.T) {
+	st, res := open(t)
+	acct, err := st.CreateAccount("Northwind Traders", store.AccountClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateUser(store.NewUser{AccountID: acct.ID, Email: Logins[0].Email, Name: "A", Role: Logins[0].Role, PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if seeded, err := Seed(st, res, time.Now()); err != nil || !seeded {
+		t.Fatalf("Seed after a crash = %v, %v", seeded, err)
+	}
+	users, _ := st.Users()
+	if len(users) != len(Logins) {
+		t.Fatalf("%d users, want %d", len(users), len(Logins))
+	}
+	accounts, _ := st.Accounts()
+	if len(accounts) != 2 {
+		t.Fatalf("%d accounts, want the 2 demo accounts reused", len(accounts))
+	}
+}
