@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -11,9 +12,9 @@ import (
 
 // cmdBackup writes a consistent copy of the database to FILE.tmp, syncs
 // it, and renames it to FILE, so FILE is either absent, the old backup or
-// the whole new one. It needs the database's lock like every command: bbolt
-// opens read-only with a shared flock, which the server's exclusive lock
-// excludes, so the server must be stopped.
+// the whole new one. With the server stopped it reads the file itself;
+// while a server holds the file it asks that server for the copy over the
+// admin socket (an online backup, one read transaction).
 func cmdBackup(c *cli, args []string) error {
 	fs, db := c.flagSet()
 	force := fs.Bool("force", false, "replace FILE if it already exists")
@@ -37,17 +38,30 @@ func cmdBackup(c *cli, args []string) error {
 	if src, err := os.Stat(*db); err == nil && fi != nil && os.SameFile(src, fi) {
 		return usagef("%s is the database itself; write the backup somewhere else", dest)
 	}
-	return c.withStore(*db, false, func(st *store.Store) error {
-		n, err := writeBackup(st, dest)
+	err = c.withStore(*db, false, func(st *store.Store) error {
+		n, err := writeBackup(st.Backup, dest)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "Wrote a %d-byte backup of %s to %s.\n", n, st.Path(), dest)
 		return nil
 	})
+	if err == nil || !isLocked(err) {
+		return err
+	}
+	lockErr := err
+	n, err := writeBackup(func(w io.Writer) (int64, error) { return backupFromServer(*db, w) }, dest)
+	if errors.Is(err, errNoServer) {
+		return fmt.Errorf("%v (no server answered on %s for an online backup either)", lockErr, adminSocketPath(*db))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Wrote a %d-byte backup of %s to %s, from the running server.\n", n, *db, dest)
+	return nil
 }
 
-func writeBackup(st *store.Store, dest string) (n int64, err error) {
+func writeBackup(backup func(io.Writer) (int64, error), dest string) (n int64, err error) {
 	tmp := dest + ".tmp"
 	// A leftover from an interrupted backup is ours to replace; O_EXCL then
 	// refuses to follow a symlink planted in its place.
@@ -64,7 +78,7 @@ func writeBackup(st *store.Store, dest string) (n int64, err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if n, err = st.Backup(f); err != nil {
+	if n, err = backup(f); err != nil {
 		return n, err
 	}
 	if err = f.Sync(); err != nil {

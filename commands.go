@@ -241,7 +241,7 @@ func (c *cli) openStore(path string, create bool) (*store.Store, error) {
 	}
 	st, err := store.Open(path, store.Options{Timeout: 2 * time.Second, Policy: policy})
 	if err != nil && isLocked(err) {
-		return nil, fmt.Errorf("the portal server is running on %s (the file is locked); stop it first, for example with 'systemctl stop portal', and run this command again", path)
+		return nil, lockedError{path}
 	}
 	return st, err
 }
@@ -371,3 +371,13 @@ func cmdVersion(c *cli, args []string) error {
 	fmt.Fprintf(c.stdout, "portal %s\n", version)
 	return nil
 }
+
+// lockedError says a server holds the database. It unwraps to
+// store.ErrLocked so callers that can go through the server can tell.
+type lockedError struct{ path string }
+
+func (e lockedError) Error() string {
+	return fmt.Sprintf("the portal server is running on %s (the file is locked); stop it first, for example with 'systemctl stop portal', and run this command again", e.path)
+}
+
+func (e lockedError) Unwrap() error { return store.ErrLocked }

@@ -171,6 +171,12 @@ func (s *server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
+	if stopAdmin, err := s.serveAdmin(ctx); err != nil {
+		// Online backups need it, serving does not.
+		s.log.Warn("no admin socket; portal backup will need the server stopped", "err", err)
+	} else {
+		defer stopAdmin()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
 	// The real address, so -addr 127.0.0.1:0 works for tests and scripts.
