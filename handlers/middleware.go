@@ -117,7 +117,7 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*auth, store.Reason, error) {
 	if token == "" {
 		return nil, "", nil
 	}
-	sess, err := h.store.Validate(token)
+	sess, user, err := h.store.Authenticate(token)
 	var ended *store.EndedError
 	switch {
 	case errors.As(err, &ended):
@@ -127,10 +127,6 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*auth, store.Reason, error) {
 		h.clearSessionCookie(c)
 		return nil, "", nil
 	case err != nil:
-		return nil, "", err
-	}
-	user, err := h.store.UserByID(sess.UserID)
-	if err != nil {
 		return nil, "", err
 	}
 	if user.Disabled {

@@ -25,6 +25,7 @@ type cachedSession struct {
 	lastActive atomic.Int64
 	place      atomic.Pointer[Place]
 	agent      atomic.Pointer[Agent]
+	user       atomic.Pointer[User] // filled by the first Authenticate
 	dirty      atomic.Bool
 }
 

@@ -126,8 +126,32 @@ func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, now time.Time) ([]To
 // an unknown token and *EndedError for a revoked or expired one. It records
 // the activity in memory only; FlushActivity writes it out.
 func (s *Store) Validate(token string) (Session, error) {
+	_, sess, err := s.validate(token)
+	return sess, err
+}
+
+// Authenticate is Validate that also returns the session's user. The user
+// is cached with the session: every change to a user drops all of that
+// user's sessions from the cache, so the next request reads both afresh.
+func (s *Store) Authenticate(token string) (Session, User, error) {
+	e, sess, err := s.validate(token)
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	if u := e.user.Load(); u != nil {
+		return sess, *u, nil
+	}
+	u, err := s.UserByID(sess.UserID)
+	if err != nil {
+		return Session{}, User{}, fmt.Errorf("store: user of session %s: %w", sess.ID, err)
+	}
+	e.user.Store(&u)
+	return sess, u, nil
+}
+
+func (s *Store) validate(token string) (*cachedSession, Session, error) {
 	if len(token) != tokenLen {
-		return Session{}, ErrNotFound
+		return nil, Session{}, ErrNotFound
 	}
 	h := HashToken(token)
 	e, err := s.cache.load(h, func() (Session, error) {
@@ -141,18 +165,18 @@ func (s *Store) Validate(token string) (Session, error) {
 		return x, err
 	})
 	if err != nil {
-		return Session{}, err
+		return nil, Session{}, err
 	}
 	now := s.now()
 	sess := e.snapshot()
 	if ended, reason := sess.Ended(now, s.opts.Policy); ended {
 		s.cache.forget(h)
-		return Session{}, &EndedError{Reason: reason}
+		return nil, Session{}, &EndedError{Reason: reason}
 	}
 	if e.touch(now) {
 		s.activity.add(h, e)
 	}
-	return sess, nil
+	return e, sess, nil
 }
 
 // SeenFrom records that the session for token was just used from place (a
@@ -373,4 +397,23 @@ func userSessionTx(tx *bolt.Tx, userID, sessionID string) (Session, error) {
 	}
 	copy(x.hash[:], h)
 	return x, nil
+}
+
+// userSessionHashesTx lists the record keys of all the user's sessions.
+func userSessionHashesTx(tx *bolt.Tx, userID string) []TokenHash {
+	set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
+	if set == nil {
+		return nil
+	}
+	byID := tx.Bucket(bucketSessionsByID)
+	var out []TokenHash
+	set.ForEach(func(id, _ []byte) error {
+		var h TokenHash
+		if v := byID.Get(id); len(v) == len(h) {
+			copy(h[:], v)
+			out = append(out, h)
+		}
+		return nil
+	})
+	return out
 }

@@ -124,55 +124,56 @@ func (s *Store) Users() ([]User, error) {
 // user's sessions other than keepID (all of them if keepID is "") are
 // revoked in the same transaction.
 func (s *Store) SetPasswordHash(userID, hash string, endSessions bool, keepID string) (ended int, err error) {
-	var hashes []TokenHash
-	err = s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketUsers)
-		var u User
-		if err := get(b, []byte(userID), &u); err != nil {
-			return err
-		}
-		u.PasswordHash = hash
-		if err := put(b, []byte(userID), u); err != nil {
-			return err
-		}
-		if !endSessions {
-			return nil
-		}
-		var err error
-		ended, hashes, err = s.revokeUserSessionsTx(tx, userID, keepID, ReasonPasswordChanged, s.now().UTC())
-		return err
-	})
+	var end Reason
+	if endSessions {
+		end = ReasonPasswordChanged
+	}
+	ended, err = s.updateUser(userID, func(u *User) { u.PasswordHash = hash }, end, keepID)
 	if err != nil {
 		return 0, fmt.Errorf("store: set password of user %s: %w", userID, err)
 	}
-	s.cache.forget(hashes...)
 	return ended, nil
 }
 
 // SetUserDisabled disables or re-enables a user. Disabling ends all of the
 // user's sessions in the same transaction.
 func (s *Store) SetUserDisabled(userID string, disabled bool) (ended int, err error) {
-	var hashes []TokenHash
+	var end Reason
+	if disabled {
+		end = ReasonUserDisabled
+	}
+	ended, err = s.updateUser(userID, func(u *User) { u.Disabled = disabled }, end, "")
+	if err != nil {
+		return 0, fmt.Errorf("store: disable user %s: %w", userID, err)
+	}
+	return ended, nil
+}
+
+// updateUser applies change to one user and, if end is set, ends the
+// user's sessions other than keepID in the same transaction. Afterwards all
+// of the user's sessions leave the cache, since they carry the old user.
+func (s *Store) updateUser(userID string, change func(*User), end Reason, keepID string) (ended int, err error) {
+	var all []TokenHash
 	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketUsers)
 		var u User
 		if err := get(b, []byte(userID), &u); err != nil {
 			return err
 		}
-		u.Disabled = disabled
+		change(&u)
 		if err := put(b, []byte(userID), u); err != nil {
 			return err
 		}
-		if !disabled {
+		all = userSessionHashesTx(tx, userID)
+		if end == "" {
 			return nil
 		}
-		var err error
-		ended, hashes, err = s.revokeUserSessionsTx(tx, userID, "", ReasonUserDisabled, s.now().UTC())
+		ended, _, err = s.revokeUserSessionsTx(tx, userID, keepID, end, s.now().UTC())
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: disable user %s: %w", userID, err)
+		return 0, err
 	}
-	s.cache.forget(hashes...)
+	s.cache.forget(all...)
 	return ended, nil
 }

@@ -303,3 +303,30 @@ func TestSetUserDisabled(t *testing.T) {
 	}
 	mustCheck(t, s)
 }
+
+// TestAuthenticateSeesUserChanges: the user cached with a session is
+// dropped by every change to that user, so the next request sees it.
+func TestAuthenticateSeesUserChanges(t *testing.T) {
+	s := MustOpen(t, Options{Policy: Policy{IdleTimeout: time.Hour, MaxLifetime: 24 * time.Hour}})
+	u := mustUser(t, s, RoleClientStaff)
+	_, token, err := s.CreateSession(u.ID, NewSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := s.Authenticate(token); err != nil || got.PasswordHash != u.PasswordHash {
+		t.Fatalf("Authenticate = %+v, %v", got, err)
+	}
+	if _, err := s.SetPasswordHash(u.ID, "new-hash", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := s.Authenticate(token); err != nil || got.PasswordHash != "new-hash" {
+		t.Fatalf("after a password change Authenticate returns hash %q (%v), want the new one", got.PasswordHash, err)
+	}
+	if _, err := s.SetUserDisabled(u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	var ended *EndedError
+	if _, _, err := s.Authenticate(token); !errors.As(err, &ended) || ended.Reason != ReasonUserDisabled {
+		t.Fatalf("after disabling, Authenticate = %v", err)
+	}
+}
