@@ -1,0 +1,199 @@
+package main
+
+import (
+	"net"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"portal/geo"
+	"portal/handlers"
+	"portal/store"
+)
+
+// The Handler benchmarks call each app's fasthttp handler directly, with
+// no sockets and no load generator: server CPU per request, with far less
+// noise than the load benchmark, and a clean CPU profile:
+//
+//	go test -run '^$' -bench Handler -benchmem ./bench/
+//	go test -run '^$' -bench HandlerAuthFragment -cpuprofile cpu.out ./bench/
+
+// portalFixture is the real app on a small store with one user of 5
+// sessions and one of 100.
+type portalFixture struct {
+	handler   fasthttp.RequestHandler
+	few, many login
+}
+
+func newPortalFixture(b *testing.B) portalFixture {
+	b.Helper()
+	dir := b.TempDir()
+	geoPath := filepath.Join(dir, "geo.mmdb")
+	if err := geo.WriteDemoDB(geoPath); err != nil {
+		b.Fatal(err)
+	}
+	loc, err := geo.Open(geoPath, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { loc.Close() })
+	st, err := store.Open(filepath.Join(dir, "portal.db"), storeOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	s, err := newSeeder(st, loc, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g")
+	if err != nil {
+		b.Fatal(err)
+	}
+	few, err := s.usersWithSessions(1, fewSessions)
+	if err != nil {
+		b.Fatal(err)
+	}
+	many, err := s.usersWithSessions(1, manySessions)
+	if err != nil {
+		b.Fatal(err)
+	}
+	log, err := newLogger("text")
+	if err != nil {
+		b.Fatal(err)
+	}
+	app, err := handlers.New(st, loc, handlers.Config{Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return portalFixture{handler: app.Handler(), few: few[0], many: many[0]}
+}
+
+// benchHandler sends req to h b.N times and fails on anything but a 200.
+func benchHandler(b *testing.B, h fasthttp.RequestHandler, req *fasthttp.Request) {
+	b.Helper()
+	peer := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	var ctx fasthttp.RequestCtx
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		ctx.Response.Reset()
+		ctx.Init(req, peer, nil)
+		h(&ctx)
+		if ctx.Response.StatusCode() != fiber.StatusOK || len(ctx.Response.Header.Peek("HX-Redirect")) > 0 {
+			b.Fatalf("status %d, HX-Redirect %q", ctx.Response.StatusCode(), ctx.Response.Header.Peek("HX-Redirect"))
+		}
+	}
+	// CPU time per request (GC included) is steadier than sec/op when
+	// other processes compete for the CPUs.
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(len(ctx.Response.Body())), "resp_bytes")
+}
+
+func getRequest(path, cookie string, htmx bool) *fasthttp.Request {
+	req := fasthttp.AcquireRequest()
+	req.SetRequestURI("http://127.0.0.1" + path)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	if htmx {
+		req.Header.Set("HX-Request", "true")
+	}
+	return req
+}
+
+// bareFixture is the baseline fragment sized like auth-fragment.
+func bareFixture(b *testing.B) bareData {
+	b.Helper()
+	d, _, err := newBareData(9838) // auth-fragment's size when written
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+func BenchmarkHandlerBare(b *testing.B) {
+	app, err := newBareApp(bareFixture(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchHandler(b, app.Handler(), getRequest("/fragment", "", false))
+}
+
+func BenchmarkHandlerSessionMemory(b *testing.B) {
+	app, err := newSessionApp(bareFixture(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := app.Handler()
+	var ctx fasthttp.RequestCtx
+	ctx.Init(getRequest("/start", "", false), nil, nil)
+	h(&ctx)
+	cookie := fasthttp.AcquireCookie()
+	cookie.SetKey("session_id")
+	if !ctx.Response.Header.Cookie(cookie) {
+		b.Fatal("no session cookie")
+	}
+	benchHandler(b, h, getRequest("/fragment", "session_id="+string(cookie.Value()), false))
+}
+
+func BenchmarkHandlerAuthFragment(b *testing.B) {
+	f := newPortalFixture(b)
+	benchHandler(b, f.handler, getRequest(activeSessionsPath, sessionCookie+"="+f.few.Token, true))
+}
+
+func BenchmarkHandlerAuthPage(b *testing.B) {
+	f := newPortalFixture(b)
+	benchHandler(b, f.handler, getRequest(activeSessionsPath, sessionCookie+"="+f.few.Token, false))
+}
+
+func BenchmarkHandlerList100(b *testing.B) {
+	f := newPortalFixture(b)
+	benchHandler(b, f.handler, getRequest(activeSessionsPath, sessionCookie+"="+f.many.Token, false))
+}
+
+func TestPercentile(t *testing.T) {
+	var lat []time.Duration
+	for i := 1; i <= 100; i++ {
+		lat = append(lat, time.Duration(i)*time.Millisecond)
+	}
+	slices.Sort(lat)
+	if got := percentile(lat, 0.50); got != 50*time.Millisecond {
+		t.Errorf("p50 = %v, want 50ms", got)
+	}
+	if got := percentile(lat, 0.99); got != 99*time.Millisecond {
+		t.Errorf("p99 = %v, want 99ms", got)
+	}
+	if got := percentile(nil, 0.99); got != 0 {
+		t.Errorf("p99 of nothing = %v", got)
+	}
+}
+
+func TestCPUCount(t *testing.T) {
+	for list, want := range map[string]int{"0": 1, "1": 1, "0,2": 2, "0-3": 4, "0-1,4": 3, "": 1} {
+		if got := cpuCount(list); got != want {
+			t.Errorf("cpuCount(%q) = %d, want %d", list, got, want)
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median = %v", got)
+	}
+	if got := median([]float64{4, 1}); got != 2.5 {
+		t.Errorf("median of two = %v", got)
+	}
+}
+
+func TestBareDataSize(t *testing.T) {
+	for _, want := range []int{3000, 9838, 20000} {
+		_, got, err := newBareData(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got > want || got < want-900 { // at most one row (about 850 bytes) short
+			t.Errorf("bare fragment for %d bytes is %d bytes", want, got)
+		}
+	}
+}

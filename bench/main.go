@@ -1,0 +1,107 @@
+// Command bench is the portal's load benchmark. It starts the real app
+// (handlers.New on store.Open over temporary bbolt files) next to two
+// baselines in the same process, drives each over loopback HTTP with a
+// fixed number of closed-loop workers for a fixed time, alternating the
+// order of scenarios between runs, and prints one line per scenario:
+//
+//	scenario  req/s  p50_ms  p99_ms  ratio_vs_bare  ...
+//
+// Run it from the module root:
+//
+//	go run ./bench              # about two minutes
+//	go run ./bench -big         # adds 1,000,000 other sessions (several more minutes)
+//	go run ./bench -pin         # server on CPU 0, load generator on CPU 1 (Linux, taskset)
+//
+// BENCHMARKS.md explains the scenarios, the flags and the last results.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+// config is everything the flags decide.
+type config struct {
+	Workers    int
+	Duration   time.Duration
+	Warmup     time.Duration
+	Runs       int
+	Big        bool
+	BigUsers   int
+	BigPerUser int
+	Dir        string
+	SeedDir    string
+	Log        string
+	Flush      time.Duration
+	RevokeRate int // expected revokes per second, to size the pools
+	RevokeAll  int // revoke-all-99 users per run
+	Pin        bool
+	ServerCPUs string
+	ClientCPUs string
+	CPUProfile string
+	ProfileOf  string
+	MemProfile string
+	Keep       bool
+	Only       string
+}
+
+func main() {
+	var cfg config
+	flag.IntVar(&cfg.Workers, "c", 32, "concurrent closed-loop workers (connections)")
+	flag.DurationVar(&cfg.Duration, "d", 3*time.Second, "duration of each timed run")
+	flag.DurationVar(&cfg.Warmup, "warmup", time.Second, "untimed load before a read scenario's first run")
+	flag.IntVar(&cfg.Runs, "runs", 2, "timed runs per scenario; odd runs go in list order, even runs in reverse")
+	flag.BoolVar(&cfg.Big, "big", false, "also run auth-fragment-1M and list-100-1M against a store with -big-users×-big-per-user other sessions")
+	flag.IntVar(&cfg.BigUsers, "big-users", 100_000, "other users seeded for -big")
+	flag.IntVar(&cfg.BigPerUser, "big-per-user", 10, "sessions per other user seeded for -big")
+	flag.StringVar(&cfg.Dir, "dir", os.TempDir(), "where the databases under test live (their disk is what revokes fsync)")
+	flag.StringVar(&cfg.SeedDir, "seed-dir", defaultSeedDir(), "where databases are seeded before being copied to -dir; a tmpfs makes seeding's one-commit-per-session fast")
+	flag.StringVar(&cfg.Log, "log", "text", "request log: text (formatted like production, written to io.Discard), discard (slog.DiscardHandler) or stderr")
+	flag.DurationVar(&cfg.Flush, "flush-interval", 30*time.Second, "last-active flush interval (portal's -flush-interval)")
+	flag.IntVar(&cfg.RevokeRate, "revoke-rate", 4000, "revoke-one requests per second to provision sessions for (the run ends early if they run out)")
+	flag.IntVar(&cfg.RevokeAll, "revoke-all-users", 600, "users with 100 sessions provisioned per revoke-all-99 run (the run ends early if they run out)")
+	flag.BoolVar(&cfg.Pin, "pin", false, "run the load generator in a child process and pin it and the server to different CPUs with taskset")
+	flag.StringVar(&cfg.ServerCPUs, "server-cpus", "0", "with -pin: CPU list for the server process")
+	flag.StringVar(&cfg.ClientCPUs, "client-cpus", "1", "with -pin: CPU list for the load generator process")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of this process during one extra run of -profile (with -pin: the servers alone)")
+	flag.StringVar(&cfg.ProfileOf, "profile", "auth-fragment", "scenario profiled by -cpuprofile")
+	flag.StringVar(&cfg.MemProfile, "memprofile", "", "write heap profiles FILE.small and FILE.big at the heap measurements")
+	flag.BoolVar(&cfg.Keep, "keep", false, "keep the databases (their directory is printed) instead of deleting them")
+	flag.StringVar(&cfg.Only, "only", "", "comma-separated scenarios to run (bare always runs, for the ratio)")
+	loadgen := flag.Bool("loadgen", false, "internal: act as the -pin load generator, reading plans on stdin")
+	heapOnly := flag.Bool("heap-child", false, "internal: measure one store's heap use, reading the job on stdin")
+	flag.Parse()
+
+	if *heapOnly {
+		if err := heapChild(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench heap-child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *loadgen {
+		if err := serveLoadgen(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if cfg.Pin && os.Getenv(roleEnv) == "" {
+		os.Exit(reexecPinned(cfg))
+	}
+	if err := run(cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// defaultSeedDir is /dev/shm when it is there (Linux's tmpfs), else the
+// temporary directory.
+func defaultSeedDir() string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		return "/dev/shm"
+	}
+	return os.TempDir()
+}

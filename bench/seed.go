@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"portal/handlers"
+	"portal/password"
+	"portal/store"
+)
+
+// Session counts of the fixtures.
+const (
+	fewSessions    = 5   // auth-page, auth-fragment
+	manySessions   = 100 // list-100, revoke-all-99
+	minRevokeJobs  = 500 // revoke-one victims per run, at least
+	revokeAllOther = manySessions - 1
+)
+
+// fixtures are the seeded databases (copied into the work directory) and
+// the logins the scenarios act as.
+type fixtures struct {
+	SmallDB, BigDB, WritesDB string  // BigDB is "" without -big
+	Readers                  []login // one per worker, fewSessions sessions each
+	Listers                  []login // one per worker, manySessions sessions each
+	RevokeOne, RevokeAll     []revokePool
+	BigSessions              int // other sessions in BigDB
+}
+
+// seedAll builds the databases in seedDir (fast storage if possible) and
+// copies them to workDir, where the benchmark opens them. Seeding uses
+// only the public store API: one write transaction per user and per
+// session.
+func seedAll(cfg config, seedDir, workDir string, loc handlers.Locator, out io.Writer) (*fixtures, error) {
+	pw, err := password.Hash("bench password, never used to sign in")
+	if err != nil {
+		return nil, err
+	}
+	fx := &fixtures{SmallDB: filepath.Join(workDir, "small.db"), WritesDB: filepath.Join(workDir, "writes.db")}
+
+	// The read scenarios' store: their users and nothing else; with -big
+	// the same users plus a million other sessions.
+	err = withSeedStore(filepath.Join(seedDir, "reads.db"), loc, pw, func(s *seeder) error {
+		t0, w0 := time.Now(), s.st.WriteTxCount()
+		var err error
+		if fx.Readers, err = s.usersWithSessions(cfg.Workers, fewSessions); err != nil {
+			return err
+		}
+		if fx.Listers, err = s.usersWithSessions(cfg.Workers, manySessions); err != nil {
+			return err
+		}
+		n := cfg.Workers * (fewSessions + manySessions)
+		fmt.Fprintf(out, "seeded reads store: %d users, %d sessions, %d write txs in %s (%s per tx)\n",
+			2*cfg.Workers, n, s.st.WriteTxCount()-w0, since(t0), perTx(t0, s.st.WriteTxCount()-w0))
+		if err := snapshot(s.st, fx.SmallDB); err != nil {
+			return err
+		}
+		if !cfg.Big {
+			return nil
+		}
+		return seedBig(cfg, s, fx, filepath.Join(workDir, "big.db"), out)
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// The write scenarios' store: users whose sessions get revoked.
+	err = withSeedStore(filepath.Join(seedDir, "writes.db"), loc, pw, func(s *seeder) error {
+		t0, w0 := time.Now(), s.st.WriteTxCount()
+		victims := max(minRevokeJobs, int(float64(cfg.RevokeRate)*cfg.Duration.Seconds()))
+		sessions := 0
+		for range cfg.Runs {
+			one, err := s.revokeOnePool(victims, fewSessions)
+			if err != nil {
+				return err
+			}
+			all, err := s.revokeAllPool(cfg.RevokeAll, revokeAllOther)
+			if err != nil {
+				return err
+			}
+			fx.RevokeOne, fx.RevokeAll = append(fx.RevokeOne, one), append(fx.RevokeAll, all)
+			sessions += len(one.Actors)*fewSessions + cfg.RevokeAll*manySessions
+		}
+		fmt.Fprintf(out, "seeded writes store: %d sessions for %d runs of revoke-one and revoke-all-99, %d write txs in %s (%s per tx)\n",
+			sessions, cfg.Runs, s.st.WriteTxCount()-w0, since(t0), perTx(t0, s.st.WriteTxCount()-w0))
+		return snapshot(s.st, fx.WritesDB)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return fx, nil
+}
+
+// seedBig adds the -big other sessions and snapshots the result.
+func seedBig(cfg config, s *seeder, fx *fixtures, path string, out io.Writer) error {
+	total := cfg.BigUsers * cfg.BigPerUser
+	fmt.Fprintf(out, "seeding %d other sessions of %d users, one write tx each (store has no batch API)...\n", total, cfg.BigUsers)
+	t0, w0 := time.Now(), s.st.WriteTxCount()
+	last := t0
+	err := seedOthersOneTxEach(s, cfg.BigUsers, cfg.BigPerUser, func(done int) {
+		if time.Since(last) >= 15*time.Second {
+			last = time.Now()
+			rate := float64(done) / time.Since(t0).Seconds()
+			fmt.Fprintf(out, "  %d/%d sessions, %.0f/s, about %s to go\n", done, total, rate,
+				(time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	txs := s.st.WriteTxCount() - w0
+	fmt.Fprintf(out, "seeded %d other sessions with %d write txs in %s (%s per tx)\n", total, txs, since(t0), perTx(t0, txs))
+	t1 := time.Now()
+	if err := snapshot(s.st, path); err != nil {
+		return err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "copied the big store (%d MiB) to %s in %s\n", fi.Size()>>20, filepath.Dir(path), since(t1))
+	fx.BigDB, fx.BigSessions = path, total
+	return nil
+}
+
+// withSeedStore opens a fresh store at path, runs fn with a seeder on it,
+// and closes and deletes it.
+func withSeedStore(path string, loc handlers.Locator, pwHash string, fn func(*seeder) error) error {
+	st, err := store.Open(path, storeOptions())
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	s, err := newSeeder(st, loc, pwHash)
+	if err == nil {
+		err = fn(s)
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func since(t time.Time) time.Duration { return time.Since(t).Round(10 * time.Millisecond) }
+
+func perTx(t0 time.Time, txs int64) time.Duration {
+	if txs <= 0 {
+		return 0
+	}
+	return (time.Since(t0) / time.Duration(txs)).Round(time.Microsecond)
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/handlers"
+	"portal/store"
+)
+
+// storeOptions are the production defaults (portal's -idle-timeout and
+// -max-lifetime) except the session cap: 0, no cap, so a user can hold
+// the 100 sessions of list-100 and the revoke pools.
+func storeOptions() store.Options {
+	return store.Options{
+		Policy:             store.Policy{IdleTimeout: 12 * time.Hour, MaxLifetime: 14 * 24 * time.Hour},
+		MaxSessionsPerUser: 0,
+	}
+}
+
+// server is one Fiber app listening on a loopback port.
+type server struct {
+	app  *fiber.App
+	base string
+	done chan error
+}
+
+// serve starts app on 127.0.0.1 at a free port.
+func serve(app *fiber.App) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &server{app: app, base: "http://" + ln.Addr().String(), done: make(chan error, 1)}
+	go func() { s.done <- app.Listener(ln) }()
+	return s, nil
+}
+
+func (s *server) close() error {
+	err := s.app.ShutdownWithTimeout(5 * time.Second)
+	return errors.Join(err, <-s.done)
+}
+
+// portal is the real app (handlers.New on store.Open) over one database
+// file, with the last-active flush loop the portal binary runs.
+type portal struct {
+	*server
+	st      *store.Store
+	flushes atomic.Int64 // flushes that had something to write
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// startPortal opens the database at path and serves the app on it.
+// flushEvery is the portal's -flush-interval.
+func startPortal(path string, loc handlers.Locator, log *slog.Logger, flushEvery time.Duration) (*portal, error) {
+	st, err := store.Open(path, storeOptions())
+	if err != nil {
+		return nil, err
+	}
+	app, err := handlers.New(st, loc, handlers.Config{Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	srv, err := serve(app)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	p := &portal{server: srv, st: st, stop: stop}
+	p.wg.Add(1)
+	go p.flushLoop(ctx, flushEvery, log)
+	return p, nil
+}
+
+func (p *portal) flushLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
+	defer p.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if p.st.PendingActivity() == 0 {
+				continue // FlushActivity would not open a transaction
+			}
+			p.flushes.Add(1)
+			if _, err := p.st.FlushActivity(); err != nil {
+				log.Error("flush", "err", err)
+			}
+		}
+	}
+}
+
+// close stops the app, the flush loop and the store (which flushes).
+func (p *portal) close() error {
+	err := p.server.close()
+	p.stop()
+	p.wg.Wait()
+	return errors.Join(err, p.st.Close())
+}
+
+// newLogger is the request log the portals write (see -log).
+func newLogger(kind string) (*slog.Logger, error) {
+	switch kind {
+	case "text":
+		return slog.New(slog.NewTextHandler(io.Discard, nil)), nil
+	case "discard":
+		return slog.New(slog.DiscardHandler), nil
+	case "stderr":
+		return slog.New(slog.NewTextHandler(os.Stderr, nil)), nil
+	}
+	return nil, fmt.Errorf("-log %q: want text, discard or stderr", kind)
+}
