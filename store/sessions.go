@@ -44,8 +44,49 @@ type NewSession struct {
 // session cap, their least recently active sessions are ended first, in the
 // same transaction.
 func (s *Store) CreateSession(userID string, in NewSession) (Session, string, error) {
+	out, tokens, err := s.CreateSessions([]SessionFor{{UserID: userID, NewSession: in}})
+	if err != nil {
+		return Session{}, "", err
+	}
+	return out[0], tokens[0], nil
+}
+
+// SessionFor is one sign-in for CreateSessions.
+type SessionFor struct {
+	UserID string
+	NewSession
+}
+
+// CreateSessions starts many sessions in one transaction (for seeding and
+// imports); all or none are created. Tokens come back in the same order.
+func (s *Store) CreateSessions(batch []SessionFor) ([]Session, []string, error) {
 	now := s.now().UTC()
-	token := newToken()
+	out := make([]Session, len(batch))
+	tokens := make([]string, len(batch))
+	for i, b := range batch {
+		tokens[i] = newToken()
+		out[i] = newSession(b.UserID, b.NewSession, tokens[i], now)
+	}
+	var capped []TokenHash
+	err := s.update(func(tx *bolt.Tx) error {
+		capped = capped[:0]
+		for _, sess := range out {
+			c, err := s.createSessionTx(tx, sess, now)
+			if err != nil {
+				return fmt.Errorf("session for user %s: %w", sess.UserID, err)
+			}
+			capped = append(capped, c...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: create sessions: %w", err)
+	}
+	s.cache.forget(capped...)
+	return out, tokens, nil
+}
+
+func newSession(userID string, in NewSession, token string, now time.Time) Session {
 	sess := Session{
 		ID: newID(), UserID: userID, CreatedAt: in.CreatedAt, LastActive: in.LastActive,
 		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place,
@@ -57,35 +98,34 @@ func (s *Store) CreateSession(userID string, in NewSession) (Session, string, er
 	if sess.LastActive.IsZero() {
 		sess.LastActive = sess.CreatedAt
 	}
-	var capped []TokenHash
-	err := s.update(func(tx *bolt.Tx) error {
-		var u User
-		if err := get(tx.Bucket(bucketUsers), []byte(userID), &u); err != nil {
-			return err
-		}
-		if u.Disabled {
-			return ErrUserDisabled
-		}
-		set, err := tx.Bucket(bucketUserSessions).CreateBucketIfNotExists([]byte(userID))
-		if err != nil {
-			return err
-		}
-		if capped, err = s.enforceCapTx(tx, set, now); err != nil {
-			return err
-		}
-		if err := put(tx.Bucket(bucketSessions), sess.hash[:], sess); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketSessionsByID).Put([]byte(sess.ID), sess.hash[:]); err != nil {
-			return err
-		}
-		return set.Put([]byte(sess.ID), nil)
-	})
-	if err != nil {
-		return Session{}, "", fmt.Errorf("store: create session for user %s: %w", userID, err)
+	return sess
+}
+
+// createSessionTx writes one session and its index entries, ending the
+// user's oldest sessions first if they are at the cap.
+func (s *Store) createSessionTx(tx *bolt.Tx, sess Session, now time.Time) ([]TokenHash, error) {
+	var u User
+	if err := get(tx.Bucket(bucketUsers), []byte(sess.UserID), &u); err != nil {
+		return nil, err
 	}
-	s.cache.forget(capped...)
-	return sess, token, nil
+	if u.Disabled {
+		return nil, ErrUserDisabled
+	}
+	set, err := tx.Bucket(bucketUserSessions).CreateBucketIfNotExists([]byte(sess.UserID))
+	if err != nil {
+		return nil, err
+	}
+	capped, err := s.enforceCapTx(tx, set, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := put(tx.Bucket(bucketSessions), sess.hash[:], sess); err != nil {
+		return nil, err
+	}
+	if err := tx.Bucket(bucketSessionsByID).Put([]byte(sess.ID), sess.hash[:]); err != nil {
+		return nil, err
+	}
+	return capped, set.Put([]byte(sess.ID), nil)
 }
 
 // enforceCapTx ends the least recently active live sessions in set so that
@@ -219,20 +259,24 @@ func (s *Store) sessionByHash(h TokenHash) (Session, error) {
 // first.
 func (s *Store) ListUserSessions(userID string) ([]Session, error) {
 	now := s.now()
-	var out []Session
-	err := s.db.View(func(tx *bolt.Tx) error {
-		set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
-		if set == nil {
-			return nil
+	gen := s.lists.generation()
+	out, ok := s.lists.get(userID, gen)
+	if !ok {
+		err := s.db.View(func(tx *bolt.Tx) error {
+			set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
+			if set == nil {
+				return nil
+			}
+			var err error
+			out, err = sessionsInSetTx(tx, set, nil)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store: list sessions of user %s: %w", userID, err)
 		}
-		var err error
-		out, err = sessionsInSetTx(tx, set, nil)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: list sessions of user %s: %w", userID, err)
+		s.lists.put(userID, gen, out)
 	}
-	live := out[:0]
+	live := make([]Session, 0, len(out))
 	for _, x := range out {
 		s.mergeActivity(&x)
 		if ended, _ := x.Ended(now, s.opts.Policy); !ended {

@@ -43,6 +43,7 @@ type Store struct {
 	now      func() time.Time
 	csrfKey  []byte
 	cache    *sessionCache
+	lists    *listCache
 	activity *activity
 	writes   atomic.Int64
 }
@@ -67,7 +68,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), activity: newActivity()}
+	s := &Store{db: db, path: path, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), lists: newListCache(opts.CacheSize), activity: newActivity()}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
@@ -207,8 +208,11 @@ func (s *Store) Check() error {
 	})
 }
 
+// update runs one write transaction. Every write goes through here, so the
+// list cache can never outlive a commit.
 func (s *Store) update(fn func(*bolt.Tx) error) error {
 	s.writes.Add(1)
+	defer s.lists.invalidate() // after the commit: see listCache
 	return s.db.Update(fn)
 }
 

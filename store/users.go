@@ -58,29 +58,50 @@ func (s *Store) Accounts() ([]Account, error) {
 // account's kind: customer roles in client accounts, partner roles in
 // partner accounts.
 func (s *Store) CreateUser(in NewUser) (User, error) {
-	email := NormalizeEmail(in.Email)
-	u := User{ID: newID(), AccountID: in.AccountID, Email: email, Name: in.Name, Role: in.Role, PasswordHash: in.PasswordHash, CreatedAt: s.now().UTC()}
+	out, err := s.CreateUsers([]NewUser{in})
+	if err != nil {
+		return User{}, err
+	}
+	return out[0], nil
+}
+
+// CreateUsers adds many users in one transaction; all or none are added.
+func (s *Store) CreateUsers(in []NewUser) ([]User, error) {
+	now := s.now().UTC()
+	out := make([]User, len(in))
+	for i, n := range in {
+		out[i] = User{ID: newID(), AccountID: n.AccountID, Email: NormalizeEmail(n.Email), Name: n.Name, Role: n.Role, PasswordHash: n.PasswordHash, CreatedAt: now}
+	}
 	err := s.update(func(tx *bolt.Tx) error {
-		var a Account
-		if err := get(tx.Bucket(bucketAccounts), []byte(in.AccountID), &a); err != nil {
-			return fmt.Errorf("account %s: %w", in.AccountID, err)
+		for _, u := range out {
+			if err := createUserTx(tx, u); err != nil {
+				return fmt.Errorf("create user %s: %w", u.Email, err)
+			}
 		}
-		if !in.Role.Valid() || in.Role.AccountKind() != a.Kind {
-			return fmt.Errorf("role %q does not belong in a %s account", in.Role, a.Kind)
-		}
-		byEmail := tx.Bucket(bucketUsersByEmail)
-		if byEmail.Get([]byte(email)) != nil {
-			return ErrEmailTaken
-		}
-		if err := byEmail.Put([]byte(email), []byte(u.ID)); err != nil {
-			return err
-		}
-		return put(tx.Bucket(bucketUsers), []byte(u.ID), u)
+		return nil
 	})
 	if err != nil {
-		return User{}, fmt.Errorf("store: create user %s: %w", email, err)
+		return nil, fmt.Errorf("store: %w", err)
 	}
-	return u, nil
+	return out, nil
+}
+
+func createUserTx(tx *bolt.Tx, u User) error {
+	var a Account
+	if err := get(tx.Bucket(bucketAccounts), []byte(u.AccountID), &a); err != nil {
+		return fmt.Errorf("account %s: %w", u.AccountID, err)
+	}
+	if !u.Role.Valid() || u.Role.AccountKind() != a.Kind {
+		return fmt.Errorf("role %q does not belong in a %s account", u.Role, a.Kind)
+	}
+	byEmail := tx.Bucket(bucketUsersByEmail)
+	if byEmail.Get([]byte(u.Email)) != nil {
+		return ErrEmailTaken
+	}
+	if err := byEmail.Put([]byte(u.Email), []byte(u.ID)); err != nil {
+		return err
+	}
+	return put(tx.Bucket(bucketUsers), []byte(u.ID), u)
 }
 
 // UserByID returns the user with id, or ErrNotFound.
