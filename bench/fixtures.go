@@ -66,10 +66,15 @@ func (s *seeder) user(role store.Role) (store.User, error) {
 // devices and places, signed in over the last few days and active within
 // the idle timeout.
 func (s *seeder) session(userID string, i int) (store.Session, string, error) {
+	return s.st.CreateSession(userID, s.sample(i))
+}
+
+// sample is the i-th kind of seeded sign-in.
+func (s *seeder) sample(i int) store.NewSession {
 	in := s.samples[(i*7)%len(s.samples)] // 7: vary device and place together
 	in.CreatedAt = s.now.Add(-time.Duration(1+i%120) * time.Hour)
 	in.LastActive = s.now.Add(-time.Duration(1+i%600) * time.Minute)
-	return s.st.CreateSession(userID, in)
+	return in
 }
 
 // current creates the session a benchmark worker uses: a desktop browser
@@ -169,28 +174,38 @@ func (s *seeder) revokeAllPool(users, others int) (revokePool, error) {
 	return p, nil
 }
 
-// seedOthersOneTxEach fills the store with users×perUser sessions of
-// other people, for the -big scenarios. The store has no batch API, so
-// this costs one write transaction (two fsyncs) per user and per session:
-// see BENCHMARKS.md for the rate and for the store API that would make it
-// fast (CreateUsers / CreateSessions in one transaction per batch).
-// progress is called every so often with how many sessions exist.
-func seedOthersOneTxEach(s *seeder, users, perUser int, progress func(done int)) error {
+// seedOthers fills the store with users×perUser sessions of other people,
+// for the -big scenarios, in batched write transactions (CreateUsers and
+// CreateSessions) of about batch sessions each. progress is called after
+// each batch with how many sessions exist.
+func seedOthers(s *seeder, users, perUser, batch int, progress func(done int)) error {
+	usersPerBatch := max(1, batch/perUser)
 	done := 0
-	for u := 0; u < users; u++ {
-		usr, err := s.user(store.RoleClientStaff)
-		if err != nil {
-			return fmt.Errorf("seed user %d: %w", u, err)
-		}
-		for i := 0; i < perUser; i++ {
-			if _, _, err := s.session(usr.ID, u+i); err != nil {
-				return fmt.Errorf("seed session %d of user %d: %w", i, u, err)
+	for first := 0; first < users; first += usersPerBatch {
+		n := min(usersPerBatch, users-first)
+		in := make([]store.NewUser, n)
+		for i := range in {
+			s.n++
+			in[i] = store.NewUser{
+				AccountID: s.account, Email: fmt.Sprintf("bench.user.%06d@client.example", s.n),
+				Name: fmt.Sprintf("Bench User %06d", s.n), Role: store.RoleClientStaff, PasswordHash: s.pwHash,
 			}
-			done++
 		}
-		if u%1000 == 999 {
-			progress(done)
+		created, err := s.st.CreateUsers(in)
+		if err != nil {
+			return fmt.Errorf("seed users %d-%d: %w", first, first+n, err)
 		}
+		sessions := make([]store.SessionFor, 0, n*perUser)
+		for u, usr := range created {
+			for i := range perUser {
+				sessions = append(sessions, store.SessionFor{UserID: usr.ID, NewSession: s.sample(first+u+i)})
+			}
+		}
+		if _, _, err := s.st.CreateSessions(sessions); err != nil {
+			return fmt.Errorf("seed sessions of users %d-%d: %w", first, first+n, err)
+		}
+		done += len(sessions)
+		progress(done)
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func main() {
 	flag.IntVar(&cfg.BigUsers, "big-users", 100_000, "other users seeded for -big")
 	flag.IntVar(&cfg.BigPerUser, "big-per-user", 10, "sessions per other user seeded for -big")
 	flag.StringVar(&cfg.Dir, "dir", os.TempDir(), "where the databases under test live (their disk is what revokes fsync)")
-	flag.StringVar(&cfg.SeedDir, "seed-dir", defaultSeedDir(), "where databases are seeded before being copied to -dir; a tmpfs makes seeding's one-commit-per-session fast")
+	flag.StringVar(&cfg.SeedDir, "seed-dir", defaultSeedDir(), "where databases are seeded before being copied to -dir; a tmpfs makes seeding faster")
 	flag.StringVar(&cfg.Log, "log", "text", "request log: text (formatted like production, written to io.Discard), discard (slog.DiscardHandler) or stderr")
 	flag.DurationVar(&cfg.Flush, "flush-interval", 30*time.Second, "last-active flush interval (portal's -flush-interval)")
 	flag.IntVar(&cfg.RevokeRate, "revoke-rate", 4000, "revoke-one requests per second to provision sessions for (the run ends early if they run out)")

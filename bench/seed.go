@@ -97,10 +97,10 @@ func seedAll(cfg config, seedDir, workDir string, loc handlers.Locator, out io.W
 // seedBig adds the -big other sessions and snapshots the result.
 func seedBig(cfg config, s *seeder, fx *fixtures, path string, out io.Writer) error {
 	total := cfg.BigUsers * cfg.BigPerUser
-	fmt.Fprintf(out, "seeding %d other sessions of %d users, one write tx each (store has no batch API)...\n", total, cfg.BigUsers)
+	fmt.Fprintf(out, "seeding %d other sessions of %d users in batched write txs...\n", total, cfg.BigUsers)
 	t0, w0 := time.Now(), s.st.WriteTxCount()
 	last := t0
-	err := seedOthersOneTxEach(s, cfg.BigUsers, cfg.BigPerUser, func(done int) {
+	err := seedOthers(s, cfg.BigUsers, cfg.BigPerUser, 10_000, func(done int) {
 		if time.Since(last) >= 15*time.Second {
 			last = time.Now()
 			rate := float64(done) / time.Since(t0).Seconds()
