@@ -198,7 +198,7 @@ func seedOthers(s *seeder, users, perUser, batch int, progress func(done int)) e
 		sessions := make([]store.SessionFor, 0, n*perUser)
 		for u, usr := range created {
 			for i := range perUser {
-				sessions = append(sessions, store.SessionFor{UserID: usr.ID, NewSession: s.sample(first+u+i)})
+				sessions = append(sessions, store.SessionFor{UserID: usr.ID, NewSession: s.sample(first + u + i)})
 			}
 		}
 		if _, _, err := s.st.CreateSessions(sessions); err != nil {
