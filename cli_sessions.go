@@ -4,8 +4,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"portal/device"
-	"portal/geo"
+	"portal/handlers"
 	"portal/store"
 )
 
@@ -13,20 +12,7 @@ import (
 const cliTime = "2006-01-02 15:04 UTC"
 
 func cmdSessionsList(c *cli, args []string) error {
-	fs, db := c.flagSet()
-	emailFlag := fs.String("email", "", "the user's email address (required)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	email, err := requireEmail(*emailFlag)
-	if err != nil {
-		return err
-	}
-	return c.withStore(*db, false, func(st *store.Store) error {
-		u, err := userByEmail(st, email)
-		if err != nil {
-			return err
-		}
+	return c.withUser(args, nil, func(st *store.Store, u store.User) error {
 		list, err := st.ListUserSessions(u.ID)
 		if err != nil {
 			return err
@@ -50,32 +36,31 @@ func cmdSessionsList(c *cli, args []string) error {
 }
 
 // deviceLabel is the same phrase the Active Sessions row shows.
-func deviceLabel(d store.Device) string {
-	return device.Info{
-		Browser: d.Browser, BrowserVersion: d.BrowserVersion,
-		OS: d.OS, OSVersion: d.OSVersion, Device: d.Name, Type: device.Type(d.Type),
-	}.Label()
-}
+func deviceLabel(d store.Device) string { return handlers.DeviceInfo(d).Label() }
 
-// sessionLocation follows the Active Sessions row: the last place, or where
-// it signed in and where it is now when the country changed.
+// sessionLocation is what the Active Sessions row says.
 func sessionLocation(s store.Session) string {
-	loc := func(p store.Place) geo.Location {
-		return geo.Location{City: p.City, Region: p.Region, Country: p.Country, CountryCode: p.CountryCode, Private: p.Private}
-	}
-	first, last := loc(s.FirstPlace), loc(s.LastPlace)
-	switch {
-	case last.Private:
-		return last.Label()
-	case first.Known() && last.Known() && first.CountryCode != last.CountryCode:
-		return "Signed in from " + first.Label() + " · now " + last.Label()
-	case last.Known():
-		return last.Label()
+	if text, _ := handlers.Location(s); text != "" {
+		return text
 	}
 	return "Unknown location"
 }
 
 func cmdSessionsRevokeAll(c *cli, args []string) error {
+	return c.withUser(args, nil, func(st *store.Store, u store.User) error {
+		n, err := st.RevokeAllUserSessions(u.ID, store.ReasonEverywhere)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Signed %s out everywhere: ended %s.\n", u.Email, plural(n, "session"))
+		return nil
+	})
+}
+
+// withUser parses args with a required -email flag, runs before (if not
+// nil) once the flags are good and before the database is opened, then runs
+// fn with the store and that user.
+func (c *cli) withUser(args []string, before func() error, fn func(*store.Store, store.User) error) error {
 	fs, db := c.flagSet()
 	emailFlag := fs.String("email", "", "the user's email address (required)")
 	if _, err := c.parse(fs, args, 0); err != nil {
@@ -85,16 +70,16 @@ func cmdSessionsRevokeAll(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if before != nil {
+		if err := before(); err != nil {
+			return err
+		}
+	}
 	return c.withStore(*db, false, func(st *store.Store) error {
 		u, err := userByEmail(st, email)
 		if err != nil {
 			return err
 		}
-		n, err := st.RevokeAllUserSessions(u.ID, store.ReasonEverywhere)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "Signed %s out everywhere: ended %s.\n", u.Email, plural(n, "session"))
-		return nil
+		return fn(st, u)
 	})
 }

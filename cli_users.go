@@ -166,28 +166,16 @@ func createUser(c *cli, st *store.Store, acct string, in store.NewUser, pw strin
 }
 
 func cmdUserPasswd(c *cli, args []string) error {
-	fs, db := c.flagSet()
-	emailFlag := fs.String("email", "", "the user's email address (required)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	email, err := requireEmail(*emailFlag)
-	if err != nil {
-		return err
-	}
-	pw, err := c.readPassword("the new password")
-	if err != nil {
-		return err
-	}
-	hash, err := password.Hash(pw)
-	if err != nil {
-		return err
-	}
-	return c.withStore(*db, false, func(st *store.Store) error {
-		u, err := userByEmail(st, email)
+	var hash string
+	readPassword := func() error {
+		pw, err := c.readPassword("the new password")
 		if err != nil {
 			return err
 		}
+		hash, err = password.Hash(pw)
+		return err
+	}
+	return c.withUser(args, readPassword, func(st *store.Store, u store.User) error {
 		n, err := st.SetPasswordHash(u.ID, hash, true, "")
 		if err != nil {
 			return err
@@ -201,20 +189,7 @@ func cmdUserDisable(c *cli, args []string) error { return setDisabled(c, args, t
 func cmdUserEnable(c *cli, args []string) error  { return setDisabled(c, args, false) }
 
 func setDisabled(c *cli, args []string, disabled bool) error {
-	fs, db := c.flagSet()
-	emailFlag := fs.String("email", "", "the user's email address (required)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	email, err := requireEmail(*emailFlag)
-	if err != nil {
-		return err
-	}
-	return c.withStore(*db, false, func(st *store.Store) error {
-		u, err := userByEmail(st, email)
-		if err != nil {
-			return err
-		}
+	return c.withUser(args, nil, func(st *store.Store, u store.User) error {
 		n, err := st.SetUserDisabled(u.ID, disabled)
 		if err != nil {
 			return err

@@ -110,10 +110,7 @@ func othersSentence(n int) string {
 
 // row prepares one session for display.
 func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time) sessionRow {
-	info := device.Info{
-		Browser: s.Device.Browser, BrowserVersion: s.Device.BrowserVersion,
-		OS: s.Device.OS, OSVersion: s.Device.OSVersion, Device: s.Device.Name, Type: device.Type(s.Device.Type),
-	}
+	info := DeviceInfo(s.Device)
 	r := sessionRow{
 		ID: s.ID, CSRF: csrf, Current: current,
 		Device: info.Label(), TypeLabel: info.TypeLabel(), Icon: deviceIcon(info.Type),
@@ -122,16 +119,7 @@ func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time)
 		LastActive: makeWhen(s.LastActive, now),
 		NoLocation: "Unknown location",
 	}
-	first, last := placeLocation(s.FirstPlace), placeLocation(s.LastPlace)
-	switch {
-	case last.Private:
-		r.Location = last.Label()
-	case first.Known() && last.Known() && first.CountryCode != last.CountryCode:
-		r.Location = "Signed in from " + first.Label() + " · now " + last.Label()
-		r.Approx = true
-	case last.Known():
-		r.Location, r.Approx = last.Label(), true
-	}
+	r.Location, r.Approx = Location(s)
 	if ended, reason := s.Ended(now, h.store.Policy()); ended {
 		r.Ended = true
 		r.EndedText = "Signed out"
@@ -174,6 +162,31 @@ func distinguish(rows []sessionRow) {
 			rows[i].SignOutLabel = rows[i].signOutLabel()
 		}
 	}
+}
+
+// DeviceInfo is a stored device as the device package describes it.
+func DeviceInfo(d store.Device) device.Info {
+	return device.Info{
+		Browser: d.Browser, BrowserVersion: d.BrowserVersion,
+		OS: d.OS, OSVersion: d.OSVersion, Device: d.Name, Type: device.Type(d.Type),
+	}
+}
+
+// Location says where a session is, as its row does: the last place, or
+// where it signed in and where it is now when the country changed; "" when
+// nothing is known. approx marks a place resolved from the address (not a
+// private network).
+func Location(s store.Session) (text string, approx bool) {
+	first, last := placeLocation(s.FirstPlace), placeLocation(s.LastPlace)
+	switch {
+	case last.Private:
+		return last.Label(), false
+	case first.Known() && last.Known() && first.CountryCode != last.CountryCode:
+		return "Signed in from " + first.Label() + " · now " + last.Label(), true
+	case last.Known():
+		return last.Label(), true
+	}
+	return "", false
 }
 
 func placeLocation(p store.Place) geo.Location {
