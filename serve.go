@@ -293,9 +293,9 @@ func (s *server) sweepLoop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		var n int
-		err := s.guarded(func() (err error) { n, err = s.store.Sweep(s.cfg.Retention, 500); return err })
-		if s.stopIfDamaged(err) {
-			return
+		err := s.guarded(func() (err error) { n, err = s.store.SweepContext(ctx, s.cfg.Retention, 500); return err })
+		if s.stopIfDamaged(err) || ctx.Err() != nil {
+			return // damaged, or shutting down mid-sweep: the next start sweeps again
 		}
 		if err != nil {
 			s.log.Error("session sweep failed", "err", err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"time"
 
@@ -9,18 +10,27 @@ import (
 )
 
 // Sweep deletes sessions that ended more than retention ago, with their
-// index entries. It works through the sessions in short write transactions
-// of at most batch records each, so requests never wait behind one long
-// one, and reports how many it deleted.
+// index entries, and reports how many it deleted. It reads the sessions in
+// batches of at most batch records and writes only for batches that have
+// something to delete, each in its own short transaction, so requests never
+// wait behind one long write and a sweep that finds nothing writes nothing.
 func (s *Store) Sweep(retention time.Duration, batch int) (int, error) {
+	return s.SweepContext(context.Background(), retention, batch)
+}
+
+// SweepContext is Sweep that stops between batches when ctx is done, so a
+// shutdown never waits for a long sweep.
+func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch int) (int, error) {
 	if batch <= 0 {
 		batch = 500
 	}
 	var after []byte // resume point: the last key of the previous batch
 	total := 0
 	for {
-		now := s.now()
-		deleted, last, err := s.sweepBatch(after, batch, now, retention)
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		deleted, last, err := s.sweepBatch(after, batch, s.now(), retention)
 		total += len(deleted)
 		// Cached copies of deleted sessions would otherwise linger until
 		// evicted, answering "ended" for a session that no longer exists.
@@ -35,15 +45,21 @@ func (s *Store) Sweep(retention time.Duration, batch int) (int, error) {
 	}
 }
 
-// sweepBatch scans up to batch sessions after the key after, deleting the
-// ones past retention. It returns the last key scanned, or nil at the end.
+// doomed reports whether x ended more than retention before now, counting
+// activity not yet flushed (which keeps a session alive).
+func (s *Store) doomed(x Session, now time.Time, retention time.Duration) bool {
+	s.mergeActivity(&x)
+	end := x.endedAt(now, s.opts.Policy)
+	return !end.IsZero() && now.Sub(end) >= retention
+}
+
+// sweepBatch reads up to batch sessions after the key after and deletes the
+// ones past retention. It returns the last key read, or nil at the end.
 func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention time.Duration) ([]TokenHash, []byte, error) {
-	var deleted []TokenHash
+	var candidates []TokenHash
 	var last []byte
-	err := s.update(func(tx *bolt.Tx) error {
-		deleted, last = nil, nil
+	err := s.db.View(func(tx *bolt.Tx) error {
 		records := tx.Bucket(bucketSessions)
-		var doomed []Session
 		c := records.Cursor()
 		k, _ := c.First()
 		if after != nil {
@@ -57,23 +73,41 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 				return err
 			}
 			copy(x.hash[:], k)
-			s.mergeActivity(&x) // activity not yet flushed keeps a session alive
-			if end := x.endedAt(now, s.opts.Policy); !end.IsZero() && now.Sub(end) >= retention {
-				doomed = append(doomed, x)
+			if s.doomed(x, now, retention) {
+				candidates = append(candidates, x.hash)
 			}
 			last = bytes.Clone(k)
 			k, _ = c.Next()
 		}
-		for _, x := range doomed {
+		if k == nil {
+			last = nil // reached the end
+		}
+		return nil
+	})
+	if err != nil || len(candidates) == 0 {
+		return nil, last, err
+	}
+	var deleted []TokenHash
+	err = s.update(func(tx *bolt.Tx) error {
+		deleted = deleted[:0]
+		records := tx.Bucket(bucketSessions)
+		for _, h := range candidates {
+			// Judge again inside the write: the record may have changed
+			// since it was read.
+			var x Session
+			if err := get(records, h[:], &x); err == ErrNotFound {
+				continue
+			} else if err != nil {
+				return err
+			}
+			x.hash = h
+			if !s.doomed(x, now, retention) {
+				continue
+			}
 			if err := deleteSessionTx(tx, x); err != nil {
 				return err
 			}
-		}
-		for _, x := range doomed {
-			deleted = append(deleted, x.hash)
-		}
-		if k == nil {
-			last = nil // reached the end
+			deleted = append(deleted, h)
 		}
 		return nil
 	})
