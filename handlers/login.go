@@ -23,7 +23,6 @@ const errBadCredentials = "The email or password is incorrect."
 // loginPage shows the sign-in form, with the reason if the browser was just
 // signed out. A signed-in browser goes straight to Settings.
 func (h *Handler) loginPage(c *fiber.Ctx) error {
-	c.Set(fiber.HeaderCacheControl, "no-store")
 	a, _, err := h.authenticate(c)
 	if err != nil {
 		return err
@@ -31,13 +30,12 @@ func (h *Handler) loginPage(c *fiber.Ctx) error {
 	if a != nil {
 		return h.redirect(c, "/settings")
 	}
-	p := h.loginData(c)
-	p.Reason = h.reasonText(store.Reason(c.Query("reason")))
 	if isHTMX(c) {
 		// Never swap the sign-in page into a fragment.
-		c.Set(hxRedirect, c.OriginalURL())
-		return c.SendStatus(fiber.StatusOK)
+		return h.redirect(c, c.OriginalURL())
 	}
+	p := h.loginData(c)
+	p.Reason = h.reasonText(store.Reason(c.Query("reason")))
 	return c.Render("login", p)
 }
 

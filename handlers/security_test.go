@@ -2,12 +2,14 @@ package handlers
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -430,12 +432,17 @@ func TestSecurity_LoginCSRF(t *testing.T) {
 }
 
 func TestSecurity_Throttling(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, trustAll)
 	e.user(store.RoleClientStaff, "s@example.com")
 	b := e.browser(uaFirefox)
-	b.get("/login")
+	// Each attempt comes from another network, as a guesser spreading over
+	// many addresses would, so only the account's throttle applies.
+	n := 0
 	try := func(pw string) resp {
-		return b.post("/login", url.Values{"email": {"s@example.com"}, "password": {pw}})
+		n++
+		b.do("GET", "/login", nil, nil)
+		return b.do("POST", "/login", url.Values{"email": {"s@example.com"}, "password": {pw}, csrfField: {b.csrf()}},
+			map[string]string{"X-Forwarded-For": fmt.Sprintf("198.%d.%d.1", 51+n/250, n%250)})
 	}
 	for i := 0; i < accountFreeFailures; i++ {
 		if r := try("wrong"); r.StatusCode != http.StatusUnauthorized {
@@ -450,15 +457,51 @@ func TestSecurity_Throttling(t *testing.T) {
 	if r := try(testPassword); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after waiting, the right password: %d", r.StatusCode)
 	}
-	// The back-off doubles but is capped, so a real user is never locked
-	// out for long.
-	b.get("/login")
-	for i := 0; i < 40; i++ {
-		try("wrong")
-		e.clock.Advance(accountMaxWait)
+	// The back-off doubles but is capped at 5 minutes, so a real user is
+	// never locked out for longer, and a guesser who always waits out the
+	// back-off gets about two dozen tries an hour.
+	delete(b.cookies, sessionCookie)
+	start, tries := e.clock.Now(), 0
+	for e.clock.Now().Sub(start) < time.Hour {
+		r := try("wrong")
+		switch r.StatusCode {
+		case http.StatusUnauthorized:
+			tries++
+		case http.StatusTooManyRequests:
+			wait, err := strconv.Atoi(r.header("Retry-After"))
+			if err != nil || wait < 1 || wait > int(accountMaxWait/time.Second) {
+				t.Fatalf("Retry-After %q, want 1 to 300 seconds", r.header("Retry-After"))
+			}
+			e.clock.Advance(time.Duration(wait) * time.Second)
+		default:
+			t.Fatalf("status %d", r.StatusCode)
+		}
 	}
-	if r := try("wrong"); r.StatusCode == http.StatusTooManyRequests && !strings.Contains(r.body, "5 minutes") {
-		t.Fatalf("back-off not capped at 5 minutes: %.300s", r.body)
+	t.Logf("%d guesses in the hour", tries)
+	if tries < 15 || tries > 25 {
+		t.Fatalf("%d guesses in an hour, want about two dozen (15 to 25)", tries)
+	}
+	try("wrong") // allowed or not, the next one is right after a failure
+	if r := try("wrong"); r.StatusCode != http.StatusTooManyRequests || !strings.Contains(r.body, "5 minutes") {
+		t.Fatalf("right after a failure at the cap: %d, want 429 saying 5 minutes: %.300s", r.StatusCode, r.body)
+	}
+}
+
+// TestSecurity_ThrottlingPerNetwork: one network spraying many accounts is
+// slowed down too, even though no single account fails often.
+func TestSecurity_ThrottlingPerNetwork(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(uaFirefox)
+	b.get("/login")
+	for i := 0; i < ipFreeFailures; i++ {
+		r := b.post("/login", url.Values{"email": {fmt.Sprintf("user%d@example.com", i)}, "password": {"guess"}})
+		if r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, r.StatusCode)
+		}
+	}
+	r := b.post("/login", url.Values{"email": {"another@example.com"}, "password": {"guess"}})
+	if r.StatusCode != http.StatusTooManyRequests || r.header("Retry-After") != "1" {
+		t.Fatalf("after %d failures from one network: %d %q", ipFreeFailures, r.StatusCode, r.header("Retry-After"))
 	}
 }
 

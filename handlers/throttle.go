@@ -12,11 +12,11 @@ import (
 // Sign-in throttling: after a few failures, each further attempt for the
 // same account (or from the same network) must wait twice as long as the
 // last, up to a cap. The caps are short so an attacker cannot lock a real
-// user out for long, while guessing stays at a few attempts per minute.
+// user out for long (5 minutes at most), while guessing one account is
+// held to about two dozen attempts an hour.
 const (
 	accountFreeFailures = 5
 	accountMaxWait      = 5 * time.Minute
-	accountHourlyLimit  = 100
 	ipFreeFailures      = 20
 	ipMaxWait           = 15 * time.Minute
 	throttleWindow      = time.Hour
@@ -25,7 +25,6 @@ const (
 
 type failures struct {
 	count int
-	first time.Time
 	last  time.Time
 }
 
@@ -43,11 +42,8 @@ func networkKey(a netip.Addr) string { return "n:" + geo.Network(a) }
 func (t *throttle) wait(email string, addr netip.Addr, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	w := t.waitFor(accountKey(email), now, accountFreeFailures, accountMaxWait)
-	if f := t.keys[accountKey(email)]; f != nil && f.count >= accountHourlyLimit {
-		w = max(w, f.first.Add(throttleWindow).Sub(now))
-	}
-	return max(w, t.waitFor(networkKey(addr), now, ipFreeFailures, ipMaxWait))
+	return max(t.waitFor(accountKey(email), now, accountFreeFailures, accountMaxWait),
+		t.waitFor(networkKey(addr), now, ipFreeFailures, ipMaxWait))
 }
 
 func (t *throttle) waitFor(key string, now time.Time, free int, limit time.Duration) time.Duration {
@@ -68,7 +64,7 @@ func (t *throttle) fail(email string, addr netip.Addr, now time.Time) {
 	for _, k := range []string{accountKey(email), networkKey(addr)} {
 		f := t.keys[k]
 		if f == nil || now.Sub(f.last) > throttleWindow {
-			f = &failures{first: now}
+			f = &failures{}
 			t.keys[k] = f
 		}
 		f.count++
