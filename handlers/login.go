@@ -23,6 +23,7 @@ const errBadCredentials = "The email or password is incorrect."
 // loginPage shows the sign-in form, with the reason if the browser was just
 // signed out. A signed-in browser goes straight to Settings.
 func (h *Handler) loginPage(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store") // also on the redirects below
 	a, _, err := h.authenticate(c)
 	if err != nil {
 		return err
