@@ -94,6 +94,7 @@ func Seed(st *store.Store, loc handlers.Locator, now time.Time) (bool, error) {
 		if !l.Role.IsCustomer() {
 			continue
 		}
+		var batch []store.SessionFor
 		for j := 0; j < 3+(i+1)%3; j++ { // 3 to 5 other sessions each
 			ua := userAgents[(i*2+j)%len(userAgents)]
 			addr := addrs[(i+j*3)%len(addrs)]
@@ -104,10 +105,10 @@ func Seed(st *store.Store, loc handlers.Locator, now time.Time) (bool, error) {
 			}
 			in := handlers.NewSession(loc, ua, addr)
 			in.CreatedAt, in.LastActive = created, active
-			_, _, err := st.CreateSession(u.ID, in)
-			if err != nil {
-				return false, fmt.Errorf("demo: seed sessions of %s: %w", l.Email, err)
-			}
+			batch = append(batch, store.SessionFor{UserID: u.ID, NewSession: in})
+		}
+		if _, _, err := st.CreateSessions(batch); err != nil {
+			return false, fmt.Errorf("demo: seed sessions of %s: %w", l.Email, err)
 		}
 	}
 	return seeded, nil
