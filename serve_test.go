@@ -657,16 +657,7 @@ func TestCorruptDatabase(t *testing.T) {
 		if err := os.WriteFile(path, damaged, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		p := startBin(t, bin, "-db", path, "-addr", "127.0.0.1:0")
-		code := p.wait(30 * time.Second)
-		out := p.out.String()
-		if code != 1 {
-			t.Errorf("exit code %d, want 1; output:\n%s", code, out)
-		}
-		if !strings.Contains(out, path) || !strings.Contains(out, "damaged") {
-			t.Errorf("output lacks a sentence saying %s is damaged:\n%s", path, out)
-		}
-		assertNoCrash(t, out)
+		expectRefused(t, bin, path, "damaged")
 	})
 	for _, n := range []int{100, 4096, 100_000} {
 		t.Run(fmt.Sprintf("random %d bytes", n), func(t *testing.T) {
@@ -679,19 +670,27 @@ func TestCorruptDatabase(t *testing.T) {
 
 func expectDamagedFile(t *testing.T, bin, path string) {
 	t.Helper()
+	if out := expectRefused(t, bin, path, "is not a portal database or is damaged"); strings.Contains(out, "portal listening") {
+		t.Errorf("portal started serving a damaged file:\n%s", out)
+	}
+}
+
+// expectRefused starts the binary on path and checks that it exits 1 with
+// a sentence naming the file and containing want, without a stack trace.
+// It returns the output.
+func expectRefused(t *testing.T, bin, path, want string) string {
+	t.Helper()
 	p := startBin(t, bin, "-db", path, "-addr", "127.0.0.1:0")
-	code := p.wait(20 * time.Second)
+	code := p.wait(30 * time.Second)
 	out := p.out.String()
 	if code != 1 {
 		t.Errorf("exit code %d, want 1; output:\n%s", code, out)
 	}
-	if !strings.Contains(out, path) || !strings.Contains(out, "is not a portal database or is damaged") {
-		t.Errorf("output lacks the sentence naming %s:\n%s", path, out)
-	}
-	if strings.Contains(out, "portal listening") {
-		t.Errorf("portal started serving a damaged file:\n%s", out)
+	if !strings.Contains(out, path) || !strings.Contains(out, want) {
+		t.Errorf("output lacks a sentence naming %s with %q:\n%s", path, want, out)
 	}
 	assertNoCrash(t, out)
+	return out
 }
 
 // TestSchemaNewer: a database written by a newer portal is refused rather
@@ -711,16 +710,7 @@ func TestSchemaNewer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startBin(t, bin, "-db", path, "-addr", "127.0.0.1:0")
-	code := p.wait(20 * time.Second)
-	out := p.out.String()
-	if code != 1 {
-		t.Errorf("exit code %d, want 1; output:\n%s", code, out)
-	}
-	if !strings.Contains(out, path) || !strings.Contains(out, "newer") {
-		t.Errorf("output does not say %s is from a newer portal:\n%s", path, out)
-	}
-	assertNoCrash(t, out)
+	expectRefused(t, bin, path, "newer")
 
 	// Refusing must not have rewritten the version.
 	db = openFileReadOnly(t, path)
