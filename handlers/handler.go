@@ -59,6 +59,7 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 	throttle *throttle
+	partials *partialCache
 }
 
 // Body and header limits: every form here is a few hundred bytes.
@@ -79,11 +80,11 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 	if cfg.ProxyHeader == "" {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
-	engine := html.NewFileSystem(http.FS(views.FS), ".html")
-	if err := engine.Load(); err != nil {
-		return nil, fmt.Errorf("handlers: load templates: %w", err)
+	engine, partials, err := loadTemplates()
+	if err != nil {
+		return nil, err
 	}
-	h := &Handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle()}
+	h := &Handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), partials: partials}
 
 	fcfg := fiber.Config{
 		Views:                 engine,
@@ -117,6 +118,19 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 	res.Body.Close()
 	h.routes(app)
 	return app, nil
+}
+
+// loadTemplates parses every template, with the "cached" function that
+// renders a partial through the partial cache.
+func loadTemplates() (*html.Engine, *partialCache, error) {
+	partials := newPartialCache(defaultPartialCacheBytes)
+	engine := html.NewFileSystem(http.FS(views.FS), ".html")
+	engine.AddFunc("cached", partials.render)
+	if err := engine.Load(); err != nil {
+		return nil, nil, fmt.Errorf("handlers: load templates: %w", err)
+	}
+	partials.use(engine.Templates)
+	return engine, partials, nil
 }
 
 func (h *Handler) routes(app *fiber.App) {

@@ -20,7 +20,7 @@ type page struct {
 
 	// Settings
 	Section  string
-	Nav      []navGroup
+	Nav      sidebar
 	Sessions *sessionsView
 	Password passwordView
 

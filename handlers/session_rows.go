@@ -120,6 +120,12 @@ func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time)
 		NoLocation: "Unknown location",
 	}
 	r.Location, r.Approx = Location(s)
+	if current {
+		// The current row says "Active now" rather than a time; leaving
+		// the time out keeps the row's value, and so its cached HTML,
+		// the same from one request to the next.
+		r.LastActive = when{}
+	}
 	if ended, reason := s.Ended(now, h.store.Policy()); ended {
 		r.Ended = true
 		r.EndedText = "Signed out"

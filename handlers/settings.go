@@ -53,6 +53,13 @@ func resolveSection(raw string, role store.Role) (s section, canonical bool, ok 
 	return section{}, false, false
 }
 
+// sidebar is what the settings sidebar shows. It is a plain value, so the
+// rendered sidebar is cached by it (see partialCache).
+type sidebar struct {
+	Customer bool
+	Current  string
+}
+
 type navGroup struct {
 	Title string
 	Items []navItem
@@ -63,17 +70,18 @@ type navItem struct {
 	Current     bool
 }
 
-func navFor(role store.Role, current string) []navGroup {
+// Groups lists the sections the sidebar links to, under their headings.
+func (s sidebar) Groups() []navGroup {
 	var groups []navGroup
 	for _, sec := range sections {
-		if sec.CustomerOnly && !role.IsCustomer() {
+		if sec.CustomerOnly && !s.Customer {
 			continue
 		}
 		if len(groups) == 0 || groups[len(groups)-1].Title != sec.Group {
 			groups = append(groups, navGroup{Title: sec.Group})
 		}
 		g := &groups[len(groups)-1]
-		g.Items = append(g.Items, navItem{Title: sec.Title, Href: "/settings?section=" + sec.Slug, Current: sec.Slug == current})
+		g.Items = append(g.Items, navItem{Title: sec.Title, Href: "/settings?section=" + sec.Slug, Current: sec.Slug == s.Current})
 	}
 	return groups
 }
@@ -118,7 +126,7 @@ func (h *Handler) settingsData(c *fiber.Ctx, slug string) (*page, error) {
 		navSlug = "active-sessions"
 		p.Title = "Sign out all other devices"
 	}
-	p.Nav = navFor(a.User.Role, navSlug)
+	p.Nav = sidebar{Customer: a.User.Role.IsCustomer(), Current: navSlug}
 	if !isHTMX(c) {
 		p.Flash = h.takeFlash(c)
 	}
