@@ -3,7 +3,7 @@ package handlers
 import (
 	"fmt"
 	"html/template"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -91,7 +91,15 @@ func (h *Handler) sessionsView(c *fiber.Ctx) (*sessionsView, error) {
 		v.Rows = append(v.Rows, h.row(s, s.ID == a.Session.ID, a.CSRF, now))
 	}
 	// The store orders by last activity; the current session goes first.
-	sort.SliceStable(v.Rows, func(i, j int) bool { return v.Rows[i].Current && !v.Rows[j].Current })
+	slices.SortStableFunc(v.Rows, func(a, b sessionRow) int {
+		switch {
+		case a.Current == b.Current:
+			return 0
+		case a.Current:
+			return -1
+		}
+		return 1
+	})
 	distinguish(v.Rows)
 	v.Others = len(list) - 1
 	if v.Others < 0 {
