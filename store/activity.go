@@ -23,6 +23,13 @@ func newActivity() *activity {
 
 func (a *activity) add(h TokenHash, e *cachedSession) {
 	a.mu.Lock()
+	if old := a.pending[h]; old != nil && old != e {
+		// The cache evicted old and a request loaded the session again
+		// as e. The flush writes only what the queued entry holds, so e
+		// takes over what old saw and e has not (e's own are newer).
+		e.place.CompareAndSwap(nil, old.place.Load())
+		e.agent.CompareAndSwap(nil, old.agent.Load())
+	}
 	a.pending[h] = e
 	a.mu.Unlock()
 }

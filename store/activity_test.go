@@ -303,3 +303,43 @@ func TestSeenFrom(t *testing.T) {
 		t.Errorf("after second move: first %+v last %+v; want both %+v", stored.FirstPlace, stored.LastPlace, first)
 	}
 }
+
+// TestActivitySurvivesEviction: a session's new network and browser, seen
+// but not yet flushed, must reach the disk even when the cache evicts the
+// session and a later request loads it again before the flush.
+func TestActivitySurvivesEviction(t *testing.T) {
+	c := newClock()
+	opts := Options{Now: c.Now, Policy: testPolicy, CacheSize: 1}
+	s := MustOpen(t, opts)
+	u := mustUser(t, s, RoleClientAdmin)
+	first := Place{Network: "198.51.100.0/24", Masked: "198.51.100.x", City: "Oslo", CountryCode: "NO"}
+	moved := Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", City: "Berlin", CountryCode: "DE"}
+	updated := Agent{UserAgent: "Firefox/200", Device: Device{Browser: "Firefox", BrowserVersion: "200"}}
+	sess, tok := mustSession(t, s, u.ID, NewSession{Place: first})
+	_, other := mustSession(t, s, u.ID, NewSession{Place: first})
+
+	c.Advance(time.Minute)
+	wantLive(t, s, tok)
+	s.SeenFrom(tok, moved)
+	s.SeenWith(tok, updated)
+	wantLive(t, s, other) // the cache holds one session: tok's entry is evicted
+	c.Advance(time.Minute)
+	if got := wantLive(t, s, tok); got.LastPlace != moved || got.UserAgent != updated.UserAgent {
+		t.Fatalf("reloaded after eviction: place %+v agent %q; want %+v, %q", got.LastPlace, got.UserAgent, moved, updated.UserAgent)
+	}
+	if _, err := s.FlushActivity(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = reopen(t, s, opts)
+	stored, err := s.UserSession(u.ID, sess.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.LastPlace != moved || stored.UserAgent != updated.UserAgent || stored.Device != updated.Device {
+		t.Errorf("after flush and reopen: place %+v, agent %q %+v; want %+v, %q", stored.LastPlace, stored.UserAgent, stored.Device, moved, updated.UserAgent)
+	}
+	if !stored.LastActive.Equal(t0.Add(2 * time.Minute)) {
+		t.Errorf("after flush and reopen: last active %v, want %v", stored.LastActive, t0.Add(2*time.Minute))
+	}
+}
