@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"sync"
@@ -22,6 +23,14 @@ type plan struct {
 	// the run ends early when the queue is empty. Otherwise worker w sends
 	// Jobs[w%len(Jobs)] over and over, like one browser reloading a page.
 	Consume bool `json:"consume"`
+	// Rate > 0 makes the run open loop: request i is due at start + i/Rate
+	// whatever happened to the ones before it, and its latency runs from
+	// when it was due, not from when a free connection sent it. A server
+	// that stalls then shows the stall in every request that arrived during
+	// it, as users would see it, instead of hiding it behind the few that
+	// were in flight (coordinated omission). The workers are the
+	// connections available; when all are busy, due requests wait.
+	Rate float64 `json:"rate,omitempty"`
 }
 
 // job is one request's variable part.
@@ -38,17 +47,23 @@ type loadResult struct {
 	FirstErr  string        `json:"first_err,omitempty"`
 	Elapsed   time.Duration `json:"elapsed"`
 	Exhausted bool          `json:"exhausted"` // a Consume plan ran out of jobs
-	Bytes     int64         `json:"bytes"`     // response body bytes, all requests
-	P50       time.Duration `json:"p50"`
-	P99       time.Duration `json:"p99"`
+	// Missed counts open-loop requests that were due before the end of the
+	// run but never sent, because every connection was still busy when it
+	// ended: the server did not keep up with the offered rate, and the
+	// latencies understate what those requests would have seen.
+	Missed int           `json:"missed,omitempty"`
+	Bytes  int64         `json:"bytes"` // response body bytes, all requests
+	P50    time.Duration `json:"p50"`
+	P99    time.Duration `json:"p99"`
 }
 
-// generate drives p with a fixed number of workers for d (closed loop:
-// each worker sends its next request as soon as the previous response has
-// been read). Workers start no request after d but finish the one in
-// flight, so every request the server handled is counted and the elapsed
-// time runs to the last response. Latency is measured per request from
-// just before the send to the end of the body.
+// generate drives p with a fixed number of workers for d. Closed loop (the
+// default): each worker sends its next request as soon as the previous
+// response has been read, and latency runs from just before the send to
+// the end of the body. Open loop (p.Rate > 0): see plan.Rate. Either way
+// no request starts after d but those in flight finish, so every request
+// the server handled is counted and the elapsed time runs to the last
+// response.
 func generate(p plan, workers int, d time.Duration) (loadResult, error) {
 	if workers < 1 || len(p.Jobs) == 0 {
 		return loadResult{}, errors.New("load: need at least one worker and one job")
@@ -69,7 +84,10 @@ func generate(p plan, workers int, d time.Duration) (loadResult, error) {
 		},
 	}
 
-	var next atomic.Int64 // the queue position of a Consume plan
+	if p.Rate < 0 {
+		return loadResult{}, errors.New("load: the rate must not be negative")
+	}
+	var next, slot atomic.Int64 // the queue position of a Consume plan; the next open-loop request
 	w := make([]worker, workers)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -78,7 +96,7 @@ func generate(p plan, workers int, d time.Duration) (loadResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w[i].run(client, p, i, deadline, &next)
+			w[i].run(client, p, i, start, deadline, &next, &slot)
 		}()
 	}
 	wg.Wait()
@@ -96,6 +114,10 @@ func generate(p plan, workers int, d time.Duration) (loadResult, error) {
 	}
 	slices.Sort(lat)
 	res.P50, res.P99 = percentile(lat, 0.50), percentile(lat, 0.99)
+	if p.Rate > 0 && !res.Exhausted {
+		due := int(math.Ceil(d.Seconds() * p.Rate))
+		res.Missed = max(0, due-res.Requests-res.Errors)
+	}
 	return res, nil
 }
 
@@ -108,10 +130,22 @@ type worker struct {
 	exhausted bool
 }
 
-func (w *worker) run(client *http.Client, p plan, id int, deadline time.Time, next *atomic.Int64) {
+func (w *worker) run(client *http.Client, p plan, id int, start, deadline time.Time, next, slot *atomic.Int64) {
 	w.lat = make([]time.Duration, 0, 4096)
 	var fixed *http.Request // reused while the job does not change
-	for time.Now().Before(deadline) {
+	for {
+		var due time.Time // open loop: when this request should be sent
+		if p.Rate > 0 {
+			due = start.Add(time.Duration(float64(slot.Add(1)-1) * float64(time.Second) / p.Rate))
+			if !due.Before(deadline) || !time.Now().Before(deadline) {
+				return
+			}
+			if wait := time.Until(due); wait > 0 {
+				time.Sleep(wait)
+			}
+		} else if !time.Now().Before(deadline) {
+			return
+		}
 		var req *http.Request
 		if p.Consume {
 			i := next.Add(1) - 1
@@ -127,6 +161,9 @@ func (w *worker) run(client *http.Client, p plan, id int, deadline time.Time, ne
 			req = fixed
 		}
 		t0 := time.Now()
+		if p.Rate > 0 {
+			t0 = due
+		}
 		n, err := send(client, req)
 		took := time.Since(t0)
 		if err != nil {

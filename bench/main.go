@@ -45,6 +45,15 @@ type config struct {
 	MemProfile string
 	Keep       bool
 	Only       string
+	Rate       float64 // open-loop requests per second; 0 is closed loop
+}
+
+// loop says how the load generator paces requests.
+func (c config) loop() string {
+	if c.Rate > 0 {
+		return fmt.Sprintf("open loop at %.0f req/s offered (latency from when each request was due)", c.Rate)
+	}
+	return "closed loop"
 }
 
 func main() {
@@ -69,6 +78,7 @@ func main() {
 	flag.StringVar(&cfg.ProfileOf, "profile", "auth-fragment", "scenario profiled by -cpuprofile")
 	flag.StringVar(&cfg.MemProfile, "memprofile", "", "write heap profiles FILE.small and FILE.big at the heap measurements")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the databases (their directory is printed) instead of deleting them")
+	flag.Float64Var(&cfg.Rate, "rate", 0, "open loop: offer this many requests per second in every timed run, latency counted from when each was due (0: closed loop)")
 	flag.StringVar(&cfg.Only, "only", "", "comma-separated scenarios to run (bare always runs, for the ratio)")
 	loadgen := flag.Bool("loadgen", false, "internal: act as the -pin load generator, reading plans on stdin")
 	heapOnly := flag.Bool("heap-child", false, "internal: measure one store's heap use, reading the job on stdin")

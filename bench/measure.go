@@ -54,6 +54,7 @@ func runSuite(cfg config, r loadRunner, scenarios []scenario, out io.Writer) (ma
 // measure does one timed run of sc.
 func measure(cfg config, r loadRunner, sc *scenario, run int) (measurement, error) {
 	p := sc.plan(run)
+	p.Rate = cfg.Rate
 	runtime.GC() // start every run from the same heap state
 	w0, f0, c0 := sc.writeTxs(), sc.flushes(), cpuTime()
 	res, err := r.run(p, cfg.Workers, cfg.Duration)
@@ -75,6 +76,9 @@ func (m measurement) note() string {
 	var notes []string
 	if m.Exhausted {
 		notes = append(notes, fmt.Sprintf("prepared sessions ran out after %s", m.Elapsed.Round(10*time.Millisecond)))
+	}
+	if m.Missed > 0 {
+		notes = append(notes, fmt.Sprintf("%d due requests never sent: the server fell behind the offered rate, so latency is understated", m.Missed))
 	}
 	if m.FirstErr != "" {
 		notes = append(notes, "first error: "+m.FirstErr)

@@ -19,6 +19,9 @@ func run(cfg config, out io.Writer) (err error) {
 	if cfg.Workers < 1 || cfg.Runs < 1 || cfg.Duration <= 0 {
 		return errors.New("-c, -runs and -d must be positive")
 	}
+	if cfg.Rate < 0 {
+		return errors.New("-rate must not be negative (0 is closed loop)")
+	}
 	fmt.Fprintln(out, machineInfo())
 	fmt.Fprintf(out, "flags: %s\n", strings.Join(os.Args[1:], " "))
 	work, err := os.MkdirTemp(cfg.Dir, "portal-bench-")
@@ -81,7 +84,7 @@ func run(cfg config, out io.Writer) (err error) {
 		return err
 	}
 	printHeap(out, heap)
-	printTargets(out, sums, heap)
+	printTargets(out, sums, heap, cfg.Rate > 0)
 	fmt.Fprintf(out, "\nload average at the end: %s (other work on the machine shows up as disagreeing runs)\n", loadAverage())
 	return nil
 }
