@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,29 +22,31 @@ import (
 // flagHelp is returned when -h was asked for; usage has been printed.
 var flagHelp = flag.ErrHelp
 
-// cliCommand is one operator command, such as "user create". Every command
-// works on the database file directly, so the server must be stopped.
+// cliCommand is one operator command, such as "user create". Commands work
+// on the database file directly; while a server holds the file, the online
+// ones are carried out by that server instead (see forward.go).
 type cliCommand struct {
 	name    string // "user create"
 	args    string // synopsis of its flags and arguments
 	summary string // one sentence for 'portal help'
 	run     func(c *cli, args []string) error
+	online  bool // the running server may run it for us
 }
 
 // cliCommands lists every command in the order 'portal help' shows them.
 var cliCommands = []*cliCommand{
-	{"account create", "-name NAME -kind client|partner", "Add an account and print its id.", cmdAccountCreate},
-	{"account list", "", "List accounts: id, kind, name and number of users.", cmdAccountList},
-	{"user create", "-account ID -email EMAIL -name NAME -role ROLE", "Add a user and print its id; the password is read from standard input.", cmdUserCreate},
-	{"user passwd", "-email EMAIL", "Set a user's password from standard input and sign out all of their sessions.", cmdUserPasswd},
-	{"user disable", "-email EMAIL", "Stop a user from signing in and sign out all of their sessions.", cmdUserDisable},
-	{"user enable", "-email EMAIL", "Let a disabled user sign in again.", cmdUserEnable},
-	{"user list", "", "List users: email, role, account, whether disabled, live sessions.", cmdUserList},
-	{"sessions list", "-email EMAIL", "List a user's live sessions: device, location, sign-in and last-active times.", cmdSessionsList},
-	{"sessions revoke-all", "-email EMAIL", "Sign a user out everywhere.", cmdSessionsRevokeAll},
-	{"backup", "[-force] FILE", "Write a consistent copy of the database to FILE.", cmdBackup},
-	{"health", "[-url URL]", "Ask the running server whether it is up (for container health checks).", cmdHealth},
-	{"version", "", "Print the version.", cmdVersion},
+	{"account create", "-name NAME -kind client|partner", "Add an account and print its id.", cmdAccountCreate, true},
+	{"account list", "", "List accounts: id, kind, name and number of users.", cmdAccountList, true},
+	{"user create", "-account ID -email EMAIL -name NAME -role ROLE", "Add a user and print its id; the password is read from standard input.", cmdUserCreate, true},
+	{"user passwd", "-email EMAIL", "Set a user's password from standard input and sign out all of their sessions.", cmdUserPasswd, true},
+	{"user disable", "-email EMAIL", "Stop a user from signing in and sign out all of their sessions.", cmdUserDisable, true},
+	{"user enable", "-email EMAIL", "Let a disabled user sign in again.", cmdUserEnable, true},
+	{"user list", "", "List users: email, role, account, whether disabled, live sessions.", cmdUserList, true},
+	{"sessions list", "-email EMAIL", "List a user's live sessions: device, location, sign-in and last-active times.", cmdSessionsList, true},
+	{"sessions revoke-all", "-email EMAIL", "Sign a user out everywhere.", cmdSessionsRevokeAll, true},
+	{"backup", "[-force] FILE", "Write a consistent copy of the database to FILE.", cmdBackup, false},
+	{"health", "[-url URL]", "Ask the running server whether it is up (for container health checks).", cmdHealth, false},
+	{"version", "", "Print the version.", cmdVersion, false},
 }
 
 // cli is what a command may touch: the environment and the three streams.
@@ -53,6 +56,11 @@ type cli struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// terminal is whether stdin is a terminal, to prompt for a password.
+	terminal bool
+	// shared is the running server's store when the server runs a command
+	// for a CLI that found the file locked; nil in the CLI itself.
+	shared *store.Store
 }
 
 // usageError is a command line that can never work as given: exit code 2.
@@ -65,8 +73,24 @@ func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(form
 // runCommand runs an operator subcommand and returns the exit code: 0 done,
 // 1 it failed, 2 the command line was wrong.
 func runCommand(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := &cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	// What the command reads of stdin is kept, to send along if the
+	// server has to run it (a password read before the file was opened).
+	var read bytes.Buffer
+	c := &cli{getenv: getenv, stdin: io.TeeReader(stdin, &read), stdout: stdout, stderr: stderr}
+	if f, ok := stdin.(*os.File); ok {
+		c.terminal = isatty.IsTerminal(f.Fd())
+	}
 	err := c.dispatch(args)
+	var locked lockedError
+	if errors.As(err, &locked) && c.cmd != nil && c.cmd.online {
+		return forwardCommand(locked, args, read.Bytes(), stdout, stderr)
+	}
+	return c.exit(err)
+}
+
+// exit reports err and turns it into the exit code.
+func (c *cli) exit(err error) int {
+	stderr := c.stderr
 	var uerr *usageError
 	switch {
 	case err == nil, errors.Is(err, flagHelp):
@@ -153,7 +177,9 @@ func (c *cli) help(w io.Writer, group string) {
 	tw.Flush()
 	io.WriteString(w, `
 Commands that use the database take -db PATH (default $PORTAL_DB, else
-portal.db) and lock the file, so stop the server first. All take -h.
+portal.db). With the server stopped they open the file themselves; while
+it runs, the server carries them out (backup included) over its admin
+socket beside the file. All take -h.
 Passwords are read from the first line of standard input, never from the
 command line, for example:
   printf '%s\n' "$PW" | portal user create -account ID -email EMAIL -name NAME -role client_admin
@@ -249,6 +275,9 @@ func (c *cli) openStore(path string, create bool) (*store.Store, error) {
 // withStore opens the database, runs fn and closes it again, reporting the
 // first error.
 func (c *cli) withStore(path string, create bool, fn func(*store.Store) error) error {
+	if c.shared != nil {
+		return fn(c.shared)
+	}
 	st, err := c.openStore(path, create)
 	if err != nil {
 		return err
@@ -301,7 +330,7 @@ func (c *cli) envDuration(name string) (time.Duration, error) {
 // says what it is waiting for; the line is echoed, because golang.org/x/term
 // is not a dependency, so it suggests piping the password in instead.
 func (c *cli) readPassword(what string) (string, error) {
-	if f, ok := c.stdin.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	if c.terminal {
 		fmt.Fprintf(c.stderr, "Type %s and press Enter. It will be visible as you type; to avoid that, pipe it in: printf '%%s\\n' \"$PW\" | portal %s ...\nPassword: ", what, c.cmd.name)
 	}
 	r := bufio.NewReader(io.LimitReader(c.stdin, password.MaxLen+3))

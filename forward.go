@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// A command that needs the database while a server holds its lock is sent
+// to that server over the admin socket (admin.go) and carried out there,
+// on the server's open store, by the same code: the CLI sends its
+// arguments and what it read of stdin, and prints what comes back. So
+// 'portal user disable' or 'portal sessions revoke-all' take effect on the
+// very next request, with no restart, and exactly as they would offline.
+
+// forwarded is a command sent to the server, and its answer.
+type forwarded struct {
+	Args  []string `json:"args"`
+	Stdin []byte   `json:"stdin,omitempty"`
+}
+
+type forwardedResult struct {
+	Code   int    `json:"code"`
+	Stdout string `json:"stdout"`
+	Stderr string `json:"stderr"`
+}
+
+// maxForwarded bounds a forwarded command: arguments and a password line.
+const maxForwarded = 64 << 10
+
+// forwardCommand has the server on locked.path run args and returns the
+// exit code, or says why it could not.
+func forwardCommand(locked lockedError, args []string, stdin []byte, stdout, stderr io.Writer) int {
+	body, err := json.Marshal(forwarded{Args: args, Stdin: stdin})
+	if err != nil || len(body) > maxForwarded {
+		fmt.Fprintf(stderr, "portal: %v (the command is too large to hand to it)\n", locked)
+		return 1
+	}
+	res, err := adminClient(locked.path).Post("http://portal/command", "application/json", bytes.NewReader(body))
+	if err != nil {
+		fmt.Fprintf(stderr, "portal: %v (and no server answered on %s to run the command)\n", locked, adminSocketPath(locked.path))
+		return 1
+	}
+	defer res.Body.Close()
+	var out forwardedResult
+	if res.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
+		fmt.Fprintf(stderr, "portal: the running server refused the command: %s %s\n", res.Status, bytes.TrimSpace(msg))
+		return 1
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		fmt.Fprintf(stderr, "portal: the running server's answer was cut off (%v); check with 'portal user list' whether the command took effect\n", err)
+		return 1
+	}
+	io.WriteString(stdout, out.Stdout)
+	io.WriteString(stderr, out.Stderr)
+	return out.Code
+}
+
+// adminClient talks HTTP over the admin socket of the database at db.
+func adminClient(db string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "unix", adminSocketPath(db))
+		},
+	}, Timeout: time.Minute}
+}
+
+// runForwarded carries out a command sent by a CLI, on the server's store.
+func (s *server) runForwarded(w http.ResponseWriter, r *http.Request) {
+	var req forwarded
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxForwarded))
+	if err := dec.Decode(&req); err != nil || len(req.Args) == 0 {
+		http.Error(w, "expected a JSON command", http.StatusBadRequest)
+		return
+	}
+	cmd, _ := findCommand(req.Args)
+	if cmd == nil || !cmd.online {
+		// backup, health and version never need the server to run them;
+		// anything else is not a command.
+		http.Error(w, "not a command the server runs", http.StatusBadRequest)
+		return
+	}
+	var stdout, stderr bytes.Buffer
+	c := &cli{getenv: func(string) string { return "" }, stdin: bytes.NewReader(req.Stdin), stdout: &stdout, stderr: &stderr, shared: s.store}
+	code := c.exit(c.dispatch(req.Args))
+	s.log.Info("operator command run for the CLI", "command", cmd.name, "exit", code)
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(forwardedResult{Code: code, Stdout: stdout.String(), Stderr: stderr.String()})
+}
+
+// errNoServer means no server answered on the admin socket.
+var errNoServer = errors.New("no portal server answered on the admin socket")
