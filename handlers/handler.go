@@ -59,7 +59,6 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 	throttle *throttle
-	partials *partialCache
 }
 
 // Body and header limits: every form here is a few hundred bytes.
@@ -80,11 +79,11 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 	if cfg.ProxyHeader == "" {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
-	engine, partials, err := loadTemplates()
+	engine, _, err := loadTemplates()
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), partials: partials}
+	h := &Handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle()}
 
 	fcfg := fiber.Config{
 		Views:                 engine,
