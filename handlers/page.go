@@ -14,7 +14,6 @@ type page struct {
 	Title     string
 	User      *userView
 	CSRF      string
-	HXHeaders string
 	Flash     string
 	Demo      bool
 
@@ -56,10 +55,19 @@ func (h *Handler) newPage(c *fiber.Ctx, title string) *page {
 	if a := authOf(c); a != nil {
 		p.User = &userView{Name: a.User.Name, Email: a.User.Email, RoleLabel: roleLabels[a.User.Role]}
 		p.CSRF = a.CSRF
-		hdr, _ := json.Marshal(map[string]string{csrfHeader: a.CSRF})
-		p.HXHeaders = string(hdr)
 	}
 	return p
+}
+
+// HXHeaders is the hx-headers attribute of a signed-in page, which sends
+// the CSRF token with every htmx request. Only full pages print it, so it
+// is built when printed, not for every fragment.
+func (p *page) HXHeaders() string {
+	if p.CSRF == "" || p.User == nil {
+		return ""
+	}
+	hdr, _ := json.Marshal(map[string]string{csrfHeader: p.CSRF})
+	return string(hdr)
 }
 
 // announce names the result of an htmx action for the page's live region.

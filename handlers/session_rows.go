@@ -124,16 +124,15 @@ func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time)
 		Device: info.Label(), TypeLabel: info.TypeLabel(), Icon: deviceIcon(info.Type),
 		MaskedIP:   s.LastPlace.Masked,
 		Created:    makeWhen(s.CreatedAt, now),
-		LastActive: makeWhen(s.LastActive, now),
 		NoLocation: "Unknown location",
 	}
-	r.Location, r.Approx = Location(s)
-	if current {
-		// The current row says "Active now" rather than a time; leaving
-		// the time out keeps the row's value, and so its cached HTML,
-		// the same from one request to the next.
-		r.LastActive = when{}
+	// The current row says "Active now" rather than a time; leaving the
+	// time out keeps the row's value, and so its cached HTML, the same from
+	// one request to the next.
+	if !current {
+		r.LastActive = makeWhen(s.LastActive, now)
 	}
+	r.Location, r.Approx = Location(s)
 	if ended, reason := s.Ended(now, h.store.Policy()); ended {
 		r.Ended = true
 		r.EndedText = "Signed out"
