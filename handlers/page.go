@@ -11,11 +11,11 @@ import (
 // page is the data every template gets. Everything a template shows is
 // computed before rendering, so templates hold no logic and no lookups.
 type page struct {
-	Title     string
-	User      *userView
-	CSRF      string
-	Flash     string
-	Demo      bool
+	Title string
+	User  *userView
+	CSRF  string
+	Flash string
+	Demo  bool
 
 	// Settings
 	Section  string
