@@ -16,8 +16,9 @@ import (
 //
 // The key is the partial's name and the whole value it is rendered with,
 // so a hit returns exactly what rendering would: a partial's output
-// depends on nothing but its data. Values must be comparable and hold
-// everything the partial shows (sessionRow holds its display strings, not
+// depends on nothing but its data. Values must be plain (strings, numbers,
+// bools, and structs or arrays of them: nothing that could change behind
+// an equal key) and hold everything the partial shows (sessionRow holds its display strings, not
 // a session), which is why the cache needs no invalidation: a changed
 // session makes a different value and a different key.
 //
@@ -54,7 +55,7 @@ func newPartialCache(maxBytes int) *partialCache {
 func (pc *partialCache) use(t *template.Template) { pc.tmpl = t }
 
 // render is the templates' "cached" function: {{cached "partials/x" .}}
-// in place of {{template "partials/x" .}}, where . is comparable.
+// in place of {{template "partials/x" .}}, where . is a plain value.
 func (pc *partialCache) render(name string, data any) (template.HTML, error) {
 	k := partialKey{name, data}
 	pc.mu.Lock()
