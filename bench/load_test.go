@@ -9,21 +9,25 @@ import (
 )
 
 // TestGenerateOpenLoop checks the two ways of pacing against a server that
-// stalls once for 200 ms at the start of a 300 ms run with one connection.
-// Closed loop, the stall is one slow request among hundreds and vanishes
-// from p99 (coordinated omission). Open loop at 100 req/s, the requests due during the
-// stall wait for it and their latency says so; and no more requests start
-// than were due before the deadline.
+// stalls once for 200 ms at the start of the run, with one connection.
+// Closed loop (1 s), the stall is one slow request among hundreds and
+// vanishes from p99 (coordinated omission). Open loop at 100 req/s (300
+// ms), the requests due during the stall wait for it and their latency says
+// so; and every request due before the deadline is either sent or counted
+// as missed, never more. The bounds hold on a loaded machine: load only
+// makes latencies longer and closed-loop requests fewer than the hundreds
+// that 800 ms of an idle loopback allows.
 func TestGenerateOpenLoop(t *testing.T) {
 	tests := []struct {
 		name string
 		rate float64
+		d    time.Duration
 		// want
 		maxRequests, minRequests int
 		minP50, minP99, maxP99   time.Duration
 	}{
-		{"closed loop", 0, 1 << 30, 101, 0, 0, 200 * time.Millisecond},
-		{"open loop", 100, 30, 1, 10 * time.Millisecond, 200 * time.Millisecond, time.Hour},
+		{"closed loop", 0, time.Second, 1 << 30, 101, 0, 0, 200 * time.Millisecond},
+		{"open loop", 100, 300 * time.Millisecond, 30, 1, 10 * time.Millisecond, 200 * time.Millisecond, time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,7 +38,7 @@ func TestGenerateOpenLoop(t *testing.T) {
 			}))
 			defer srv.Close()
 			p := plan{Method: http.MethodGet, Base: srv.URL, Jobs: []job{{Path: "/"}}, Rate: tt.rate}
-			res, err := generate(p, 1, 300*time.Millisecond)
+			res, err := generate(p, 1, tt.d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,8 +51,8 @@ func TestGenerateOpenLoop(t *testing.T) {
 			if res.P50 < tt.minP50 {
 				t.Fatalf("p50 %v; want at least %v (the stall must show in the requests that waited for it)", res.P50, tt.minP50)
 			}
-			if res.Missed != 0 {
-				t.Fatalf("%d requests missed; the server keeps up after its stall", res.Missed)
+			if tt.rate > 0 && res.Requests+res.Errors+res.Missed != tt.maxRequests {
+				t.Fatalf("%d sent, %d errors, %d missed; want the %d due accounted for", res.Requests, res.Errors, res.Missed, tt.maxRequests)
 			}
 			if res.P99 < tt.minP99 || res.P99 >= tt.maxP99 {
 				t.Fatalf("p99 %v; want from %v to under %v", res.P99, tt.minP99, tt.maxP99)
