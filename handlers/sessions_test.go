@@ -222,3 +222,24 @@ func TestSignOutOneSession(t *testing.T) {
 		t.Fatal("plain revoke did not revoke")
 	}
 }
+
+// TestHXHeaders: a signed-in full page tells htmx to send the session's
+// CSRF token with every request (the body's hx-headers); fragments, which
+// land inside that page, and the sign-in page carry none.
+func TestHXHeaders(t *testing.T) {
+	e := newEnv(t)
+	e.user(store.RoleClientStaff, "s@example.com")
+	b := e.browser(uaFirefox)
+	if page := b.get("/login").body; strings.Contains(page, "hx-headers") {
+		t.Fatal("the sign-in page carries hx-headers")
+	}
+	b.signIn("s@example.com")
+	page := b.get(activeSessionsURL).body
+	want := `<body hx-headers="{&#34;` + csrfHeader + `&#34;:&#34;` + b.csrf() + `&#34;}">`
+	if b.csrf() == "" || !strings.Contains(page, want) {
+		t.Fatalf("page lacks %s", want)
+	}
+	if frag := b.htmx(http.MethodGet, activeSessionsURL, nil).body; strings.Contains(frag, "hx-headers") {
+		t.Fatal("the htmx fragment carries hx-headers")
+	}
+}
