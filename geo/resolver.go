@@ -287,6 +287,28 @@ func (r *Resolver) Status() string {
 	return s
 }
 
+// State is what /readyz, which anyone who reaches the portal may read,
+// says of the database: "ok (GeoLite2-City, built 2026-11-20)",
+// "unavailable" or "disabled". Unlike Status it names no file path and no
+// error text; the log has those.
+func (r *Resolver) State() string {
+	if r == nil || r.path == "" {
+		return "disabled"
+	}
+	r.stateMu.Lock()
+	closed, lastErr := r.closed, r.lastErr
+	r.stateMu.Unlock()
+	h := r.cur.Load()
+	if closed || h == nil {
+		return "unavailable"
+	}
+	s := fmt.Sprintf("ok (%s, built %s)", h.dbType, h.built.UTC().Format(time.DateOnly))
+	if lastErr != nil {
+		s += "; last reload failed"
+	}
+	return s
+}
+
 // Close closes the current database after in-flight lookups on it finish.
 // Afterwards Lookup answers Location{} for public addresses and Reload fails.
 // Closing twice is harmless.

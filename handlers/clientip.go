@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -40,38 +41,51 @@ func trusted(a netip.Addr, proxies []netip.Prefix) bool {
 	return false
 }
 
+// Errors for a forwarding header a trusted proxy passed on that cannot be
+// read. Neither falls back to the proxy's own address: a client could pad
+// the header to be taken for the proxy, escaping the per-network throttle
+// and hiding where it signed in from.
+var (
+	ErrForwardedTooLong   = errors.New("forwarding header longer than 2048 bytes")
+	ErrForwardedMalformed = errors.New("forwarding header is not a list of addresses")
+)
+
 // ClientIP decides which address a request came from. Forwarding headers
 // are believed only when the TCP peer is a trusted proxy. X-Forwarded-For
 // lists hops left to right and each proxy appends the address it saw, so
 // the client is the right-most address that is not one of our proxies:
-// anything left of it was written by the client and may be forged. A
-// malformed entry stops the walk at the last address a trusted proxy
-// vouched for.
-func ClientIP(peer netip.Addr, headers []string, proxies []netip.Prefix) netip.Addr {
+// anything left of it was written by the client and is never read. If
+// every hop is a trusted proxy, the left-most one is the client.
+func ClientIP(peer netip.Addr, headers []string, proxies []netip.Prefix) (netip.Addr, error) {
 	peer = peer.Unmap()
 	if len(proxies) == 0 || !trusted(peer, proxies) {
-		return peer
+		return peer, nil
+	}
+	total := 0
+	for _, h := range headers {
+		total += len(h)
+	}
+	if total > maxProxyHeader {
+		return netip.Addr{}, ErrForwardedTooLong
 	}
 	client := peer
-	total := 0
 	for i := len(headers) - 1; i >= 0; i-- {
-		total += len(headers[i])
-		if total > maxProxyHeader {
-			return client
+		if strings.TrimSpace(headers[i]) == "" {
+			continue // an empty line adds no hop
 		}
 		hops := strings.Split(headers[i], ",")
 		for j := len(hops) - 1; j >= 0; j-- {
 			a, ok := parseHop(hops[j])
 			if !ok {
-				return client
+				return netip.Addr{}, ErrForwardedMalformed
 			}
 			client = a
 			if !trusted(a, proxies) {
-				return a
+				return a, nil
 			}
 		}
 	}
-	return client
+	return client, nil
 }
 
 // parseHop parses one X-Forwarded-For entry: an address, possibly in

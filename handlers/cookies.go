@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
 	"strconv"
@@ -10,14 +11,16 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// Cookie names. Over HTTPS the session cookie takes the __Host- prefix,
-// which browsers accept only with Secure, Path=/ and no Domain, so no
-// sibling subdomain can plant or shadow it.
+// Cookie names. Over HTTPS every cookie takes the __Host- prefix, which
+// browsers accept only with Secure, Path=/ and no Domain, so no sibling
+// subdomain or plain-http page can plant or shadow it.
 const (
 	sessionCookie       = "portal_session"
-	secureSessionCookie = "__Host-portal_session"
+	secureSessionCookie = hostPrefix + sessionCookie
 	preSessionCookie    = "portal_pre"
 	flashCookie         = "portal_flash"
+	deviceCookie        = "portal_device"
+	hostPrefix          = "__Host-"
 )
 
 // secure reports whether this request reached us over HTTPS: by
@@ -27,16 +30,25 @@ func (h *Handler) secure(c *fiber.Ctx) bool {
 	return h.cfg.SecureCookies || (len(h.cfg.TrustedProxies) > 0 && c.Protocol() == "https")
 }
 
-func (h *Handler) sessionCookieName(c *fiber.Ctx) string {
+// cookieName is the name cookie base goes by on this request.
+func (h *Handler) cookieName(c *fiber.Ctx, base string) string {
 	if h.secure(c) {
-		return secureSessionCookie
+		return hostPrefix + base
 	}
-	return sessionCookie
+	return base
+}
+
+func (h *Handler) sessionCookieName(c *fiber.Ctx) string { return h.cookieName(c, sessionCookie) }
+
+// readCookie returns a copy of the cookie's value, safe to keep after the
+// handler returns.
+func (h *Handler) readCookie(c *fiber.Ctx, base string) string {
+	return strings.Clone(c.Cookies(h.cookieName(c, base)))
 }
 
 func (h *Handler) cookie(c *fiber.Ctx, name, value string, maxAge time.Duration) {
 	ck := &fiber.Cookie{
-		Name: name, Value: value, Path: "/", HTTPOnly: true,
+		Name: h.cookieName(c, name), Value: value, Path: "/", HTTPOnly: true,
 		Secure: h.secure(c), SameSite: fiber.CookieSameSiteLaxMode,
 	}
 	switch {
@@ -52,18 +64,18 @@ func (h *Handler) cookie(c *fiber.Ctx, name, value string, maxAge time.Duration)
 }
 
 func (h *Handler) setSessionCookie(c *fiber.Ctx, token string) {
-	h.cookie(c, h.sessionCookieName(c), token, h.store.Policy().MaxLifetime)
+	h.cookie(c, sessionCookie, token, h.store.Policy().MaxLifetime)
 }
 
 func (h *Handler) clearSessionCookie(c *fiber.Ctx) {
-	h.cookie(c, h.sessionCookieName(c), "", -1)
+	h.cookie(c, sessionCookie, "", -1)
 }
 
 // preSession returns the anonymous browser id that the sign-in form's CSRF
 // token is bound to, creating it if needed.
 func (h *Handler) preSession(c *fiber.Ctx) string {
-	if v := c.Cookies(preSessionCookie); len(v) == 43 {
-		return strings.Clone(v)
+	if v := h.readCookie(c, preSessionCookie); len(v) == 43 {
+		return v
 	}
 	var b [32]byte
 	rand.Read(b[:])
@@ -73,18 +85,25 @@ func (h *Handler) preSession(c *fiber.Ctx) string {
 }
 
 // Flash messages survive one redirect in a short-lived cookie holding a
-// code, never free text, so nobody can make the page say something else.
+// code, never free text, and a MAC binding the code to the session that
+// set it, so nobody can plant a cookie that makes the page say something
+// else.
 func (h *Handler) setFlash(c *fiber.Ctx, code string, n int) {
-	h.cookie(c, flashCookie, code+"."+strconv.Itoa(n), time.Minute)
+	v := code + "." + strconv.Itoa(n)
+	h.cookie(c, flashCookie, v+"."+h.csrfToken(csrfFlash, authOf(c).Session.ID+":"+v), time.Minute)
 }
 
 func (h *Handler) takeFlash(c *fiber.Ctx) string {
-	v := c.Cookies(flashCookie)
-	if v == "" {
+	raw := h.readCookie(c, flashCookie)
+	if raw == "" {
 		return ""
 	}
 	h.cookie(c, flashCookie, "", -1)
-	code, num, _ := strings.Cut(v, ".")
+	dot := strings.LastIndexByte(raw, '.')
+	if dot < 0 || !hmac.Equal([]byte(raw[dot+1:]), []byte(h.csrfToken(csrfFlash, authOf(c).Session.ID+":"+raw[:dot]))) {
+		return ""
+	}
+	code, num, _ := strings.Cut(raw[:dot], ".")
 	n, err := strconv.Atoi(num)
 	if err != nil || n < 0 || n > 1_000_000 {
 		return ""

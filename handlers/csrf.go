@@ -17,6 +17,8 @@ import (
 const (
 	csrfSession = "session"
 	csrfLogin   = "login"
+	csrfFlash   = "flash"
+	csrfDevice  = "device"
 
 	csrfHeader = "X-CSRF-Token"
 	csrfField  = "_csrf"
@@ -33,7 +35,7 @@ func (h *Handler) csrfToken(purpose, id string) string {
 func (h *Handler) csrfValid(c *fiber.Ctx, purpose, id string) bool {
 	got := c.Get(csrfHeader)
 	if got == "" {
-		got = c.FormValue(csrfField)
+		got = formValue(c, csrfField)
 	}
 	if got == "" || len(got) > 64 || id == "" {
 		return false
@@ -68,7 +70,10 @@ func (h *Handler) sameOrigin(c *fiber.Ctx) error {
 	case "same-origin", "none":
 		return c.Next()
 	}
-	host := c.Hostname()
+	// The Host header, not c.Hostname(): Fiber believes X-Forwarded-Host
+	// from any peer when its proxy check is off, which would let a
+	// forged header make a foreign Origin look like ours.
+	host := string(c.Request().Header.Host())
 	if origin := c.Get(fiber.HeaderOrigin); origin != "" {
 		if u, err := url.Parse(origin); err != nil || u.Host != host {
 			return errCSRF

@@ -20,14 +20,15 @@ func (e *userError) Error() string { return e.message }
 
 // statusText is the plain sentence shown for each status we send.
 var statusText = map[int][2]string{
-	fiber.StatusBadRequest:            {"Bad request", "The request was not understood. Go back and try again."},
-	fiber.StatusForbidden:             {"Not allowed", "You are not allowed to do that."},
-	fiber.StatusNotFound:              {"Page not found", "There is no page at this address, or you do not have access to it."},
-	fiber.StatusMethodNotAllowed:      {"Not allowed", "That action cannot be done this way."},
-	fiber.StatusRequestEntityTooLarge: {"Too large", "The request was too large."},
-	fiber.StatusTooManyRequests:       {"Too many requests", "Too many attempts. Wait a little and try again."},
-	fiber.StatusInternalServerError:   {"Something went wrong", "Something went wrong on our side. Try again in a moment."},
-	fiber.StatusServiceUnavailable:    {"Unavailable", "The portal could not save that change. Try again in a moment."},
+	fiber.StatusBadRequest:                  {"Bad request", "The request was not understood. Go back and try again."},
+	fiber.StatusForbidden:                   {"Not allowed", "You are not allowed to do that."},
+	fiber.StatusNotFound:                    {"Page not found", "There is no page at this address, or you do not have access to it."},
+	fiber.StatusMethodNotAllowed:            {"Not allowed", "That action cannot be done this way."},
+	fiber.StatusRequestEntityTooLarge:       {"Too large", "The request was too large."},
+	fiber.StatusTooManyRequests:             {"Too many requests", "Too many attempts. Wait a little and try again."},
+	fiber.StatusRequestHeaderFieldsTooLarge: {"Too large", "The request's headers were too large."},
+	fiber.StatusInternalServerError:         {"Something went wrong", "Something went wrong on our side. Try again in a moment."},
+	fiber.StatusServiceUnavailable:          {"Unavailable", "The portal could not save that change. Try again in a moment."},
 }
 
 // handleError maps every error to a status and a sentence in one place. A
@@ -56,6 +57,14 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	}
 	if msg == "" {
 		msg = text[1]
+	}
+	if status == fiber.StatusNotFound && authOf(c) == nil {
+		// An unknown path never ran requireSession. A signed-in user must
+		// get the same 404 page for it as for a route their role may not
+		// see, or the difference would reveal that the route exists.
+		if a, _, err := h.authenticate(c); err == nil && a != nil {
+			c.Locals(localAuth, a)
+		}
 	}
 	if status >= 500 {
 		h.log.Error("request failed", "route", c.Route().Path, "err", err, "request_id", c.Locals(localRequestID))

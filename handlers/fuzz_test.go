@@ -65,7 +65,13 @@ func FuzzClientIP(f *testing.F) {
 		if err != nil {
 			return
 		}
-		got := ClientIP(peer, []string{header}, proxies)
+		got, err := ClientIP(peer, []string{header}, proxies)
+		if err != nil {
+			if len(proxies) == 0 || !trusted(peer.Unmap(), proxies) {
+				t.Fatalf("untrusted peer %v, header %q: %v (the header must be ignored)", peer, header, err)
+			}
+			return
+		}
 		if !got.IsValid() {
 			t.Fatalf("invalid result for peer %v", peer)
 		}
@@ -93,23 +99,32 @@ func TestClientIP(t *testing.T) {
 		name, peer string
 		headers    []string
 		want       string
+		err        error
 	}{
-		{"untrusted peer ignores header", "203.0.113.9", []string{"198.51.100.1"}, "203.0.113.9"},
-		{"one hop", "10.0.0.1", []string{"198.51.100.1"}, "198.51.100.1"},
-		{"right-most untrusted wins over forged left", "10.0.0.1", []string{"1.2.3.4, 198.51.100.1, 10.0.0.7"}, "198.51.100.1"},
-		{"several header lines", "10.0.0.1", []string{"1.2.3.4", "198.51.100.1"}, "198.51.100.1"},
-		{"all trusted: left-most", "10.0.0.1", []string{"10.0.0.3, 10.0.0.2"}, "10.0.0.3"},
-		{"garbage stops at the last vouched hop", "10.0.0.1", []string{"198.51.100.1, junk"}, "10.0.0.1"},
-		{"port and brackets", "::1", []string{"[2001:db8::5]:443"}, "2001:db8::5"},
-		{"ipv4-mapped peer", "::ffff:10.0.0.1", []string{"198.51.100.1"}, "198.51.100.1"},
-		{"zone ids are refused", "10.0.0.1", []string{"fe80::1%eth0"}, "10.0.0.1"},
-		{"empty header", "10.0.0.1", []string{""}, "10.0.0.1"},
-		{"oversized header", "10.0.0.1", []string{strings.Repeat("198.51.100.1,", 500)}, "10.0.0.1"},
+		{"untrusted peer ignores header", "203.0.113.9", []string{"198.51.100.1"}, "203.0.113.9", nil},
+		{"one hop", "10.0.0.1", []string{"198.51.100.1"}, "198.51.100.1", nil},
+		{"right-most untrusted wins over forged left", "10.0.0.1", []string{"1.2.3.4, 198.51.100.1, 10.0.0.7"}, "198.51.100.1", nil},
+		{"several header lines", "10.0.0.1", []string{"1.2.3.4", "198.51.100.1"}, "198.51.100.1", nil},
+		{"all trusted: left-most", "10.0.0.1", []string{"10.0.0.3, 10.0.0.2"}, "10.0.0.3", nil},
+		{"garbage where the client should be", "10.0.0.1", []string{"198.51.100.1, junk"}, "", ErrForwardedMalformed},
+		{"garbage left of the client is never read", "10.0.0.1", []string{"junk, 198.51.100.1"}, "198.51.100.1", nil},
+		{"empty hop", "10.0.0.1", []string{"198.51.100.1,,10.0.0.2"}, "", ErrForwardedMalformed},
+		{"port and brackets", "::1", []string{"[2001:db8::5]:443"}, "2001:db8::5", nil},
+		{"ipv4-mapped peer", "::ffff:10.0.0.1", []string{"198.51.100.1"}, "198.51.100.1", nil},
+		{"zone ids are refused", "10.0.0.1", []string{"fe80::1%eth0"}, "", ErrForwardedMalformed},
+		{"empty header", "10.0.0.1", []string{""}, "10.0.0.1", nil},
+		{"no header", "10.0.0.1", nil, "10.0.0.1", nil},
+		{"oversized header", "10.0.0.1", []string{strings.Repeat("198.51.100.1,", 500)}, "", ErrForwardedTooLong},
+		{"padding left of the client is still too long", "10.0.0.1", []string{strings.Repeat("x", 2100) + ", 198.51.100.1"}, "", ErrForwardedTooLong},
+		{"oversized header from an untrusted peer is ignored", "203.0.113.9", []string{strings.Repeat("x", 5000)}, "203.0.113.9", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := ClientIP(netip.MustParseAddr(tt.peer), tt.headers, proxies)
-			if got.String() != tt.want {
+			got, err := ClientIP(netip.MustParseAddr(tt.peer), tt.headers, proxies)
+			if err != tt.err {
+				t.Fatalf("ClientIP error = %v, want %v", err, tt.err)
+			}
+			if err == nil && got.String() != tt.want {
 				t.Fatalf("ClientIP = %v, want %s", got, tt.want)
 			}
 		})

@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/template/html/v2"
 
 	"portal/geo"
+	"portal/password"
 	"portal/static"
 	"portal/store"
 	"portal/views"
@@ -24,7 +25,7 @@ import (
 // Locator resolves an address to a coarse location. *geo.Resolver is one.
 type Locator interface {
 	Lookup(addr netip.Addr) geo.Location
-	Status() string
+	State() string
 }
 
 // DemoLogin is a sign-in listed on the demo's sign-in page.
@@ -47,6 +48,9 @@ type Config struct {
 	DemoLogins   []DemoLogin
 	DemoPassword string
 	Logger       *slog.Logger
+	// PasswordGate bounds concurrent password hashing; nil means one sized
+	// to the CPUs (see hashing.go).
+	PasswordGate *password.Gate
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -59,6 +63,7 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 	throttle *throttle
+	hashGate *password.Gate
 }
 
 // Body and header limits: every form here is a few hundred bytes.
@@ -83,7 +88,10 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle()}
+	if cfg.PasswordGate == nil {
+		cfg.PasswordGate = newHashGate()
+	}
+	h := &Handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), hashGate: cfg.PasswordGate}
 
 	fcfg := fiber.Config{
 		Views:                 engine,
@@ -133,7 +141,7 @@ func loadTemplates() (*html.Engine, *partialCache, error) {
 }
 
 func (h *Handler) routes(app *fiber.App) {
-	app.Use(h.logRequests, h.securityHeaders, recover.New())
+	app.Use(h.logRequests, h.securityHeaders, recover.New(), h.limitUserAgent)
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
 	app.Get("/healthz", h.healthz)
 	app.Get("/readyz", h.readyz)
@@ -167,11 +175,12 @@ func (h *Handler) healthz(c *fiber.Ctx) error {
 
 // readyz reports whether the database answers and how the GeoIP database
 // stands; a missing GeoIP database degrades rows but is not "unready".
+// It names no file path: anyone who can reach the portal can read it.
 func (h *Handler) readyz(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	geoState := "disabled"
 	if h.geo != nil {
-		geoState = h.geo.Status()
+		geoState = h.geo.State()
 	}
 	if err := h.store.Ping(); err != nil {
 		h.log.Error("readiness check failed", "err", err)

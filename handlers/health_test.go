@@ -13,7 +13,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Fatalf("/healthz: %d %q", r.StatusCode, r.body)
 	}
 	r := b.get("/readyz")
-	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "db: ok") || !strings.Contains(r.body, "geo: ok:") {
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "db: ok") || !strings.Contains(r.body, "geo: ok (") {
 		t.Fatalf("/readyz: %d %q", r.StatusCode, r.body)
 	}
 	e.st.Close()

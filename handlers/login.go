@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -31,12 +32,20 @@ func (h *Handler) loginPage(c *fiber.Ctx) error {
 	if a != nil {
 		return h.redirect(c, "/settings")
 	}
+	reason := store.Reason(c.Query("reason"))
+	text := h.reasonText(reason)
 	if isHTMX(c) {
-		// Never swap the sign-in page into a fragment.
-		return h.redirect(c, c.OriginalURL())
+		// Never swap the sign-in page into a fragment. The target is built
+		// here, never taken from the request: an absolute-form request
+		// target would otherwise send the browser to another site.
+		to := "/login"
+		if text != "" {
+			to += "?reason=" + url.QueryEscape(string(reason))
+		}
+		return h.redirect(c, to)
 	}
 	p := h.loginData(c)
-	p.Reason = h.reasonText(store.Reason(c.Query("reason")))
+	p.Reason = text
 	return c.Render("login", p)
 }
 
@@ -60,42 +69,46 @@ func (h *Handler) loginFailed(c *fiber.Ctx, status int, email, msg string) error
 // sign-in gets a fresh token: whatever cookie the browser brought is never
 // promoted, so a planted cookie cannot become authenticated.
 func (h *Handler) loginSubmit(c *fiber.Ctx) error {
-	pre := c.Cookies(preSessionCookie)
-	if !h.csrfValid(c, csrfLogin, pre) {
+	if !h.csrfValid(c, csrfLogin, h.readCookie(c, preSessionCookie)) {
 		return errCSRF
 	}
-	email := strings.TrimSpace(c.FormValue("email"))
-	pw := c.FormValue("password")
+	email := strings.TrimSpace(formValue(c, "email"))
+	pw := formValue(c, "password")
 	if len(email) > maxEmailLen || len(pw) > password.MaxLen {
 		return h.loginFailed(c, fiber.StatusBadRequest, "", "The email or password is too long.")
 	}
 	if email == "" || pw == "" {
 		return h.loginFailed(c, fiber.StatusBadRequest, email, "Enter your email and password.")
 	}
-	email = strings.Clone(email)
-	addr := h.clientAddr(c)
-	now := h.now()
-	if wait := h.throttle.wait(email, addr, now); wait > 0 {
+	addr, err := h.clientAddr(c)
+	if err != nil {
+		return err
+	}
+	keys := []key{accountKey(email), networkKey(addr)}
+	if nonce, ok := h.knownDevice(c, email); ok {
+		keys = []key{deviceKey(nonce)}
+	}
+	try, wait := h.throttle.reserve(h.now(), keys...)
+	if try == nil {
 		h.log.Warn("sign-in throttled", "ip", geo.Mask(addr))
-		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(wait.Seconds()+0.999)))
+		retryAfter(c, wait)
 		return h.loginFailed(c, fiber.StatusTooManyRequests, email, "Too many failed sign-in attempts. Try again in "+humanDuration(wait)+".")
 	}
-	user, err := h.store.UserByEmail(email)
-	ok := false
-	switch {
-	case err == nil:
-		ok = password.Verify(user.PasswordHash, pw) && !user.Disabled
-	case errors.Is(err, store.ErrNotFound):
-		password.VerifyNoUser(pw) // spend the same time as a real check
-	default:
+	user, ok, err := h.checkCredentials(email, pw)
+	if err != nil {
+		try.cancelled()
+		if errors.Is(err, password.ErrBusy) {
+			h.log.Warn("sign-in refused: too many password checks at once", "ip", geo.Mask(addr))
+			retryAfter(c, busyRetry)
+			return h.loginFailed(c, fiber.StatusServiceUnavailable, email, errBusyText)
+		}
 		return err
 	}
 	if !ok {
-		h.throttle.fail(email, addr, now)
 		h.log.Info("sign-in failed", "user_id", user.ID, "ip", geo.Mask(addr))
 		return h.loginFailed(c, fiber.StatusUnauthorized, email, errBadCredentials)
 	}
-	h.throttle.succeed(email, addr)
+	try.succeeded()
 	sess, token, err := h.store.CreateSession(user.ID, NewSession(h.geo, string(c.Request().Header.UserAgent()), addr))
 	if err != nil {
 		h.log.Error("sign-in could not be saved", "user_id", user.ID, "err", err)
@@ -103,8 +116,31 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	}
 	h.log.Info("signed in", "user_id", user.ID, "session", sess.ID[:8], "ip", geo.Mask(addr))
 	h.cookie(c, preSessionCookie, "", -1)
+	h.rememberDevice(c, email)
 	h.setSessionCookie(c, token)
 	return h.redirect(c, "/settings")
+}
+
+// checkCredentials looks the user up and checks the password, inside the
+// hashing gate. An unknown email spends the same time on a dummy hash and
+// gets the same answer as a wrong password.
+func (h *Handler) checkCredentials(email, pw string) (store.User, bool, error) {
+	user, err := h.store.UserByEmail(email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.User{}, false, err
+	}
+	known := err == nil
+	ok := false
+	if err := h.hashing(func() {
+		if known {
+			ok = password.Verify(user.PasswordHash, pw) && !user.Disabled
+		} else {
+			password.VerifyNoUser(pw)
+		}
+	}); err != nil {
+		return store.User{}, false, err
+	}
+	return user, ok, nil
 }
 
 // reasonText tells a browser why it is back at sign-in.
@@ -126,6 +162,8 @@ func (h *Handler) reasonText(r store.Reason) string {
 		return "You were signed out because your account was disabled. Contact your AiDial partner."
 	case store.ReasonEverywhere:
 		return "You were signed out of every device by your AiDial partner."
+	case store.ReasonPasswordGuesses:
+		return "You were signed out because the current password was entered wrongly too many times. Sign in again to continue."
 	case store.ReasonSessionLimit:
 		return "You were signed out because your account has too many signed-in sessions; the least recently used one was ended."
 	}

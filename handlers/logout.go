@@ -15,7 +15,8 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 		h.log.Error("sign-out could not be saved", "user_id", a.User.ID, "session", a.Session.ID[:8], "err", err)
 		return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't sign you out because the change could not be saved. Try again."}
 	}
-	h.log.Info("signed out", "user_id", a.User.ID, "session", a.Session.ID[:8], "ip", geo.Mask(h.clientAddr(c)))
+	addr, _ := h.clientAddr(c) // already read without error by requireSession
+	h.log.Info("signed out", "user_id", a.User.ID, "session", a.Session.ID[:8], "ip", geo.Mask(addr))
 	h.clearSessionCookie(c)
 	return h.redirect(c, "/login?reason="+string(store.ReasonSignedOut))
 }

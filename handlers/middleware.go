@@ -48,6 +48,26 @@ func (h *Handler) securityHeaders(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderXFrameOptions, "DENY")
 	c.Set("Cross-Origin-Opener-Policy", "same-origin")
 	c.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+	if h.secure(c) {
+		// A year, and no includeSubDomains: the portal does not own the
+		// parent domain's other hosts.
+		c.Set(fiber.HeaderStrictTransportSecurity, "max-age=31536000")
+	}
+	return c.Next()
+}
+
+// maxUserAgent is the longest User-Agent accepted. Real browsers send
+// under 500 bytes; a longer one is refused with a sentence rather than
+// silently cut, since the user agent is what the Active Sessions page
+// shows. What is kept of an accepted one is its first device.MaxUALen
+// bytes, all that the parser reads.
+const maxUserAgent = 1024
+
+func (h *Handler) limitUserAgent(c *fiber.Ctx) error {
+	if len(c.Request().Header.UserAgent()) > maxUserAgent {
+		return &userError{status: fiber.StatusRequestHeaderFieldsTooLarge,
+			message: "Your browser sent a User-Agent header longer than 1024 bytes, which the portal does not accept. Use a browser without a modified User-Agent."}
+	}
 	return c.Next()
 }
 
@@ -133,7 +153,9 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*auth, store.Reason, error) {
 		h.clearSessionCookie(c)
 		return nil, store.ReasonUserDisabled, nil
 	}
-	h.noteChanges(c, token, sess)
+	if err := h.noteChanges(c, token, sess); err != nil {
+		return nil, "", err
+	}
 	return &auth{User: user, Session: sess, CSRF: h.csrfToken(csrfSession, sess.ID)}, "", nil
 }
 

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"errors"
+
 	"net/netip"
 
 	"github.com/gofiber/fiber/v2"
@@ -12,7 +14,9 @@ import (
 
 // clientAddr is the address the request came from, honouring forwarding
 // headers only from trusted proxies. The result is a copy, safe to keep.
-func (h *Handler) clientAddr(c *fiber.Ctx) netip.Addr {
+// A forwarding header that cannot be read is the client's error (400 or
+// 431), never a reason to take the proxy for the client.
+func (h *Handler) clientAddr(c *fiber.Ctx) (netip.Addr, error) {
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
 	var hdrs []string
 	if len(h.cfg.TrustedProxies) > 0 {
@@ -20,7 +24,14 @@ func (h *Handler) clientAddr(c *fiber.Ctx) netip.Addr {
 			hdrs = append(hdrs, string(v))
 		}
 	}
-	return ClientIP(peer, hdrs, h.cfg.TrustedProxies)
+	a, err := ClientIP(peer, hdrs, h.cfg.TrustedProxies)
+	switch {
+	case errors.Is(err, ErrForwardedTooLong):
+		return a, &userError{status: fiber.StatusRequestHeaderFieldsTooLarge, message: "The request's " + h.cfg.ProxyHeader + " header is too long."}
+	case err != nil:
+		return a, &userError{status: fiber.StatusBadRequest, message: "The request's " + h.cfg.ProxyHeader + " header is not a list of addresses."}
+	}
+	return a, nil
 }
 
 // place resolves an address to what a session may keep of it.
@@ -58,8 +69,11 @@ func parseDevice(ua string) store.Device {
 // different network than last time, and re-parses the user agent when the
 // browser sends a different one (after an update). Otherwise it costs two
 // string comparisons; changes are written with the next activity flush.
-func (h *Handler) noteChanges(c *fiber.Ctx, token string, s store.Session) {
-	addr := h.clientAddr(c)
+func (h *Handler) noteChanges(c *fiber.Ctx, token string, s store.Session) error {
+	addr, err := h.clientAddr(c)
+	if err != nil {
+		return err
+	}
 	if n := geo.Network(addr); n != "" && n != s.LastPlace.Network {
 		h.store.SeenFrom(token, h.place(addr))
 	}
@@ -70,4 +84,5 @@ func (h *Handler) noteChanges(c *fiber.Ctx, token string, s store.Session) {
 			h.store.SeenWith(token, store.Agent{UserAgent: clean, Device: parseDevice(clean)})
 		}
 	}
+	return nil
 }

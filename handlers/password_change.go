@@ -1,18 +1,28 @@
 package handlers
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 
 	"portal/password"
+	"portal/store"
 )
+
+// passwordGuessesSignOut is how many wrong current passwords in a row (in
+// the throttle's window) end the session that sent them. Whoever holds a
+// stolen cookie gets this many guesses at the password, not two dozen an
+// hour; the real user, who knows it, signs in again.
+const passwordGuessesSignOut = accountFreeFailures
 
 // passwordChange sets a new password after checking the current one, and by
 // default signs out every other session, since a changed password usually
-// means someone else may have known the old one.
+// means someone else may have known the old one. Wrong current passwords
+// are throttled per user like sign-ins, and too many end the session.
 func (h *Handler) passwordChange(c *fiber.Ctx) error {
 	a := authOf(c)
-	current, next := c.FormValue("current_password"), c.FormValue("new_password")
-	signOut := c.FormValue("sign_out_others") != ""
+	current, next := formValue(c, "current_password"), formValue(c, "new_password")
+	signOut := formValue(c, "sign_out_others") != ""
 	fail := func(status int, msg string) error {
 		p, err := h.settingsData(c, "password")
 		if err != nil {
@@ -22,15 +32,43 @@ func (h *Handler) passwordChange(c *fiber.Ctx) error {
 		c.Status(status)
 		return h.renderSettings(c, p)
 	}
-	if len(current) > password.MaxLen || !password.Verify(a.User.PasswordHash, current) {
+	if len(current) > password.MaxLen {
 		return fail(fiber.StatusBadRequest, "Your current password is incorrect.")
 	}
-	if problem := password.Check(next); problem != "" {
+	k := passwordChangeKey(a.User.ID)
+	try, wait := h.throttle.reserve(h.now(), k)
+	if try == nil {
+		retryAfter(c, wait)
+		return fail(fiber.StatusTooManyRequests, "Too many wrong passwords. Try again in "+humanDuration(wait)+".")
+	}
+	var right bool
+	var problem, hash string
+	var hashErr error
+	err := h.hashing(func() {
+		if right = password.Verify(a.User.PasswordHash, current); !right {
+			return
+		}
+		if problem = password.Check(next); problem == "" {
+			hash, hashErr = password.Hash(next)
+		}
+	})
+	switch {
+	case errors.Is(err, password.ErrBusy):
+		try.cancelled()
+		retryAfter(c, busyRetry)
+		return fail(fiber.StatusServiceUnavailable, "The portal is busy checking other passwords. Try again in a few seconds.")
+	case !right:
+		if try.failures(k) >= passwordGuessesSignOut {
+			return h.endForGuessing(c, a)
+		}
+		return fail(fiber.StatusBadRequest, "Your current password is incorrect.")
+	}
+	try.succeeded()
+	if problem != "" {
 		return fail(fiber.StatusBadRequest, "The new password is not acceptable. "+problem)
 	}
-	hash, err := password.Hash(next)
-	if err != nil {
-		return err
+	if hashErr != nil {
+		return hashErr
 	}
 	n, err := h.store.SetPasswordHash(a.User.ID, hash, signOut, a.Session.ID)
 	if err != nil {
@@ -40,4 +78,16 @@ func (h *Handler) passwordChange(c *fiber.Ctx) error {
 	h.log.Info("password changed", "user_id", a.User.ID, "session", a.Session.ID[:8], "signed_out_others", n)
 	h.setFlash(c, "password", n)
 	return h.redirect(c, "/settings?section=password")
+}
+
+// endForGuessing signs out the session that got the current password wrong
+// too often, and sends its browser to sign-in with the reason.
+func (h *Handler) endForGuessing(c *fiber.Ctx, a *auth) error {
+	if _, err := h.store.RevokeUserSession(a.User.ID, a.Session.ID, store.ReasonPasswordGuesses); err != nil {
+		h.log.Error("could not end a session after wrong passwords", "user_id", a.User.ID, "session", a.Session.ID[:8], "err", err)
+		return err
+	}
+	h.log.Warn("session ended after wrong current passwords", "user_id", a.User.ID, "session", a.Session.ID[:8])
+	h.clearSessionCookie(c)
+	return h.redirect(c, "/login?reason="+string(store.ReasonPasswordGuesses))
 }

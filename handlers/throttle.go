@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -11,9 +12,10 @@ import (
 
 // Sign-in throttling: after a few failures, each further attempt for the
 // same account (or from the same network) must wait twice as long as the
-// last, up to a cap. The caps are short so an attacker cannot lock a real
-// user out for long (5 minutes at most), while guessing one account is
-// held to about two dozen attempts an hour.
+// last, up to a cap. A guesser who waits each one out gets about two
+// dozen attempts an hour. A browser that has signed in to the account
+// before carries a device cookie (device.go) and is counted on its own, so
+// failures from elsewhere never lock the account's real owner out.
 const (
 	accountFreeFailures = 5
 	accountMaxWait      = 5 * time.Minute
@@ -23,10 +25,25 @@ const (
 	throttleMaxKeys     = 100_000
 )
 
+// limit is how a kind of key is throttled.
+type limit struct {
+	free int
+	max  time.Duration
+}
+
+var (
+	accountLimit = limit{accountFreeFailures, accountMaxWait}
+	networkLimit = limit{ipFreeFailures, ipMaxWait}
+)
+
 type failures struct {
 	count int
 	last  time.Time
+	limit limit
 }
+
+// locked reports whether the next attempt on f would have to wait.
+func (f *failures) locked() bool { return f.count >= f.limit.free }
 
 type throttle struct {
 	mu   sync.Mutex
@@ -35,58 +52,139 @@ type throttle struct {
 
 func newThrottle() *throttle { return &throttle{keys: make(map[string]*failures)} }
 
-func accountKey(email string) string { return "a:" + strings.ToLower(email) }
-func networkKey(a netip.Addr) string { return "n:" + geo.Network(a) }
-
-// wait returns how long the caller must wait before another attempt.
-func (t *throttle) wait(email string, addr netip.Addr, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return max(t.waitFor(accountKey(email), now, accountFreeFailures, accountMaxWait),
-		t.waitFor(networkKey(addr), now, ipFreeFailures, ipMaxWait))
+// A throttle key names what attempts are counted against.
+type key struct {
+	name  string
+	limit limit
 }
 
-func (t *throttle) waitFor(key string, now time.Time, free int, limit time.Duration) time.Duration {
-	f := t.keys[key]
-	if f == nil || now.Sub(f.last) > throttleWindow || f.count < free {
-		return 0
-	}
-	delay := time.Second << min(f.count-free, 20)
-	return min(delay, limit) - now.Sub(f.last)
+func accountKey(email string) key         { return key{"a:" + strings.ToLower(email), accountLimit} }
+func networkKey(a netip.Addr) key         { return key{"n:" + geo.Network(a), networkLimit} }
+func deviceKey(nonce string) key          { return key{"d:" + nonce, accountLimit} }
+func passwordChangeKey(userID string) key { return key{"p:" + userID, accountLimit} }
+
+// attempt is a reserved try. It already counts as a failure, so however
+// many requests arrive together, no more are let through than the
+// throttle allows; succeeded or cancelled takes the count back.
+type attempt struct {
+	t    *throttle
+	keys []key
 }
 
-func (t *throttle) fail(email string, addr netip.Addr, now time.Time) {
+// reserve lets an attempt on keys through, counting it as a failure of
+// each, or returns how long the caller must wait first. Checking and
+// counting happen under one lock: a check followed later by a record
+// would let every request that arrives together pass the check.
+func (t *throttle) reserve(now time.Time, keys ...key) (*attempt, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.keys) >= throttleMaxKeys {
-		t.prune(now)
+	var wait time.Duration
+	for _, k := range keys {
+		wait = max(wait, t.waitFor(k.name, now))
 	}
-	for _, k := range []string{accountKey(email), networkKey(addr)} {
-		f := t.keys[k]
+	if wait > 0 {
+		return nil, wait
+	}
+	for _, k := range keys {
+		f := t.keys[k.name]
 		if f == nil || now.Sub(f.last) > throttleWindow {
-			f = &failures{}
-			t.keys[k] = f
+			if f == nil && len(t.keys) >= throttleMaxKeys {
+				t.evict(now)
+			}
+			f = &failures{limit: k.limit}
+			t.keys[k.name] = f
 		}
 		f.count++
 		f.last = now
 	}
+	return &attempt{t: t, keys: keys}, 0
 }
 
-// succeed forgets the account's failures. The network's stay: one good
-// password must not reset a spray across many accounts.
-func (t *throttle) succeed(email string, _ netip.Addr) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.keys, accountKey(email))
+func (t *throttle) waitFor(name string, now time.Time) time.Duration {
+	f := t.keys[name]
+	if f == nil || now.Sub(f.last) > throttleWindow || !f.locked() {
+		return 0
+	}
+	delay := time.Second << min(f.count-f.limit.free, 20)
+	return min(delay, f.limit.max) - now.Sub(f.last)
 }
 
-func (t *throttle) prune(now time.Time) {
+// failures is how many failed attempts key has in the window, this one
+// included.
+func (a *attempt) failures(k key) int {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	if f := a.t.keys[k.name]; f != nil {
+		return f.count
+	}
+	return 0
+}
+
+// succeeded forgets the failures of the account (or device) the attempt
+// was for. A network's count only loses this attempt: one good password
+// must not reset a spray across many accounts.
+func (a *attempt) succeeded() {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	for _, k := range a.keys {
+		if k.limit == networkLimit {
+			a.t.uncount(k.name)
+		} else {
+			delete(a.t.keys, k.name)
+		}
+	}
+}
+
+// cancelled takes the attempt back: it was never evaluated (the server was
+// too busy to check the password), so it is no one's failure.
+func (a *attempt) cancelled() {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	for _, k := range a.keys {
+		a.t.uncount(k.name)
+	}
+}
+
+func (t *throttle) uncount(name string) {
+	if f := t.keys[name]; f != nil {
+		if f.count--; f.count <= 0 {
+			delete(t.keys, name)
+		}
+	}
+}
+
+// evict makes room when the table is full: first what has left the
+// window, then the oldest tenth, unlocked keys before locked ones, so an
+// attacker who floods the table with new keys lifts no lock but the
+// oldest, and never all of them at once.
+func (t *throttle) evict(now time.Time) {
 	for k, f := range t.keys {
 		if now.Sub(f.last) > throttleWindow {
 			delete(t.keys, k)
 		}
 	}
-	if len(t.keys) >= throttleMaxKeys { // under attack from everywhere: start over rather than grow
-		clear(t.keys)
+	if len(t.keys) < throttleMaxKeys {
+		return
+	}
+	type entry struct {
+		name   string
+		locked bool
+		last   time.Time
+	}
+	all := make([]entry, 0, len(t.keys))
+	for k, f := range t.keys {
+		all = append(all, entry{k, f.locked(), f.last})
+	}
+	slices.SortFunc(all, func(a, b entry) int {
+		if a.locked != b.locked {
+			if a.locked {
+				return 1
+			}
+			return -1
+		}
+		return a.last.Compare(b.last)
+	})
+	for _, e := range all[:max(len(all)/10, 1)] {
+		delete(t.keys, e.name)
 	}
 }

@@ -98,6 +98,7 @@ const (
 	ReasonUserDisabled    Reason = "user_disabled"         // an operator disabled the user
 	ReasonEverywhere      Reason = "signed_out_everywhere" // an operator signed the user out everywhere
 	ReasonSessionLimit    Reason = "session_limit"         // too many live sessions; oldest ended
+	ReasonPasswordGuesses Reason = "password_guesses"      // the current password was wrong too often while changing it
 )
 
 // EndedError is returned by Validate for a session that exists but may no
