@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -82,10 +83,10 @@ func (s *Store) FlushActivity() (int, error) {
 	n := 0
 	err := s.update(func(tx *bolt.Tx) error {
 		n = 0
-		b := tx.Bucket(bucketSessions)
+		records := getSessionsBucket(tx)
 		for h, e := range pending {
-			var x Session
-			if err := get(b, h[:], &x); err == ErrNotFound {
+			x, err := loadSession(records, h)
+			if errors.Is(err, ErrNotFound) {
 				continue
 			} else if err != nil {
 				return err
@@ -106,7 +107,7 @@ func (s *Store) FlushActivity() (int, error) {
 			if !changed {
 				continue
 			}
-			if err := put(b, h[:], x); err != nil {
+			if err := putSession(tx, x); err != nil {
 				return err
 			}
 			n++

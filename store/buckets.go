@@ -1,5 +1,7 @@
 package store
 
+import bolt "go.etcd.io/bbolt"
+
 // The whole bucket tree. Every index is written in the same transaction as
 // the record it points at, so a crash leaves either both or neither.
 //
@@ -40,3 +42,42 @@ var (
 // SchemaVersion is the layout this binary reads and writes. A database with
 // a newer version is refused rather than misread.
 const SchemaVersion = 1
+
+// Accessors, one per bucket, so that the tree above is spelled out here
+// and nowhere else. Every top-level bucket exists once Open has returned
+// (see migrations.go), so the top-level getters never return nil.
+
+func getMetaBucket(tx *bolt.Tx) *bolt.Bucket         { return tx.Bucket(bucketMeta) }
+func getAccountsBucket(tx *bolt.Tx) *bolt.Bucket     { return tx.Bucket(bucketAccounts) }
+func getUsersBucket(tx *bolt.Tx) *bolt.Bucket        { return tx.Bucket(bucketUsers) }
+func getUsersByEmailBucket(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bucketUsersByEmail) }
+func getSessionsBucket(tx *bolt.Tx) *bolt.Bucket     { return tx.Bucket(bucketSessions) }
+func getSessionsByIDBucket(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bucketSessionsByID) }
+
+// getUserSessionsBucket is the bucket of every user's session set.
+func getUserSessionsBucket(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bucketUserSessions) }
+
+// getSessionSetBucket is the set of userID's session ids, or nil if the
+// user never had a session.
+func getSessionSetBucket(tx *bolt.Tx, userID string) *bolt.Bucket {
+	return getUserSessionsBucket(tx).Bucket([]byte(userID))
+}
+
+// createSessionSetBucket is getSessionSetBucket that creates the set if
+// the user has none yet.
+func createSessionSetBucket(tx *bolt.Tx, userID string) (*bolt.Bucket, error) {
+	return getUserSessionsBucket(tx).CreateBucketIfNotExists([]byte(userID))
+}
+
+// sessionHash looks a public session id up in the id index (byID, from
+// getSessionsByIDBucket) and returns the key of its record, or false if
+// the id is not indexed.
+func sessionHash(byID *bolt.Bucket, id []byte) (TokenHash, bool) {
+	var h TokenHash
+	v := byID.Get(id)
+	if len(v) != len(h) {
+		return h, false
+	}
+	copy(h[:], v)
+	return h, true
+}

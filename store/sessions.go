@@ -105,13 +105,13 @@ func newSession(userID string, in NewSession, token string, now time.Time) Sessi
 // user's oldest sessions first if they are at the cap.
 func (s *Store) createSessionTx(tx *bolt.Tx, sess Session, now time.Time) ([]TokenHash, error) {
 	var u User
-	if err := get(tx.Bucket(bucketUsers), []byte(sess.UserID), &u); err != nil {
+	if err := get(getUsersBucket(tx), []byte(sess.UserID), &u); err != nil {
 		return nil, err
 	}
 	if u.Disabled {
 		return nil, ErrUserDisabled
 	}
-	set, err := tx.Bucket(bucketUserSessions).CreateBucketIfNotExists([]byte(sess.UserID))
+	set, err := createSessionSetBucket(tx, sess.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -119,10 +119,10 @@ func (s *Store) createSessionTx(tx *bolt.Tx, sess Session, now time.Time) ([]Tok
 	if err != nil {
 		return nil, err
 	}
-	if err := put(tx.Bucket(bucketSessions), sess.hash[:], sess); err != nil {
+	if err := putSession(tx, sess); err != nil {
 		return nil, err
 	}
-	if err := tx.Bucket(bucketSessionsByID).Put([]byte(sess.ID), sess.hash[:]); err != nil {
+	if err := getSessionsByIDBucket(tx).Put([]byte(sess.ID), sess.hash[:]); err != nil {
 		return nil, err
 	}
 	return capped, set.Put([]byte(sess.ID), nil)
@@ -250,8 +250,11 @@ func (s *Store) observe(token string, set func(*cachedSession)) {
 
 func (s *Store) sessionByHash(h TokenHash) (Session, error) {
 	var sess Session
-	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bucketSessions), h[:], &sess) })
-	sess.hash = h
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		sess, err = loadSession(getSessionsBucket(tx), h)
+		return err
+	})
 	return sess, err
 }
 
@@ -263,7 +266,7 @@ func (s *Store) ListUserSessions(userID string) ([]Session, error) {
 	out, ok := s.lists.get(userID, gen)
 	if !ok {
 		err := s.db.View(func(tx *bolt.Tx) error {
-			set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
+			set := getSessionSetBucket(tx, userID)
 			if set == nil {
 				return nil
 			}
@@ -360,7 +363,7 @@ func (s *Store) revokeMany(userID, keepID string, reason Reason) (int, error) {
 // their own reason and are not counted. hashes names every record written,
 // for the caller to drop from the cache once committed.
 func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason Reason, now time.Time) (n int, hashes []TokenHash, err error) {
-	set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
+	set := getSessionSetBucket(tx, userID)
 	if set == nil {
 		return 0, nil, nil
 	}
@@ -393,29 +396,28 @@ func (s *Store) endTx(tx *bolt.Tx, x *Session, reason Reason, now time.Time) (bo
 	} else {
 		x.RevokedAt, x.RevokeReason = now, reason
 	}
-	return !ended, put(tx.Bucket(bucketSessions), x.hash[:], *x)
+	return !ended, putSession(tx, *x)
 }
 
 func revokeTx(tx *bolt.Tx, x Session, reason Reason, now time.Time) error {
 	x.RevokedAt, x.RevokeReason = now, reason
-	return put(tx.Bucket(bucketSessions), x.hash[:], x)
+	return putSession(tx, x)
 }
 
 // sessionsInSetTx decodes the sessions named in a user's set, keeping those
 // that keep accepts (all if keep is nil).
 func sessionsInSetTx(tx *bolt.Tx, set *bolt.Bucket, keep func(Session) bool) ([]Session, error) {
-	byID, records := tx.Bucket(bucketSessionsByID), tx.Bucket(bucketSessions)
+	byID, records := getSessionsByIDBucket(tx), getSessionsBucket(tx)
 	var out []Session
 	err := set.ForEach(func(id, _ []byte) error {
-		h := byID.Get(id)
-		if len(h) != len(TokenHash{}) {
+		h, ok := sessionHash(byID, id)
+		if !ok {
 			return fmt.Errorf("session %s: missing from the id index", id)
 		}
-		var x Session
-		if err := get(records, h, &x); err != nil {
+		x, err := loadSession(records, h)
+		if err != nil {
 			return fmt.Errorf("session %s: %w", id, err)
 		}
-		copy(x.hash[:], h)
 		if keep == nil || keep(x) {
 			out = append(out, x)
 		}
@@ -427,37 +429,48 @@ func sessionsInSetTx(tx *bolt.Tx, set *bolt.Bucket, keep func(Session) bool) ([]
 // userSessionTx loads a session only through the user's own set, so an id
 // belonging to someone else is indistinguishable from one that never was.
 func userSessionTx(tx *bolt.Tx, userID, sessionID string) (Session, error) {
-	set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
+	set := getSessionSetBucket(tx, userID)
 	if set == nil || !has(set, []byte(sessionID)) {
 		return Session{}, ErrNotFound
 	}
-	h := tx.Bucket(bucketSessionsByID).Get([]byte(sessionID))
-	if len(h) != len(TokenHash{}) {
+	h, ok := sessionHash(getSessionsByIDBucket(tx), []byte(sessionID))
+	if !ok {
 		return Session{}, ErrNotFound
 	}
-	var x Session
-	if err := get(tx.Bucket(bucketSessions), h, &x); err != nil {
+	x, err := loadSession(getSessionsBucket(tx), h)
+	if err != nil {
 		return Session{}, err
 	}
-	copy(x.hash[:], h)
 	return x, nil
 }
 
 // userSessionHashesTx lists the record keys of all the user's sessions.
 func userSessionHashesTx(tx *bolt.Tx, userID string) []TokenHash {
-	set := tx.Bucket(bucketUserSessions).Bucket([]byte(userID))
+	set := getSessionSetBucket(tx, userID)
 	if set == nil {
 		return nil
 	}
-	byID := tx.Bucket(bucketSessionsByID)
+	byID := getSessionsByIDBucket(tx)
 	var out []TokenHash
 	set.ForEach(func(id, _ []byte) error {
-		var h TokenHash
-		if v := byID.Get(id); len(v) == len(h) {
-			copy(h[:], v)
+		if h, ok := sessionHash(byID, id); ok {
 			out = append(out, h)
 		}
 		return nil
 	})
 	return out
+}
+
+// loadSession decodes the session stored under h (ErrNotFound if none),
+// with h kept as its key. records is getSessionsBucket's.
+func loadSession(records *bolt.Bucket, h TokenHash) (Session, error) {
+	var x Session
+	err := get(records, h[:], &x)
+	x.hash = h
+	return x, err
+}
+
+// putSession writes x under its token hash.
+func putSession(tx *bolt.Tx, x Session) error {
+	return put(getSessionsBucket(tx), x.hash[:], x)
 }

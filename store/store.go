@@ -269,7 +269,7 @@ func has(b *bolt.Bucket, key []byte) bool {
 // Ping checks that the database answers.
 func (s *Store) Ping() error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketMeta) == nil {
+		if getMetaBucket(tx) == nil {
 			return errors.New("store: meta bucket missing")
 		}
 		return nil

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -59,7 +60,7 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 	var candidates []TokenHash
 	var last []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
-		records := tx.Bucket(bucketSessions)
+		records := getSessionsBucket(tx)
 		c := records.Cursor()
 		k, _ := c.First()
 		if after != nil {
@@ -90,17 +91,16 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 	var deleted []TokenHash
 	err = s.update(func(tx *bolt.Tx) error {
 		deleted = deleted[:0]
-		records := tx.Bucket(bucketSessions)
+		records := getSessionsBucket(tx)
 		for _, h := range candidates {
 			// Judge again inside the write: the record may have changed
 			// since it was read.
-			var x Session
-			if err := get(records, h[:], &x); err == ErrNotFound {
+			x, err := loadSession(records, h)
+			if errors.Is(err, ErrNotFound) {
 				continue
 			} else if err != nil {
 				return err
 			}
-			x.hash = h
 			if !s.doomed(x, now, retention) {
 				continue
 			}
@@ -118,13 +118,13 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 }
 
 func deleteSessionTx(tx *bolt.Tx, x Session) error {
-	if err := tx.Bucket(bucketSessions).Delete(x.hash[:]); err != nil {
+	if err := getSessionsBucket(tx).Delete(x.hash[:]); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketSessionsByID).Delete([]byte(x.ID)); err != nil {
+	if err := getSessionsByIDBucket(tx).Delete([]byte(x.ID)); err != nil {
 		return err
 	}
-	if set := tx.Bucket(bucketUserSessions).Bucket([]byte(x.UserID)); set != nil {
+	if set := getSessionSetBucket(tx, x.UserID); set != nil {
 		return set.Delete([]byte(x.ID))
 	}
 	return nil
@@ -133,8 +133,8 @@ func deleteSessionTx(tx *bolt.Tx, x Session) error {
 // checkIndexes verifies that every index entry points at a record that
 // points back, and every record is indexed.
 func checkIndexes(tx *bolt.Tx) error {
-	records, byID, sets := tx.Bucket(bucketSessions), tx.Bucket(bucketSessionsByID), tx.Bucket(bucketUserSessions)
-	users, byEmail := tx.Bucket(bucketUsers), tx.Bucket(bucketUsersByEmail)
+	records, byID, sets := getSessionsBucket(tx), getSessionsByIDBucket(tx), getUserSessionsBucket(tx)
+	users, byEmail := getUsersBucket(tx), getUsersByEmailBucket(tx)
 	err := records.ForEach(func(k, _ []byte) error {
 		var x Session
 		if err := get(records, k, &x); err != nil {
@@ -143,7 +143,7 @@ func checkIndexes(tx *bolt.Tx) error {
 		if h := byID.Get([]byte(x.ID)); !bytes.Equal(h, k) {
 			return fmt.Errorf("session %s: id index points elsewhere", x.ID)
 		}
-		set := sets.Bucket([]byte(x.UserID))
+		set := getSessionSetBucket(tx, x.UserID)
 		if set == nil || !has(set, []byte(x.ID)) {
 			return fmt.Errorf("session %s: missing from user %s's set", x.ID, x.UserID)
 		}

@@ -23,7 +23,7 @@ func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSp
 func (s *Store) CreateAccount(name string, kind AccountKind) (Account, error) {
 	a := Account{ID: newID(), Name: name, Kind: kind, CreatedAt: s.now().UTC()}
 	err := s.update(func(tx *bolt.Tx) error {
-		return put(tx.Bucket(bucketAccounts), []byte(a.ID), a)
+		return put(getAccountsBucket(tx), []byte(a.ID), a)
 	})
 	if err != nil {
 		return Account{}, fmt.Errorf("store: create account %q: %w", name, err)
@@ -34,7 +34,7 @@ func (s *Store) CreateAccount(name string, kind AccountKind) (Account, error) {
 // AccountByID returns the account with id, or ErrNotFound.
 func (s *Store) AccountByID(id string) (Account, error) {
 	var a Account
-	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bucketAccounts), []byte(id), &a) })
+	err := s.db.View(func(tx *bolt.Tx) error { return get(getAccountsBucket(tx), []byte(id), &a) })
 	return a, err
 }
 
@@ -42,9 +42,10 @@ func (s *Store) AccountByID(id string) (Account, error) {
 func (s *Store) Accounts() ([]Account, error) {
 	var out []Account
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketAccounts).ForEach(func(k, _ []byte) error {
+		b := getAccountsBucket(tx)
+		return b.ForEach(func(k, _ []byte) error {
 			var a Account
-			if err := get(tx.Bucket(bucketAccounts), k, &a); err != nil {
+			if err := get(b, k, &a); err != nil {
 				return err
 			}
 			out = append(out, a)
@@ -88,26 +89,26 @@ func (s *Store) CreateUsers(in []NewUser) ([]User, error) {
 
 func createUserTx(tx *bolt.Tx, u User) error {
 	var a Account
-	if err := get(tx.Bucket(bucketAccounts), []byte(u.AccountID), &a); err != nil {
+	if err := get(getAccountsBucket(tx), []byte(u.AccountID), &a); err != nil {
 		return fmt.Errorf("account %s: %w", u.AccountID, err)
 	}
 	if !u.Role.Valid() || u.Role.AccountKind() != a.Kind {
 		return fmt.Errorf("role %q does not belong in a %s account", u.Role, a.Kind)
 	}
-	byEmail := tx.Bucket(bucketUsersByEmail)
+	byEmail := getUsersByEmailBucket(tx)
 	if byEmail.Get([]byte(u.Email)) != nil {
 		return ErrEmailTaken
 	}
 	if err := byEmail.Put([]byte(u.Email), []byte(u.ID)); err != nil {
 		return err
 	}
-	return put(tx.Bucket(bucketUsers), []byte(u.ID), u)
+	return put(getUsersBucket(tx), []byte(u.ID), u)
 }
 
 // UserByID returns the user with id, or ErrNotFound.
 func (s *Store) UserByID(id string) (User, error) {
 	var u User
-	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bucketUsers), []byte(id), &u) })
+	err := s.db.View(func(tx *bolt.Tx) error { return get(getUsersBucket(tx), []byte(id), &u) })
 	return u, err
 }
 
@@ -115,11 +116,11 @@ func (s *Store) UserByID(id string) (User, error) {
 func (s *Store) UserByEmail(email string) (User, error) {
 	var u User
 	err := s.db.View(func(tx *bolt.Tx) error {
-		id := tx.Bucket(bucketUsersByEmail).Get([]byte(NormalizeEmail(email)))
+		id := getUsersByEmailBucket(tx).Get([]byte(NormalizeEmail(email)))
 		if id == nil {
 			return ErrNotFound
 		}
-		return get(tx.Bucket(bucketUsers), id, &u)
+		return get(getUsersBucket(tx), id, &u)
 	})
 	return u, err
 }
@@ -128,7 +129,7 @@ func (s *Store) UserByEmail(email string) (User, error) {
 func (s *Store) Users() ([]User, error) {
 	var out []User
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketUsers)
+		b := getUsersBucket(tx)
 		return b.ForEach(func(k, _ []byte) error {
 			var u User
 			if err := get(b, k, &u); err != nil {
@@ -176,7 +177,7 @@ func (s *Store) SetUserDisabled(userID string, disabled bool) (ended int, err er
 func (s *Store) updateUser(userID string, change func(*User), end Reason, keepID string) (ended int, err error) {
 	var all []TokenHash
 	err = s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketUsers)
+		b := getUsersBucket(tx)
 		var u User
 		if err := get(b, []byte(userID), &u); err != nil {
 			return err
