@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,21 +14,22 @@ import (
 
 // The running server answers a few operator requests on a Unix socket
 // beside its database, for the commands that must work while it runs (an
-// online backup). The socket is created mode 0600, so only the user that
-// owns the database can use it: file permissions are the access control,
-// as they are for the database file itself. The same user could stop the
-// server and open the file, so running operator commands here (forward.go)
-// grants nothing new.
+// online backup, and commands forwarded by forward.go). The socket is
+// created mode 0600 in a directory only the database's owner can write,
+// and both ends check who the other is (admin_trust.go), so only the user
+// that owns the database, or root, can use it. The same user could stop
+// the server and open the file, so running operator commands here grants
+// nothing new.
 
 func adminSocketPath(db string) string { return db + ".admin.sock" }
 
-// serveAdmin listens on the admin socket until ctx is done. A socket left
-// by a crashed server is replaced: we hold the database lock, so no other
-// server can be using it.
+// serveAdmin listens on the admin socket until ctx is done. It refuses,
+// leaving the server without a socket, when the database's directory is
+// shared or something not ours sits at the socket's path.
 func (s *server) serveAdmin(ctx context.Context) (func(), error) {
 	path := adminSocketPath(s.cfg.DB)
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
-		os.Remove(path)
+	if err := prepareAdminPath(path); err != nil {
+		return nil, fmt.Errorf("not starting the admin socket: %w", err)
 	}
 	old := syscall.Umask(0o177) // create the socket 0600, with no window in between
 	ln, err := net.Listen("unix", path)
@@ -35,13 +37,15 @@ func (s *server) serveAdmin(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
 	}
+	ln = peerCheckedListener{Listener: ln, allowed: ownOrRoot, log: s.log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		n, err := s.store.Backup(w)
 		if err != nil {
 			s.log.Error("online backup failed", "err", err, "bytes", n)
-			return
+			// Break the stream off rather than end it as if it were whole.
+			panic(http.ErrAbortHandler)
 		}
 		s.log.Info("online backup taken", "bytes", n)
 	})
@@ -62,6 +66,9 @@ func backupFromServer(db string, w io.Writer) (int64, error) {
 	client := adminClient(db)
 	client.Timeout = 0 // a backup takes as long as the file takes to copy
 	res, err := client.Get("http://portal/backup")
+	if u := (*untrustedSocketError)(nil); errors.As(err, &u) {
+		return 0, u
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%w (%s): %v", errNoServer, adminSocketPath(db), err)
 	}

@@ -43,6 +43,10 @@ func forwardCommand(locked lockedError, args []string, stdin []byte, stdout, std
 		return 1
 	}
 	res, err := adminClient(locked.path).Post("http://portal/command", "application/json", bytes.NewReader(body))
+	if u := (*untrustedSocketError)(nil); errors.As(err, &u) {
+		fmt.Fprintf(stderr, "portal: %v\n", u)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "portal: %v (and no server answered on %s to run the command)\n", locked, adminSocketPath(locked.path))
 		return 1
@@ -63,11 +67,19 @@ func forwardCommand(locked lockedError, args []string, stdin []byte, stdout, std
 	return out.Code
 }
 
-// adminClient talks HTTP over the admin socket of the database at db.
+// adminClient talks HTTP over the admin socket of the database at db, and
+// only to a server run by this user or root (dialAdmin): a request, with
+// any password in it, is written only after the connection passed.
 func adminClient(db string) *http.Client {
+	return adminClientTrusting(db, ownOrRoot)
+}
+
+// adminClientTrusting is adminClient trusting the uids trusted accepts, so
+// tests can stand for another user.
+func adminClientTrusting(db string, trusted func(uint32) bool) *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "unix", adminSocketPath(db))
+			return dialAdmin(ctx, adminSocketPath(db), trusted)
 		},
 	}, Timeout: time.Minute}
 }

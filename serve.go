@@ -172,8 +172,9 @@ func (s *server) Run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	if stopAdmin, err := s.serveAdmin(ctx); err != nil {
-		// Online backups need it, serving does not.
-		s.log.Warn("no admin socket; portal backup will need the server stopped", "err", err)
+		// Serving does not need it, so the server runs on; but operator
+		// commands and online backups do, and err says how to fix it.
+		s.log.Error("no admin socket: operator commands and portal backup will need the server stopped", "err", err)
 	} else {
 		defer stopAdmin()
 	}
