@@ -6,7 +6,7 @@ import bolt "go.etcd.io/bbolt"
 // the record it points at, so a crash leaves either both or neither.
 //
 //	meta/
-//	    schema_version   -> uint64 (big-endian)
+//	    schema_version   -> uint64 (big-endian); see migrations.go
 //	    csrf_key         -> 32 random bytes, stable across restarts
 //	accounts/
 //	    <account id>     -> Account (JSON)
@@ -38,10 +38,6 @@ var (
 	keyCSRFKey         = []byte("csrf_key")
 	topLevelBuckets    = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions}
 )
-
-// SchemaVersion is the layout this binary reads and writes. A database with
-// a newer version is refused rather than misread.
-const SchemaVersion = 1
 
 // Accessors, one per bucket, so that the tree above is spelled out here
 // and nowhere else. Every top-level bucket exists once Open has returned

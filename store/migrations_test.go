@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -78,9 +79,18 @@ func TestOpenV1Fixture(t *testing.T) {
 	}
 	path, _ := copyV1Fixture(t)
 	before := dumpFile(t, path)
+	checkV1Records(t, path, f)
+	if after := dumpFile(t, path); !reflect.DeepEqual(after, before) {
+		t.Errorf("opening and reading the file changed its records")
+	}
+}
+
+// checkV1Records opens the copy of the fixture at path and checks that it
+// holds what f says, then closes it.
+func checkV1Records(t *testing.T, path string, f v1Fixture) {
+	t.Helper()
 	opts := Options{Now: func() time.Time { return f.Now }, Policy: f.Policy}
 	s := mustOpenPath(t, path, opts)
-
 	if !bytes.Equal(s.CSRFKey(), f.CSRFKey) {
 		t.Errorf("CSRF key %x, want %x", s.CSRFKey(), f.CSRFKey)
 	}
@@ -143,12 +153,18 @@ func TestOpenV1Fixture(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if after := dumpFile(t, path); !reflect.DeepEqual(after, before) {
-		t.Errorf("opening and reading the file changed its records")
-	}
 
-	// Each token still signs in, or is refused for the same reason.
-	s = mustOpenPath(t, path, opts)
+	// Each token still signs in, or is refused for the same reason. This
+	// records activity, so it comes after the caller's look at the file.
+	path2 := filepath.Join(t.TempDir(), "authenticate.db")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path2, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpenPath(t, path2, opts)
 	for _, x := range f.Sessions {
 		sess, u, err := s.Authenticate(x.Token)
 		if x.Ended == "" {
@@ -161,5 +177,145 @@ func TestOpenV1Fixture(t *testing.T) {
 		if !errors.As(err, &e) || e.Reason != x.Ended {
 			t.Errorf("Authenticate(session %s) = %v, want ended for %q", x.Session.ID, err, x.Ended)
 		}
+	}
+}
+
+// openClose opens the file at path with the store, closes it, and returns
+// its bytes.
+func openClose(t *testing.T, path string) []byte {
+	t.Helper()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// Open writes only what needs writing: a file at SchemaVersion, with all
+// its buckets and its CSRF key, is left byte for byte as it was.
+func TestOpenLeavesUpToDateFileAlone(t *testing.T) {
+	path, orig := copyV1Fixture(t)
+	once := openClose(t, path)
+	if SchemaVersion == 1 && !bytes.Equal(once, orig) {
+		t.Errorf("opening the version-1 fixture changed the file, with nothing to migrate")
+	}
+	if twice := openClose(t, path); !bytes.Equal(twice, once) {
+		t.Errorf("opening a migrated file again changed it")
+	}
+	fresh := filepath.Join(t.TempDir(), "new.db")
+	once = openClose(t, fresh)
+	if twice := openClose(t, fresh); !bytes.Equal(twice, once) {
+		t.Errorf("opening a new file a second time changed it")
+	}
+}
+
+// The table runs from version 1 without gaps and ends at SchemaVersion.
+func TestMigrationsTable(t *testing.T) {
+	for i, m := range migrations {
+		if m.version != uint64(i+1) || m.name == "" || m.migrate == nil {
+			t.Errorf("migrations[%d] = version %d %q; want version %d, a name and a function", i, m.version, m.name, i+1)
+		}
+	}
+	if SchemaVersion != migrations[len(migrations)-1].version {
+		t.Errorf("SchemaVersion %d is not the last migration's", SchemaVersion)
+	}
+}
+
+// withMigration adds m to the table for one test, as a new schema would.
+func withMigration(t *testing.T, m migration) {
+	t.Helper()
+	old, oldVersion := migrations, SchemaVersion
+	migrations, SchemaVersion = append(slices.Clip(old), m), m.version
+	t.Cleanup(func() { migrations, SchemaVersion = old, oldVersion })
+}
+
+// A new schema version is one entry in the table: Open runs it once, in
+// the transaction that records the new version, and every record of the
+// older file survives.
+func TestMigrationRunsOnce(t *testing.T) {
+	f := readV1Fixture(t)
+	runs := 0
+	next := SchemaVersion + 1
+	withMigration(t, migration{version: next, name: "test", migrate: func(tx *bolt.Tx) error {
+		runs++
+		return getMetaBucket(tx).Put([]byte("migrated"), []byte("yes"))
+	}})
+	path, _ := copyV1Fixture(t)
+	checkV1Records(t, path, f)
+	openClose(t, path)
+	if runs != 1 {
+		t.Errorf("the migration ran %d times over two opens, want once", runs)
+	}
+	dump := dumpFile(t, path)
+	if got := dump["meta/migrated"]; got != "yes" {
+		t.Errorf("the migration's write is missing")
+	}
+	if got := dump["meta/schema_version"]; got != string(binary.BigEndian.AppendUint64(nil, next)) {
+		t.Errorf("schema version %x, want %d", got, next)
+	}
+}
+
+// A migration that fails leaves the file as it was, and Open says which.
+func TestMigrationFailureChangesNothing(t *testing.T) {
+	withMigration(t, migration{version: SchemaVersion + 1, name: "partner on accounts", migrate: func(tx *bolt.Tx) error {
+		if err := getMetaBucket(tx).Put([]byte("half"), []byte("done")); err != nil {
+			return err
+		}
+		return errors.New("disk on fire")
+	}})
+	path, orig := copyV1Fixture(t)
+	s, err := Open(path, Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open succeeded with a failing migration")
+	}
+	for _, want := range []string{path, "partner on accounts", "disk on fire"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, orig) {
+		t.Errorf("a failed migration changed the file")
+	}
+}
+
+// A bbolt file of another program is refused, not adopted.
+func TestOpenForeignFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "other.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("widgets"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("w1"), []byte("blue"))
+	})
+	if err := errors.Join(err, db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open adopted another program's bbolt file")
+	}
+	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "not a portal database") || !strings.Contains(err.Error(), `"widgets"`) {
+		t.Errorf("error %q should match ErrDamaged and name the foreign bucket", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, orig) {
+		t.Errorf("refusing the file changed it")
 	}
 }

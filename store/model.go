@@ -10,9 +10,6 @@ import (
 // caller's to see.
 var ErrNotFound = errors.New("store: not found")
 
-// ErrLocked is returned by Open when another process holds the database.
-var ErrLocked = errors.New("store: database is locked")
-
 // ErrEmailTaken is returned when a user with the same email already exists.
 var ErrEmailTaken = errors.New("store: a user with that email already exists")
 

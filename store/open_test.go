@@ -34,8 +34,8 @@ func TestOpenLockedFile(t *testing.T) {
 		t.Fatal("second Open of the same file succeeded; want a lock error")
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, s.Path()) || !strings.Contains(msg, "locked") {
-		t.Errorf("error %q should name the path %s and say it is locked", msg, s.Path())
+	if !strings.Contains(msg, s.Path()) || !strings.Contains(msg, "locked") || !errors.Is(err, ErrLocked) || errors.Is(err, ErrDamaged) {
+		t.Errorf("error %q should name the path %s, say it is locked and match ErrLocked only", msg, s.Path())
 	}
 	// The first store is unharmed and, once closed, the file opens again.
 	u := mustUser(t, s, RoleClientAdmin)
@@ -95,8 +95,8 @@ func TestOpenDamagedFiles(t *testing.T) {
 				s.Close()
 				t.Fatal("Open succeeded on a damaged file")
 			}
-			if !strings.Contains(err.Error(), "not a portal database or is damaged") || !strings.Contains(err.Error(), path) {
-				t.Errorf("error %q should name %s and say it is damaged", err, path)
+			if !strings.Contains(err.Error(), "not a portal database or is damaged") || !strings.Contains(err.Error(), path) || !errors.Is(err, ErrDamaged) {
+				t.Errorf("error %q should name %s, say it is damaged and match ErrDamaged", err, path)
 			}
 			// The file is left as it was, for the operator to inspect.
 			if after, _ := os.ReadFile(path); !bytes.Equal(after, tt.data) {
@@ -162,7 +162,7 @@ func TestOpenTruncatedAnywhere(t *testing.T) {
 			t.Errorf("cut at %d of %d: Open succeeded (Check: %v)", n, need, err)
 			continue
 		}
-		if !strings.Contains(err.Error(), "not a portal database or is damaged") {
+		if !strings.Contains(err.Error(), "not a portal database or is damaged") || !errors.Is(err, ErrDamaged) {
 			t.Errorf("cut at %d: error %q does not say damaged", n, err)
 		}
 		if strings.Contains(err.Error(), "pages need") {
@@ -224,8 +224,8 @@ func TestOpenMissingDirectory(t *testing.T) {
 	if !strings.Contains(err.Error(), path) {
 		t.Errorf("error %q should name the path", err)
 	}
-	if strings.Contains(err.Error(), "damaged") {
-		t.Errorf("a missing directory is reported as a damaged database: %q", err)
+	if strings.Contains(err.Error(), "damaged") || errors.Is(err, ErrDamaged) || errors.Is(err, ErrLocked) {
+		t.Errorf("a missing directory is reported as a damaged or locked database: %q", err)
 	}
 }
 
@@ -293,6 +293,9 @@ func TestOpenSchemaVersion(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
 				t.Errorf("error %q should name %s and mention %q", err, path, tt.wantErr)
+			}
+			if damaged := strings.Contains(tt.wantErr, "damaged"); errors.Is(err, ErrDamaged) != damaged {
+				t.Errorf("errors.Is(%q, ErrDamaged) = %v, want %v", err, !damaged, damaged)
 			}
 			// Refusing must not have rewritten the version, or anything
 			// else a newer portal would then misread.

@@ -5,34 +5,16 @@ package store
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
-
-// Options configure Open.
-type Options struct {
-	// Timeout bounds the wait for the file lock held by another process.
-	Timeout time.Duration
-	// Policy is the idle timeout and maximum lifetime of sessions.
-	Policy Policy
-	// MaxSessionsPerUser caps live sessions per user; 0 means no cap.
-	MaxSessionsPerUser int
-	// CacheSize bounds the in-memory cache of validated sessions.
-	CacheSize int
-	// Now replaces time.Now in tests.
-	Now func() time.Time
-}
 
 // Store is the bbolt-backed session and user store. It is safe for
 // concurrent use.
@@ -46,112 +28,6 @@ type Store struct {
 	lists    *listCache
 	activity *activity
 	writes   atomic.Int64
-}
-
-// Open opens (creating if needed) the database at path. It refuses a file
-// held by another process, a file that is not a portal database, and a
-// database written by a newer version of portal.
-func Open(path string, opts Options) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("store: no database path given")
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 3 * time.Second
-	}
-	if opts.CacheSize <= 0 {
-		opts.CacheSize = 65536
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	db, err := openBolt(path, opts.Timeout)
-	if err != nil {
-		return nil, err
-	}
-	s := &Store{db: db, path: path, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), lists: newListCache(opts.CacheSize), activity: newActivity()}
-	if err := s.init(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// openBolt turns bbolt's failures (including the panics a damaged file can
-// cause) into sentences an operator can act on.
-func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
-	// bbolt reads the file through mmap, so a truncated file faults (SIGBUS)
-	// rather than failing; make that a panic the recover below can report.
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			db, err = nil, damaged(path, fmt.Errorf("%v", r))
-		}
-	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
-	switch {
-	case err == nil:
-		// A file cut short after the pages Open reads would fault later,
-		// in whichever request first touched a missing page.
-		var need int64
-		db.View(func(tx *bolt.Tx) error { need = tx.Size(); return nil })
-		if fi, statErr := os.Stat(path); statErr == nil && fi.Size() < need {
-			db.Close()
-			return nil, damaged(path, fmt.Errorf("the file is %d bytes but its pages need %d", fi.Size(), need))
-		}
-		return db, nil
-	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("store: %s is locked by another process (is another portal already running with this database?): %w", path, ErrLocked)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
-		return nil, damaged(path, err)
-	case errors.Is(err, os.ErrPermission):
-		return nil, fmt.Errorf("store: cannot open %s: permission denied; check the file's owner and mode", path)
-	default:
-		// bbolt reports short or garbled files in several ways; a file that
-		// exists but fails to open is damaged for the operator's purposes.
-		if fi, statErr := os.Stat(path); statErr == nil && fi.Size() > 0 {
-			return nil, damaged(path, err)
-		}
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-}
-
-func damaged(path string, cause error) error {
-	return fmt.Errorf("store: %s is not a portal database or is damaged (%v); restore it from a backup or move it aside to start a new one", path, cause)
-}
-
-// init creates the buckets, checks the schema version and loads the CSRF key.
-func (s *Store) init() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = damaged(s.path, fmt.Errorf("%v", r))
-		}
-	}()
-	return s.update(func(tx *bolt.Tx) error {
-		for _, name := range topLevelBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("store: create bucket %s: %w", name, err)
-			}
-		}
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keySchemaVersion); v != nil {
-			if len(v) != 8 {
-				return damaged(s.path, errors.New("bad schema version"))
-			}
-			if got := binary.BigEndian.Uint64(v); got > SchemaVersion {
-				return fmt.Errorf("store: %s was written by a newer portal (schema %d, this binary knows %d); upgrade portal or restore an older backup", s.path, got, SchemaVersion)
-			}
-		}
-		if err := meta.Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, SchemaVersion)); err != nil {
-			return err
-		}
-		if k := meta.Get(keyCSRFKey); len(k) == 32 {
-			s.csrfKey = bytes.Clone(k)
-			return nil
-		}
-		s.csrfKey = make([]byte, 32)
-		rand.Read(s.csrfKey)
-		return meta.Put(keyCSRFKey, s.csrfKey)
-	})
 }
 
 // Close flushes pending last-active times and closes the file.
@@ -192,20 +68,28 @@ func (s *Store) Backup(w io.Writer) (int64, error) {
 }
 
 // Check runs bbolt's consistency check and verifies that every index
-// agrees with its records.
+// agrees with its records. What it finds matches ErrDamaged.
 func (s *Store) Check() error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		var first error
-		for err := range tx.Check() { // drain: Check's goroutine blocks until read
-			if first == nil {
-				first = fmt.Errorf("store: check: %w", err)
-			}
+		if err := checkPages(tx); err != nil {
+			return damage{fmt.Errorf("store: check: %w", err)}
 		}
-		if first != nil {
-			return first
+		if err := checkIndexes(tx); err != nil {
+			return damage{err}
 		}
-		return checkIndexes(tx)
+		return nil
 	})
+}
+
+// checkPages is the first problem bbolt's consistency check finds in tx.
+func checkPages(tx *bolt.Tx) error {
+	var first error
+	for err := range tx.Check() { // drain: Check's goroutine blocks until read
+		if first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // update runs one write transaction. Every write goes through here, so the
