@@ -22,7 +22,7 @@ func TestValidateDoesNotWriteAndFlushWritesOnce(t *testing.T) {
 	for round := range 10 { // the first round misses the cache, the rest hit it
 		c.Advance(time.Second)
 		for _, tok := range tokens {
-			if _, err := s.Validate(tok); err != nil {
+			if _, err := s.sessionFor(tok); err != nil {
 				t.Fatalf("round %d: %v", round, err)
 			}
 		}
@@ -229,8 +229,8 @@ func TestFlushAfterSweepDoesNotRecreate(t *testing.T) {
 				if got, err := s.UserSession(u.ID, sess.ID); !errors.Is(err, ErrNotFound) {
 					t.Errorf("swept session is back: %+v, %v", got, err)
 				}
-				if _, err := s.Validate(tok); !errors.Is(err, ErrNotFound) {
-					t.Errorf("Validate of a swept session = %v, want ErrNotFound", err)
+				if _, err := s.sessionFor(tok); !errors.Is(err, ErrNotFound) {
+					t.Errorf("sessionFor of a swept session = %v, want ErrNotFound", err)
 				}
 				if live := mustList(t, s, u.ID); len(live) != 1 {
 					t.Errorf("%d live sessions, want 1", len(live))
@@ -264,7 +264,7 @@ func TestSeenFrom(t *testing.T) {
 	s.SeenFrom(tok, second)
 	got := wantLive(t, s, tok)
 	if got.LastPlace != second || got.FirstPlace != first {
-		t.Errorf("Validate after SeenFrom: first %+v last %+v; want %+v, %+v", got.FirstPlace, got.LastPlace, first, second)
+		t.Errorf("sessionFor after SeenFrom: first %+v last %+v; want %+v, %+v", got.FirstPlace, got.LastPlace, first, second)
 	}
 	if live := mustList(t, s, u.ID); len(live) != 1 || live[0].LastPlace != second {
 		t.Errorf("ListUserSessions before flush shows %+v, want LastPlace %+v", live, second)

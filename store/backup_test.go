@@ -41,7 +41,7 @@ func TestBackupWhileInUse(t *testing.T) {
 				return
 			}
 			made.Add(1)
-			s.Validate(tok)
+			s.sessionFor(tok)
 			if i%5 == 0 {
 				s.FlushActivity()
 			}

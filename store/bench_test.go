@@ -28,14 +28,14 @@ func reportWrites(b *testing.B, s *Store, before int64) {
 func BenchmarkValidate(b *testing.B) {
 	s, tokens := benchSessions(b, Options{Policy: Policy{IdleTimeout: time.Hour, MaxLifetime: 24 * time.Hour}}, 1)
 	tok := tokens[0]
-	if _, err := s.Validate(tok); err != nil {
+	if _, err := s.sessionFor(tok); err != nil {
 		b.Fatal(err)
 	}
 	before := s.WriteTxCount()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if _, err := s.Validate(tok); err != nil {
+		if _, err := s.sessionFor(tok); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -47,7 +47,7 @@ func BenchmarkValidate(b *testing.B) {
 func BenchmarkValidateParallel(b *testing.B) {
 	s, tokens := benchSessions(b, Options{Policy: Policy{IdleTimeout: time.Hour, MaxLifetime: 24 * time.Hour}}, 64)
 	for _, tok := range tokens {
-		if _, err := s.Validate(tok); err != nil {
+		if _, err := s.sessionFor(tok); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -58,7 +58,7 @@ func BenchmarkValidateParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := int(next.Add(1))
 		for pb.Next() {
-			if _, err := s.Validate(tokens[i%len(tokens)]); err != nil {
+			if _, err := s.sessionFor(tokens[i%len(tokens)]); err != nil {
 				b.Error(err)
 				return
 			}
@@ -71,14 +71,14 @@ func BenchmarkValidateParallel(b *testing.B) {
 
 // BenchmarkValidateCold misses the cache every time: with room for one
 // session, alternating between two evicts the other on each call, so each
-// Validate is a read transaction and a JSON decode.
+// sessionFor is a read transaction and a JSON decode.
 func BenchmarkValidateCold(b *testing.B) {
 	s, tokens := benchSessions(b, Options{CacheSize: 1, Policy: Policy{IdleTimeout: time.Hour, MaxLifetime: 24 * time.Hour}}, 2)
 	before := s.WriteTxCount()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, err := s.Validate(tokens[i&1]); err != nil {
+		if _, err := s.sessionFor(tokens[i&1]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -100,7 +100,7 @@ func BenchmarkFlushActivity(b *testing.B) {
 				b.StopTimer()
 				c.Advance(time.Second)
 				for _, tok := range tokens {
-					if _, err := s.Validate(tok); err != nil {
+					if _, err := s.sessionFor(tok); err != nil {
 						b.Fatal(err)
 					}
 				}

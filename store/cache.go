@@ -110,7 +110,7 @@ func (c *sessionCache) load(h TokenHash, fetch func() (Session, error)) (*cached
 	}
 }
 
-// forget drops entries after their sessions were revoked.
+// forget drops entries after their sessions were revoked or deleted.
 func (c *sessionCache) forget(hashes ...TokenHash) {
 	if len(hashes) == 0 {
 		return

@@ -42,7 +42,7 @@ func TestConcurrentUse(t *testing.T) {
 		mu       sync.Mutex
 		returned = map[int]result{} // what revoke calls returned, per session
 		// revokedBefore[i] is set once a revoke of session i has returned:
-		// from then on no Validate may accept it.
+		// from then on no sessionFor may accept it.
 		revokedBefore [n]atomic.Bool
 		othersEnded   atomic.Int64 // what RevokeOtherSessions reported
 		othersDone    atomic.Bool
@@ -80,7 +80,7 @@ func TestConcurrentUse(t *testing.T) {
 			for range 1500 {
 				i := r.IntN(n)
 				wasRevoked := revokedBefore[i].Load()
-				sess, err := s.Validate(tokens[i])
+				sess, err := s.sessionFor(tokens[i])
 				switch {
 				case err == nil && wasRevoked:
 					t.Errorf("session %d validated after its revoke returned", i)
@@ -89,7 +89,7 @@ func TestConcurrentUse(t *testing.T) {
 				case err != nil:
 					var ended *EndedError
 					if !errors.As(err, &ended) || (ended.Reason != ReasonRevoked && ended.Reason != ReasonRevokedAll) {
-						t.Errorf("Validate(%d) = %v", i, err)
+						t.Errorf("sessionFor(%d) = %v", i, err)
 					}
 				}
 				if r.IntN(4) == 0 {
@@ -137,7 +137,7 @@ func TestConcurrentUse(t *testing.T) {
 	// 1 "sign out all other devices", part-way through.
 	spawn("others", func(r *rand.Rand) {
 		for range 300 {
-			s.Validate(tokens[r.IntN(n)])
+			s.sessionFor(tokens[r.IntN(n)])
 		}
 		ended, err := s.RevokeOtherSessions(u.ID, ids[keep], ReasonRevokedAll)
 		if err != nil {
@@ -192,7 +192,7 @@ func TestConcurrentUse(t *testing.T) {
 			mu.Lock()
 			created, createdIDs = append(created, tok), append(createdIDs, sess.ID)
 			mu.Unlock()
-			s.Validate(tok)
+			s.sessionFor(tok)
 		}
 	})
 

@@ -100,12 +100,12 @@ func TestExpiry(t *testing.T) {
 						t.Fatalf("%s: listed=%v, want live=%v", label, listed, st.want == "")
 					}
 				default:
-					got, err := s.Validate(tok)
+					got, err := s.sessionFor(tok)
 					switch {
 					case st.want == "" && err != nil:
-						t.Fatalf("%s: Validate = %v, want live", label, err)
+						t.Fatalf("%s: sessionFor = %v, want live", label, err)
 					case st.want == "" && got.LastActive.After(c.Now()):
-						t.Fatalf("%s: Validate LastActive = %v, after now %v", label, got.LastActive, c.Now())
+						t.Fatalf("%s: sessionFor LastActive = %v, after now %v", label, got.LastActive, c.Now())
 					case st.want == "":
 						// The request's activity is what the session shows now.
 						if x, err := s.UserSession(u.ID, sess.ID); err != nil || !x.LastActive.Equal(c.Now()) {
@@ -114,7 +114,7 @@ func TestExpiry(t *testing.T) {
 					case st.want != "":
 						var ended *EndedError
 						if !errors.As(err, &ended) || ended.Reason != st.want {
-							t.Fatalf("%s: Validate = %v, want ended (%s)", label, err, st.want)
+							t.Fatalf("%s: sessionFor = %v, want ended (%s)", label, err, st.want)
 						}
 					}
 				}
@@ -136,8 +136,8 @@ func TestActivitySurvivesCacheEviction(t *testing.T) {
 	for i := range 6 {
 		c.Advance(20 * time.Minute)
 		for _, tok := range []string{a, b} {
-			if _, err := s.Validate(tok); err != nil {
-				t.Fatalf("round %d (t0+%v): Validate = %v, want live", i, c.Now().Sub(t0), err)
+			if _, err := s.sessionFor(tok); err != nil {
+				t.Fatalf("round %d (t0+%v): sessionFor = %v, want live", i, c.Now().Sub(t0), err)
 			}
 		}
 	}

@@ -115,6 +115,14 @@ func mustCheck(tb testing.TB, s *Store) {
 	}
 }
 
+// sessionFor is the session half of Authenticate, which the tests check on
+// its own: the live session for token, ErrNotFound or *EndedError. Like
+// Authenticate, it records the activity in memory.
+func (s *Store) sessionFor(token string) (Session, error) {
+	_, sess, err := s.validate(token)
+	return sess, err
+}
+
 // endedReason returns the reason of err if it is an *EndedError, and fails
 // the test otherwise.
 func endedReason(tb testing.TB, err error) Reason {
@@ -126,24 +134,24 @@ func endedReason(tb testing.TB, err error) Reason {
 	return ended.Reason
 }
 
-// wantEnded fails unless Validate(token) reports the session ended for want.
+// wantEnded fails unless sessionFor(token) reports the session ended for want.
 func wantEnded(tb testing.TB, s *Store, token string, want Reason) {
 	tb.Helper()
-	sess, err := s.Validate(token)
+	sess, err := s.sessionFor(token)
 	if err == nil {
-		tb.Fatalf("Validate: session %s still live, want ended (%s)", sess.ID, want)
+		tb.Fatalf("sessionFor: session %s still live, want ended (%s)", sess.ID, want)
 	}
 	if got := endedReason(tb, err); got != want {
-		tb.Fatalf("Validate: ended for %q, want %q", got, want)
+		tb.Fatalf("sessionFor: ended for %q, want %q", got, want)
 	}
 }
 
-// wantLive fails unless Validate(token) accepts the session.
+// wantLive fails unless sessionFor(token) accepts the session.
 func wantLive(tb testing.TB, s *Store, token string) Session {
 	tb.Helper()
-	sess, err := s.Validate(token)
+	sess, err := s.sessionFor(token)
 	if err != nil {
-		tb.Fatalf("Validate: %v, want live", err)
+		tb.Fatalf("sessionFor: %v, want live", err)
 	}
 	return sess
 }

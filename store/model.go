@@ -84,32 +84,33 @@ type User struct {
 // Reason records why a session ended.
 type Reason string
 
-// Reasons a session ends. They are stored, so never rename one.
+// Reasons a session ends: two kinds of expiry and the rest revokes (see
+// the package comment). They are stored, so never change one's value.
 const (
-	ReasonSignedOut       Reason = "signed_out"            // the user signed this browser out
-	ReasonRevoked         Reason = "revoked"               // signed out from another session
-	ReasonRevokedAll      Reason = "revoked_all"           // "Sign out all other devices"
-	ReasonIdle            Reason = "idle"                  // idle timeout
-	ReasonLifetime        Reason = "lifetime"              // absolute lifetime reached
-	ReasonPasswordChanged Reason = "password_changed"      // password change signed others out
-	ReasonUserDisabled    Reason = "user_disabled"         // an operator disabled the user
-	ReasonEverywhere      Reason = "signed_out_everywhere" // an operator signed the user out everywhere
-	ReasonSessionLimit    Reason = "session_limit"         // too many live sessions; oldest ended
-	ReasonPasswordGuesses Reason = "password_guesses"      // the current password was wrong too often while changing it
+	ReasonSignedOut       Reason = "signed_out"            // revoked: the user signed this browser out
+	ReasonRevoked         Reason = "revoked"               // revoked: signed out from another of the user's sessions
+	ReasonRevokedAll      Reason = "revoked_all"           // revoked: "Sign out all other devices"
+	ReasonIdle            Reason = "idle"                  // expired: the idle timeout passed
+	ReasonLifetime        Reason = "lifetime"              // expired: the maximum lifetime passed
+	ReasonPasswordChanged Reason = "password_changed"      // revoked: a password change signed the others out
+	ReasonUserDisabled    Reason = "user_disabled"         // revoked: an operator disabled the user
+	ReasonEverywhere      Reason = "signed_out_everywhere" // revoked: an operator signed the user out everywhere
+	ReasonSessionLimit    Reason = "session_limit"         // revoked: a sign-in past the cap; the least recently active goes
+	ReasonPasswordGuesses Reason = "password_guesses"      // revoked: the current password was wrong too often while changing it
 )
 
-// EndedError is returned by Validate for a session that exists but may no
-// longer be used, with the reason to tell its browser.
+// EndedError is returned by Authenticate for a session that exists but has
+// ended (revoked or expired), with the reason to tell its browser.
 type EndedError struct {
 	Reason Reason
 }
 
 func (e *EndedError) Error() string { return fmt.Sprintf("store: session ended (%s)", e.Reason) }
 
-// Policy bounds how long a session lives.
+// Policy bounds how long a session lives; past either bound it expires.
 type Policy struct {
-	IdleTimeout time.Duration // ends a session this long after its last activity
-	MaxLifetime time.Duration // ends a session this long after sign-in, however active
+	IdleTimeout time.Duration // a session expires this long after its last activity
+	MaxLifetime time.Duration // a session expires this long after sign-in, however active
 }
 
 // Device is the parsed description of the browser that signed in.
@@ -141,8 +142,8 @@ type Session struct {
 	UserID       string    `json:"user_id"`
 	CreatedAt    time.Time `json:"created_at"`
 	LastActive   time.Time `json:"last_active"`
-	RevokedAt    time.Time `json:"revoked_at,omitzero"`
-	RevokeReason Reason    `json:"revoke_reason,omitempty"`
+	RevokedAt    time.Time `json:"revoked_at,omitzero"`     // when it was revoked, or had expired before the revoke
+	RevokeReason Reason    `json:"revoke_reason,omitempty"` // why it ended, as recorded with RevokedAt
 	UserAgent    string    `json:"user_agent,omitempty"`
 	Device       Device    `json:"device"`
 	FirstPlace   Place     `json:"first_place"`
@@ -151,7 +152,8 @@ type Session struct {
 	hash TokenHash
 }
 
-// Ended reports whether the session can no longer be used at now, and why.
+// Ended reports whether the session has ended at now, revoked or expired
+// under p, and why.
 func (s Session) Ended(now time.Time, p Policy) (bool, Reason) {
 	switch {
 	case !s.RevokedAt.IsZero():
@@ -164,8 +166,8 @@ func (s Session) Ended(now time.Time, p Policy) (bool, Reason) {
 	return false, ""
 }
 
-// endedAt is when the session stopped being usable, for the sweeper's
-// retention period. Zero if it is live.
+// endedAt is when the session ended, for the sweeper's retention period.
+// Zero if it is live.
 func (s Session) endedAt(now time.Time, p Policy) time.Time {
 	ended, reason := s.Ended(now, p)
 	switch {

@@ -41,8 +41,8 @@ type NewSession struct {
 
 // CreateSession starts a session for userID and returns it with its token,
 // which is shown to no one but the browser's cookie. If the user is at the
-// session cap, their least recently active sessions are ended first, in the
-// same transaction.
+// session cap, their least recently active sessions are revoked first
+// (ReasonSessionLimit), in the same transaction.
 func (s *Store) CreateSession(userID string, in NewSession) (Session, string, error) {
 	out, tokens, err := s.CreateSessions([]SessionFor{{UserID: userID, NewSession: in}})
 	if err != nil {
@@ -101,8 +101,8 @@ func newSession(userID string, in NewSession, token string, now time.Time) Sessi
 	return sess
 }
 
-// createSessionTx writes one session and its index entries, ending the
-// user's oldest sessions first if they are at the cap.
+// createSessionTx writes one session and its index entries, revoking the
+// user's least recently active sessions first if they are at the cap.
 func (s *Store) createSessionTx(tx *bolt.Tx, sess Session, now time.Time) ([]TokenHash, error) {
 	var u User
 	if err := get(getUsersBucket(tx), []byte(sess.UserID), &u); err != nil {
@@ -128,8 +128,8 @@ func (s *Store) createSessionTx(tx *bolt.Tx, sess Session, now time.Time) ([]Tok
 	return capped, set.Put([]byte(sess.ID), nil)
 }
 
-// enforceCapTx ends the least recently active live sessions in set so that
-// one more fits under MaxSessionsPerUser.
+// enforceCapTx revokes the least recently active live sessions in set so
+// that one more fits under MaxSessionsPerUser.
 func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, now time.Time) ([]TokenHash, error) {
 	limit := s.opts.MaxSessionsPerUser
 	if limit <= 0 {
@@ -160,102 +160,6 @@ func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, now time.Time) ([]To
 		ended = append(ended, x.hash)
 	}
 	return ended, nil
-}
-
-// Validate returns the live session for token. It returns ErrNotFound for
-// an unknown token and *EndedError for a revoked or expired one. It records
-// the activity in memory only; FlushActivity writes it out.
-func (s *Store) Validate(token string) (Session, error) {
-	_, sess, err := s.validate(token)
-	return sess, err
-}
-
-// Authenticate is Validate that also returns the session's user. The user
-// is cached with the session: every change to a user drops all of that
-// user's sessions from the cache, so the next request reads both afresh.
-func (s *Store) Authenticate(token string) (Session, User, error) {
-	e, sess, err := s.validate(token)
-	if err != nil {
-		return Session{}, User{}, err
-	}
-	if u := e.user.Load(); u != nil {
-		return sess, *u, nil
-	}
-	u, err := s.UserByID(sess.UserID)
-	if err != nil {
-		return Session{}, User{}, fmt.Errorf("store: user of session %s: %w", sess.ID, err)
-	}
-	e.user.Store(&u)
-	return sess, u, nil
-}
-
-func (s *Store) validate(token string) (*cachedSession, Session, error) {
-	if len(token) != tokenLen {
-		return nil, Session{}, ErrNotFound
-	}
-	h := HashToken(token)
-	e, err := s.cache.load(h, func() (Session, error) {
-		x, err := s.sessionByHash(h)
-		if err == nil {
-			// An entry evicted from the cache before its activity was
-			// flushed still has it queued; without it the stored
-			// last-active could make a busy session look idle.
-			s.mergeActivity(&x)
-		}
-		return x, err
-	})
-	if err != nil {
-		return nil, Session{}, err
-	}
-	now := s.now()
-	sess := e.snapshot()
-	if ended, reason := sess.Ended(now, s.opts.Policy); ended {
-		s.cache.forget(h)
-		return nil, Session{}, &EndedError{Reason: reason}
-	}
-	if e.touch(now) {
-		s.activity.add(h, e)
-	}
-	return e, sess, nil
-}
-
-// SeenFrom records that the session for token was just used from place (a
-// different network than before). Like last-active, it is written by the
-// next FlushActivity, so no request waits for the disk.
-func (s *Store) SeenFrom(token string, place Place) {
-	s.observe(token, func(e *cachedSession) { e.place.Store(&place) })
-}
-
-// Agent is the browser a session is using: its user agent as stored and
-// what was parsed from it.
-type Agent struct {
-	UserAgent string
-	Device    Device
-}
-
-// SeenWith records that the session for token now sends a different user
-// agent (a browser update); written by the next FlushActivity.
-func (s *Store) SeenWith(token string, a Agent) {
-	s.observe(token, func(e *cachedSession) { e.agent.Store(&a) })
-}
-
-func (s *Store) observe(token string, set func(*cachedSession)) {
-	h := HashToken(token)
-	if e := s.cache.peek(h); e != nil {
-		set(e)
-		e.dirty.Store(true)
-		s.activity.add(h, e)
-	}
-}
-
-func (s *Store) sessionByHash(h TokenHash) (Session, error) {
-	var sess Session
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		sess, err = loadSession(getSessionsBucket(tx), h)
-		return err
-	})
-	return sess, err
 }
 
 // ListUserSessions returns the user's live sessions, most recently active
@@ -303,105 +207,6 @@ func (s *Store) UserSession(userID, sessionID string) (Session, error) {
 		s.mergeActivity(&sess)
 	}
 	return sess, err
-}
-
-// RevokeUserSession ends one of the user's sessions, committed before it
-// returns. A session that is not the user's gives ErrNotFound and changes
-// nothing; one already ended keeps its own reason.
-func (s *Store) RevokeUserSession(userID, sessionID string, reason Reason) (Session, error) {
-	now := s.now().UTC()
-	var sess Session
-	err := s.update(func(tx *bolt.Tx) error {
-		var err error
-		if sess, err = userSessionTx(tx, userID, sessionID); err != nil {
-			return err
-		}
-		if !sess.RevokedAt.IsZero() {
-			return nil
-		}
-		_, err = s.endTx(tx, &sess, reason, now)
-		return err
-	})
-	if err != nil {
-		return Session{}, fmt.Errorf("store: revoke session %s: %w", sessionID, err)
-	}
-	s.cache.forget(sess.hash)
-	return sess, nil
-}
-
-// RevokeOtherSessions ends every live session of the user except keepID, in
-// one transaction, and reports how many it ended.
-func (s *Store) RevokeOtherSessions(userID, keepID string, reason Reason) (int, error) {
-	return s.revokeMany(userID, keepID, reason)
-}
-
-// RevokeAllUserSessions ends every live session of the user ("sign out
-// everywhere").
-func (s *Store) RevokeAllUserSessions(userID string, reason Reason) (int, error) {
-	return s.revokeMany(userID, "", reason)
-}
-
-func (s *Store) revokeMany(userID, keepID string, reason Reason) (int, error) {
-	var (
-		n      int
-		hashes []TokenHash
-	)
-	err := s.update(func(tx *bolt.Tx) error {
-		var err error
-		n, hashes, err = s.revokeUserSessionsTx(tx, userID, keepID, reason, s.now().UTC())
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: revoke sessions of user %s: %w", userID, err)
-	}
-	s.cache.forget(hashes...)
-	return n, nil
-}
-
-// revokeUserSessionsTx ends the user's live sessions other than keepID
-// ("" keeps none) and reports how many. Sessions that already ended keep
-// their own reason and are not counted. hashes names every record written,
-// for the caller to drop from the cache once committed.
-func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason Reason, now time.Time) (n int, hashes []TokenHash, err error) {
-	set := getSessionSetBucket(tx, userID)
-	if set == nil {
-		return 0, nil, nil
-	}
-	list, err := sessionsInSetTx(tx, set, func(x Session) bool { return x.ID != keepID && x.RevokedAt.IsZero() })
-	if err != nil {
-		return 0, nil, err
-	}
-	for _, x := range list {
-		live, err := s.endTx(tx, &x, reason, now)
-		if err != nil {
-			return 0, nil, err
-		}
-		if live {
-			n++
-		}
-		hashes = append(hashes, x.hash)
-	}
-	return n, hashes, nil
-}
-
-// endTx ends x, which has no RevokedAt yet, for reason at now, and reports
-// whether it was live. One that already ended on its own (idle or lifetime)
-// is closed with its own reason and end time instead, so that it keeps its
-// reason and a request racing with this call cannot bring it back.
-func (s *Store) endTx(tx *bolt.Tx, x *Session, reason Reason, now time.Time) (bool, error) {
-	s.mergeActivity(x)
-	ended, own := x.Ended(now, s.opts.Policy)
-	if ended {
-		x.RevokedAt, x.RevokeReason = x.endedAt(now, s.opts.Policy), own
-	} else {
-		x.RevokedAt, x.RevokeReason = now, reason
-	}
-	return !ended, putSession(tx, *x)
-}
-
-func revokeTx(tx *bolt.Tx, x Session, reason Reason, now time.Time) error {
-	x.RevokedAt, x.RevokeReason = now, reason
-	return putSession(tx, x)
 }
 
 // sessionsInSetTx decodes the sessions named in a user's set, keeping those

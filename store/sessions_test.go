@@ -46,12 +46,12 @@ func TestCreateSessionAndValidate(t *testing.T) {
 	c.Advance(time.Minute)
 	got := wantLive(t, s, token)
 	if got.ID != sess.ID || got.UserID != u.ID || got.UserAgent != in.UserAgent || got.Device != in.Device || got.FirstPlace != in.Place {
-		t.Errorf("Validate = %+v, want the created session %+v", got, sess)
+		t.Errorf("sessionFor = %+v, want the created session %+v", got, sess)
 	}
-	// Validate returns the session as it was before this request; the
+	// sessionFor returns the session as it was before this request; the
 	// request's own activity shows from then on.
 	if !got.LastActive.Equal(t0) {
-		t.Errorf("Validate LastActive %v, want the previous activity %v", got.LastActive, t0)
+		t.Errorf("sessionFor LastActive %v, want the previous activity %v", got.LastActive, t0)
 	}
 	if got, _ := s.UserSession(u.ID, sess.ID); !got.LastActive.Equal(t0.Add(time.Minute)) {
 		t.Errorf("UserSession LastActive %v, want the request's time %v", got.LastActive, t0.Add(time.Minute))
@@ -61,7 +61,7 @@ func TestCreateSessionAndValidate(t *testing.T) {
 	s = reopen(t, s, Options{Now: c.Now, Policy: testPolicy})
 	got = wantLive(t, s, token)
 	if got.ID != sess.ID || got.Device != in.Device || got.LastPlace != in.Place || !got.CreatedAt.Equal(t0) {
-		t.Errorf("after reopen Validate = %+v, want %+v", got, sess)
+		t.Errorf("after reopen sessionFor = %+v, want %+v", got, sess)
 	}
 }
 
@@ -184,9 +184,9 @@ func TestValidateRejectsUnknownTokens(t *testing.T) {
 			if tt.token == token {
 				t.Skip("mutation happened to equal the real token")
 			}
-			got, err := s.Validate(tt.token)
+			got, err := s.sessionFor(tt.token)
 			if !errors.Is(err, ErrNotFound) {
-				t.Fatalf("Validate = %+v, %v; want ErrNotFound", got, err)
+				t.Fatalf("sessionFor = %+v, %v; want ErrNotFound", got, err)
 			}
 			if got.ID != "" {
 				t.Errorf("returned session %s alongside ErrNotFound", got.ID)
@@ -288,7 +288,7 @@ func TestRevokeUserSession(t *testing.T) {
 	if !got.RevokedAt.Equal(revokedAt) || got.RevokeReason != ReasonRevoked || got.ID != aSess.ID {
 		t.Errorf("revoke returned %+v, want revoked at %v for %s", got, revokedAt, ReasonRevoked)
 	}
-	// The very next Validate sees it, although the session was cached.
+	// The very next sessionFor sees it, although the session was cached.
 	wantEnded(t, s, aTok, ReasonRevoked)
 	wantLive(t, s, mTok)
 

@@ -1,5 +1,3 @@
-// Package store keeps accounts, users and sessions in a bbolt file. It knows
-// nothing of HTTP: callers pass plain values and get plain values back.
 package store
 
 import (

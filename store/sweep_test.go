@@ -28,7 +28,7 @@ func TestSweep(t *testing.T) {
 		name    string
 		n       int
 		deleted bool
-		reason  Reason // what Validate says of a kept one; "" for live
+		reason  Reason // what sessionFor says of a kept one; "" for live
 		make    func(u User) (Session, string)
 	}
 	// create records a session signed in at created and last active at
@@ -129,8 +129,8 @@ func TestSweep(t *testing.T) {
 				if !errors.Is(err, ErrNotFound) {
 					t.Errorf("%s: still there after the sweep: %v", label, err)
 				}
-				if _, err := s.Validate(m.token); !errors.Is(err, ErrNotFound) {
-					t.Errorf("%s: Validate = %v, want ErrNotFound", label, err)
+				if _, err := s.sessionFor(m.token); !errors.Is(err, ErrNotFound) {
+					t.Errorf("%s: sessionFor = %v, want ErrNotFound", label, err)
 				}
 				continue
 			}
@@ -138,14 +138,14 @@ func TestSweep(t *testing.T) {
 				t.Errorf("%s: swept by mistake: %v", label, err)
 				continue
 			}
-			_, err = s.Validate(m.token)
+			_, err = s.sessionFor(m.token)
 			switch {
 			case m.kind.reason == "" && err != nil:
-				t.Errorf("%s: Validate = %v, want live", label, err)
+				t.Errorf("%s: sessionFor = %v, want live", label, err)
 			case m.kind.reason != "":
 				var ended *EndedError
 				if !errors.As(err, &ended) || ended.Reason != m.kind.reason {
-					t.Errorf("%s: Validate = %v, want ended (%s)", label, err, m.kind.reason)
+					t.Errorf("%s: sessionFor = %v, want ended (%s)", label, err, m.kind.reason)
 				}
 			}
 		}

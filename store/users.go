@@ -142,39 +142,39 @@ func (s *Store) Users() ([]User, error) {
 	return out, err
 }
 
-// SetPasswordHash replaces a user's password hash. With endSessions, the
+// SetPasswordHash replaces a user's password hash. With revokeSessions, the
 // user's sessions other than keepID (all of them if keepID is "") are
 // revoked in the same transaction.
-func (s *Store) SetPasswordHash(userID, hash string, endSessions bool, keepID string) (ended int, err error) {
-	var end Reason
-	if endSessions {
-		end = ReasonPasswordChanged
+func (s *Store) SetPasswordHash(userID, hash string, revokeSessions bool, keepID string) (revoked int, err error) {
+	var revoke Reason
+	if revokeSessions {
+		revoke = ReasonPasswordChanged
 	}
-	ended, err = s.updateUser(userID, func(u *User) { u.PasswordHash = hash }, end, keepID)
+	revoked, err = s.updateUser(userID, func(u *User) { u.PasswordHash = hash }, revoke, keepID)
 	if err != nil {
 		return 0, fmt.Errorf("store: set password of user %s: %w", userID, err)
 	}
-	return ended, nil
+	return revoked, nil
 }
 
-// SetUserDisabled disables or re-enables a user. Disabling ends all of the
-// user's sessions in the same transaction.
-func (s *Store) SetUserDisabled(userID string, disabled bool) (ended int, err error) {
-	var end Reason
+// SetUserDisabled disables or re-enables a user. Disabling revokes all of
+// the user's sessions in the same transaction.
+func (s *Store) SetUserDisabled(userID string, disabled bool) (revoked int, err error) {
+	var revoke Reason
 	if disabled {
-		end = ReasonUserDisabled
+		revoke = ReasonUserDisabled
 	}
-	ended, err = s.updateUser(userID, func(u *User) { u.Disabled = disabled }, end, "")
+	revoked, err = s.updateUser(userID, func(u *User) { u.Disabled = disabled }, revoke, "")
 	if err != nil {
 		return 0, fmt.Errorf("store: disable user %s: %w", userID, err)
 	}
-	return ended, nil
+	return revoked, nil
 }
 
-// updateUser applies change to one user and, if end is set, ends the
+// updateUser applies change to one user and, if revoke is set, revokes the
 // user's sessions other than keepID in the same transaction. Afterwards all
 // of the user's sessions leave the cache, since they carry the old user.
-func (s *Store) updateUser(userID string, change func(*User), end Reason, keepID string) (ended int, err error) {
+func (s *Store) updateUser(userID string, change func(*User), revoke Reason, keepID string) (revoked int, err error) {
 	var all []TokenHash
 	err = s.update(func(tx *bolt.Tx) error {
 		b := getUsersBucket(tx)
@@ -187,15 +187,15 @@ func (s *Store) updateUser(userID string, change func(*User), end Reason, keepID
 			return err
 		}
 		all = userSessionHashesTx(tx, userID)
-		if end == "" {
+		if revoke == "" {
 			return nil
 		}
-		ended, _, err = s.revokeUserSessionsTx(tx, userID, keepID, end, s.now().UTC())
+		revoked, _, err = s.revokeUserSessionsTx(tx, userID, keepID, revoke, s.now().UTC())
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	s.cache.forget(all...)
-	return ended, nil
+	return revoked, nil
 }

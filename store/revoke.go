@@ -1,0 +1,107 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// RevokeUserSession revokes one of the user's sessions, committed before it
+// returns. A session that is not the user's gives ErrNotFound and changes
+// nothing; one already ended keeps its own reason.
+func (s *Store) RevokeUserSession(userID, sessionID string, reason Reason) (Session, error) {
+	now := s.now().UTC()
+	var sess Session
+	err := s.update(func(tx *bolt.Tx) error {
+		var err error
+		if sess, err = userSessionTx(tx, userID, sessionID); err != nil {
+			return err
+		}
+		if !sess.RevokedAt.IsZero() {
+			return nil
+		}
+		_, err = s.endTx(tx, &sess, reason, now)
+		return err
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("store: revoke session %s: %w", sessionID, err)
+	}
+	s.cache.forget(sess.hash)
+	return sess, nil
+}
+
+// RevokeOtherSessions revokes every live session of the user except keepID,
+// in one transaction, and reports how many it revoked.
+func (s *Store) RevokeOtherSessions(userID, keepID string, reason Reason) (int, error) {
+	return s.revokeMany(userID, keepID, reason)
+}
+
+// RevokeAllUserSessions revokes every live session of the user ("sign out
+// everywhere").
+func (s *Store) RevokeAllUserSessions(userID string, reason Reason) (int, error) {
+	return s.revokeMany(userID, "", reason)
+}
+
+func (s *Store) revokeMany(userID, keepID string, reason Reason) (int, error) {
+	var (
+		n      int
+		hashes []TokenHash
+	)
+	err := s.update(func(tx *bolt.Tx) error {
+		var err error
+		n, hashes, err = s.revokeUserSessionsTx(tx, userID, keepID, reason, s.now().UTC())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke sessions of user %s: %w", userID, err)
+	}
+	s.cache.forget(hashes...)
+	return n, nil
+}
+
+// revokeUserSessionsTx revokes the user's live sessions other than keepID
+// ("" keeps none) and reports how many. Sessions that already ended keep
+// their own reason and are not counted. hashes names every record written,
+// for the caller to drop from the cache once committed.
+func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason Reason, now time.Time) (n int, hashes []TokenHash, err error) {
+	set := getSessionSetBucket(tx, userID)
+	if set == nil {
+		return 0, nil, nil
+	}
+	list, err := sessionsInSetTx(tx, set, func(x Session) bool { return x.ID != keepID && x.RevokedAt.IsZero() })
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, x := range list {
+		live, err := s.endTx(tx, &x, reason, now)
+		if err != nil {
+			return 0, nil, err
+		}
+		if live {
+			n++
+		}
+		hashes = append(hashes, x.hash)
+	}
+	return n, hashes, nil
+}
+
+// endTx revokes x, which has no RevokedAt yet, for reason at now, and
+// reports whether it was live. One that had already expired is closed with
+// its own reason and end time instead, so that it keeps its reason and a
+// request racing with this call cannot bring it back.
+func (s *Store) endTx(tx *bolt.Tx, x *Session, reason Reason, now time.Time) (bool, error) {
+	s.mergeActivity(x)
+	ended, own := x.Ended(now, s.opts.Policy)
+	if ended {
+		x.RevokedAt, x.RevokeReason = x.endedAt(now, s.opts.Policy), own
+	} else {
+		x.RevokedAt, x.RevokeReason = now, reason
+	}
+	return !ended, putSession(tx, *x)
+}
+
+func revokeTx(tx *bolt.Tx, x Session, reason Reason, now time.Time) error {
+	x.RevokedAt, x.RevokeReason = now, reason
+	return putSession(tx, x)
+}
