@@ -247,7 +247,7 @@ func (b *browser) rowIDs() []string {
 // currentID is the id of b's own session.
 func (b *browser) currentID() string {
 	b.e.t.Helper()
-	s, err := b.e.st.Validate(b.token())
+	s, _, err := b.e.st.Authenticate(b.token())
 	if err != nil {
 		b.e.t.Fatalf("current session: %v", err)
 	}

@@ -35,7 +35,7 @@ func TestSecurity_PasswordChangeGuessing(t *testing.T) {
 		t.Fatalf("guess %d: %d %q, want the session ended and a redirect to sign-in", passwordGuessesSignOut, r.StatusCode, r.header("Location"))
 	}
 	var ended *store.EndedError
-	if _, err := e.st.Validate(stolen); !errorsAs(err, &ended) || ended.Reason != store.ReasonPasswordGuesses {
+	if _, _, err := e.st.Authenticate(stolen); !errorsAs(err, &ended) || ended.Reason != store.ReasonPasswordGuesses {
 		t.Fatalf("the guessing session: %v, want ended with reason %s", err, store.ReasonPasswordGuesses)
 	}
 	if p := e.browser(uaChrome).get("/login?reason=" + string(store.ReasonPasswordGuesses)); !strings.Contains(p.body, "entered wrongly too many times") {

@@ -25,7 +25,7 @@ func TestCannotRevokeCurrentSession(t *testing.T) {
 		if r.StatusCode != http.StatusBadRequest {
 			t.Fatalf("htmx=%v: revoking the current session gave %d, want 400", htmx, r.StatusCode)
 		}
-		if _, err := e.st.Validate(b.token()); err != nil {
+		if _, _, err := e.st.Authenticate(b.token()); err != nil {
 			t.Fatalf("current session ended: %v", err)
 		}
 	}
@@ -57,7 +57,7 @@ func TestRevokeIsScopedToOwner(t *testing.T) {
 				t.Fatalf("%s revoking another user's session: %d, want 404", attacker, r.StatusCode)
 			}
 		}
-		if _, err := e.st.Validate(v.token()); err != nil {
+		if _, _, err := e.st.Authenticate(v.token()); err != nil {
 			t.Fatalf("victim's session ended: %v", err)
 		}
 	}
@@ -90,7 +90,7 @@ func TestSignOutAllOthers(t *testing.T) {
 		t.Fatal("the button is still offered with no other sessions")
 	}
 	for _, o := range others {
-		if _, err := e.st.Validate(o.token()); err == nil {
+		if _, _, err := e.st.Authenticate(o.token()); err == nil {
 			t.Fatal("another session survived sign-out-all")
 		}
 	}
@@ -141,7 +141,7 @@ func TestEndedSessionIsSentToSignIn(t *testing.T) {
 		{"maximum lifetime", func(e *env, me, v *browser) {
 			for i := 0; i < 31; i++ { // stay active every 11 hours, past 14 days
 				e.clock.Advance(11 * time.Hour)
-				if _, err := e.st.Validate(v.token()); err != nil {
+				if _, _, err := e.st.Authenticate(v.token()); err != nil {
 					break
 				}
 			}

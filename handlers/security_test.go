@@ -138,7 +138,7 @@ func TestSecurity_NoFixation(t *testing.T) {
 	if first == planted || first == "" {
 		t.Fatal("sign-in kept the cookie the browser brought")
 	}
-	if _, err := e.st.Validate(planted); err == nil {
+	if _, _, err := e.st.Authenticate(planted); err == nil {
 		t.Fatal("the planted cookie became a session")
 	}
 	delete(b.cookies, sessionCookie) // sign in again, as after closing the browser
@@ -214,7 +214,7 @@ func TestSecurity_NoResurrection(t *testing.T) {
 		}
 		wg.Wait()
 		e.st.FlushActivity()
-		if _, err := e.st.Validate(victim.token()); err == nil {
+		if _, _, err := e.st.Authenticate(victim.token()); err == nil {
 			t.Fatalf("round %d: a revoked session validates again", round)
 		}
 		s, err := e.st.UserSession(u.ID, id)
@@ -246,7 +246,7 @@ func TestSecurity_GetOnStateChangingRoutes(t *testing.T) {
 		t.Fatal("a GET changed the database")
 	}
 	for _, b := range []*browser{me, other} {
-		if _, err := e.st.Validate(b.token()); err != nil {
+		if _, _, err := e.st.Authenticate(b.token()); err != nil {
 			t.Fatal("a GET ended a session")
 		}
 	}
@@ -270,7 +270,7 @@ func TestSecurity_PasswordChange(t *testing.T) {
 	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "at least 12 characters") {
 		t.Fatalf("weak new password: %d", r.StatusCode)
 	}
-	if _, err := e.st.Validate(other.token()); err != nil {
+	if _, _, err := e.st.Authenticate(other.token()); err != nil {
 		t.Fatal("a refused password change ended sessions")
 	}
 	r = me.post("/settings/password", url.Values{"current_password": {testPassword}, "new_password": {"a brand new password"}, "sign_out_others": {"1"}})
@@ -280,11 +280,11 @@ func TestSecurity_PasswordChange(t *testing.T) {
 	if p := me.get("/settings?section=password"); !strings.Contains(p.body, "Your password was changed. Signed out 1 other session.") {
 		t.Fatal("no confirmation of the change")
 	}
-	if _, err := e.st.Validate(me.token()); err != nil {
+	if _, _, err := e.st.Authenticate(me.token()); err != nil {
 		t.Fatal("changing the password ended the current session")
 	}
 	var ended *store.EndedError
-	if _, err := e.st.Validate(other.token()); !errorsAs(err, &ended) || ended.Reason != store.ReasonPasswordChanged {
+	if _, _, err := e.st.Authenticate(other.token()); !errorsAs(err, &ended) || ended.Reason != store.ReasonPasswordChanged {
 		t.Fatalf("other session after password change: %v", err)
 	}
 	fresh := e.browser(uaIPhone)
@@ -366,7 +366,7 @@ func TestSecurity_CSRF(t *testing.T) {
 			if e.st.WriteTxCount() != before {
 				t.Fatal("a refused request wrote to the database")
 			}
-			if _, err := e.st.Validate(mine.token()); err != nil {
+			if _, _, err := e.st.Authenticate(mine.token()); err != nil {
 				t.Fatal("a refused request ended the session")
 			}
 		})

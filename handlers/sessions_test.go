@@ -218,7 +218,7 @@ func TestSignOutOneSession(t *testing.T) {
 	if page := me.get(activeSessionsURL); !strings.Contains(page.body, "The session was signed out.") {
 		t.Fatal("no confirmation after a plain revoke")
 	}
-	if _, err := e.st.Validate(third.token()); err == nil {
+	if _, _, err := e.st.Authenticate(third.token()); err == nil {
 		t.Fatal("plain revoke did not revoke")
 	}
 }
