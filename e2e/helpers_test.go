@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"portal/internal/testbin"
+
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -105,27 +107,12 @@ func testMain(m *testing.M) int {
 		}
 		defer os.RemoveAll(dir)
 		portalBin = filepath.Join(dir, "portal")
-		if err := buildPortal(portalBin); err != nil {
+		if err := testbin.Build(portalBin); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: build the portal binary:", err)
 			return 1
 		}
 	}
 	return m.Run()
-}
-
-// buildPortal builds the module's main package, from the module root.
-func buildPortal(out string) error {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	cmd := exec.Command("go", "build", "-o", out, "portal")
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%w\n%s", err, b)
-	}
-	return nil
 }
 
 func chromiumPath() (string, error) {

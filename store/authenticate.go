@@ -96,12 +96,3 @@ func (s *Store) sessionByHash(h TokenHash) (Session, error) {
 	})
 	return sess, err
 }
-
-// Validate is Authenticate without the user. Only a test calls it: it
-// stays until the operator CLI's commands_test.go (cli/, formerly in the
-// root package) calls Authenticate instead; then delete it. It is not
-// marked Deprecated, which would fail the lint test until then.
-func (s *Store) Validate(token string) (Session, error) {
-	_, sess, err := s.validate(token)
-	return sess, err
-}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -31,7 +31,7 @@ func TestOnlineBackup(t *testing.T) {
 	dest := filepath.Join(dir, "backup.db")
 	var out, errOut bytes.Buffer
 	env := func(string) string { return "" }
-	if code := run([]string{"backup", "-db", db, dest}, env, strings.NewReader(""), &out, &errOut); code != 0 {
+	if code := Run("dev", []string{"backup", "-db", db, dest}, env, strings.NewReader(""), &out, &errOut); code != 0 {
 		t.Fatalf("backup while running: exit %d: %s", code, errOut.String())
 	}
 	if !strings.Contains(out.String(), "from the running server") {
@@ -72,7 +72,7 @@ func TestCommandsWhileServing(t *testing.T) {
 	cli := func(stdin string, args ...string) (int, string, string) {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		code := run(append(args, "-db", db), env, strings.NewReader(stdin), &out, &errOut)
+		code := Run("dev", append(args, "-db", db), env, strings.NewReader(stdin), &out, &errOut)
 		return code, out.String(), errOut.String()
 	}
 	signedIn := func(email string) *binBrowser {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -210,7 +210,7 @@ func TestConfigRun(t *testing.T) {
 	}
 	for _, tc := range tests {
 		var stdout, stderr bytes.Buffer
-		code := run(tc.args, cfgEnv(nil), strings.NewReader(""), &stdout, &stderr)
+		code := Run("dev", tc.args, cfgEnv(nil), strings.NewReader(""), &stdout, &stderr)
 		if code != tc.code || stdout.String() != tc.stdout || !strings.Contains(stderr.String(), tc.errs) {
 			t.Errorf("portal %s: exit %d, stdout %q, stderr %q; want %d, %q, %q", strings.Join(tc.args, " "), code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.errs)
 		}

@@ -1,10 +1,10 @@
-package main
+package cli
 
 import (
+	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +14,7 @@ import (
 
 // The running server answers a few operator requests on a Unix socket
 // beside its database, for the commands that must work while it runs (an
-// online backup, and commands forwarded by forward.go). The socket is
+// online backup, and commands forwarded by admin_client.go). The socket is
 // created mode 0600 in a directory only the database's owner can write,
 // and both ends check who the other is (admin_trust.go), so only the user
 // that owns the database, or root, can use it. The same user could stop
@@ -60,25 +60,25 @@ func (s *server) serveAdmin(ctx context.Context) (func(), error) {
 	}, nil
 }
 
-// backupFromServer streams a consistent copy of the database from the
-// server running on it.
-func backupFromServer(db string, w io.Writer) (int64, error) {
-	client := adminClient(db)
-	client.Timeout = 0 // a backup takes as long as the file takes to copy
-	res, err := client.Get("http://portal/backup")
-	if u := (*untrustedSocketError)(nil); errors.As(err, &u) {
-		return 0, u
+// runForwarded carries out a command sent by a CLI, on the server's store.
+func (s *server) runForwarded(w http.ResponseWriter, r *http.Request) {
+	var req forwarded
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxForwarded))
+	if err := dec.Decode(&req); err != nil || len(req.Args) == 0 {
+		http.Error(w, "expected a JSON command", http.StatusBadRequest)
+		return
 	}
-	if err != nil {
-		return 0, fmt.Errorf("%w (%s): %v", errNoServer, adminSocketPath(db), err)
+	cmd, _ := findCommand(req.Args)
+	if cmd == nil || !cmd.online {
+		// backup, health and version never need the server to run them;
+		// anything else is not a command.
+		http.Error(w, "not a command the server runs", http.StatusBadRequest)
+		return
 	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("the portal server refused the backup: %s", res.Status)
-	}
-	n, err := io.Copy(w, res.Body)
-	if err != nil {
-		return n, fmt.Errorf("backup from the running server broke off after %d bytes: %w", n, err)
-	}
-	return n, nil
+	var stdout, stderr bytes.Buffer
+	c := &cli{getenv: func(string) string { return "" }, stdin: bytes.NewReader(req.Stdin), stdout: &stdout, stderr: &stderr, shared: s.store}
+	code := c.exit(c.dispatch(req.Args))
+	s.log.Info("operator command run for the CLI", "command", cmd.name, "exit", code)
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(forwardedResult{Code: code, Stdout: stdout.String(), Stderr: stderr.String()})
 }

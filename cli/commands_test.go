@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ func portalCLI(t *testing.T, env map[string]string, stdin string, args ...string
 	t.Helper()
 	var out, errOut bytes.Buffer
 	start := time.Now()
-	code := run(args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
+	code := Run("dev", args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errOut)
 	return cliResult{code: code, out: out.String(), errOut: errOut.String(), took: time.Since(start)}
 }
 
@@ -299,7 +299,7 @@ func cliWantEnded(t *testing.T, db, tokens string, reason store.Reason) {
 	st := cliOpenStore(t, db)
 	defer st.Close()
 	for _, tok := range strings.Fields(tokens) {
-		_, err := st.Validate(tok)
+		_, _, err := st.Authenticate(tok)
 		var ended *store.EndedError
 		if !errors.As(err, &ended) || ended.Reason != reason {
 			t.Errorf("session: %v, want ended with %s", err, reason)
@@ -511,7 +511,7 @@ func TestBackup(t *testing.T) {
 			t.Errorf("backup users: %d, %v", len(users), err)
 		}
 		for _, tok := range tokens {
-			if _, err := st.Validate(tok); err != nil {
+			if _, _, err := st.Authenticate(tok); err != nil {
 				t.Errorf("session missing from the backup: %v", err)
 			}
 		}

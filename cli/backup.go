@@ -1,16 +1,11 @@
-package main
+package cli
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
-	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"portal/store"
 )
@@ -51,7 +46,7 @@ func cmdBackup(c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "Wrote a %d-byte backup of %s to %s.\n", n, st.Path(), dest)
 		return nil
 	})
-	if err == nil || !isLocked(err) {
+	if err == nil || !errors.Is(err, store.ErrLocked) {
 		return err
 	}
 	lockErr := err
@@ -70,7 +65,7 @@ func cmdBackup(c *cli, args []string) error {
 }
 
 // writeBackup has backup write the copy to dest+".tmp", checks it
-// (verifyBackup) and only then renames it to dest. A copy that fails the
+// (store.CheckFile) and only then renames it to dest. A copy that fails the
 // check is removed: a backup that would not restore is worse than none,
 // because it is trusted.
 func writeBackup(backup func(io.Writer) (int64, error), dest string) (n int64, err error) {
@@ -99,7 +94,7 @@ func writeBackup(backup func(io.Writer) (int64, error), dest string) (n int64, e
 	if err = f.Close(); err != nil {
 		return n, fmt.Errorf("cannot close %s: %w", tmp, err)
 	}
-	if err = verifyBackup(tmp); err != nil {
+	if err = store.CheckFile(tmp); err != nil {
 		return n, fmt.Errorf("%w: the %d bytes are not a whole portal database (%v), so they were deleted and %s was not written", errBadBackup, n, err, dest)
 	}
 	if err = os.Rename(tmp, dest); err != nil {
@@ -113,69 +108,5 @@ func writeBackup(backup func(io.Writer) (int64, error), dest string) (n int64, e
 	return n, nil
 }
 
-// errBadBackup marks a copy that failed verifyBackup.
+// errBadBackup marks a copy that failed store.CheckFile.
 var errBadBackup = errors.New("the backup failed its check")
-
-// backupBuckets are the top-level buckets of a portal database, as in
-// store/buckets.go. store.Open cannot check a copy: it opens read-write
-// and creates whatever is missing, which would turn any valid bbolt file
-// into an empty portal database.
-var backupBuckets = []string{"meta", "accounts", "users", "users_by_email", "sessions", "sessions_by_id", "user_sessions"}
-
-// verifyBackup opens the copy at path read-only and checks that it is a
-// whole portal database: bbolt's own consistency check, every top-level
-// bucket, a schema version this binary knows and the CSRF key.
-func verifyBackup(path string) (err error) {
-	// bbolt reads through mmap, so a damaged file can fault (SIGBUS) or
-	// panic; report either as a failed check.
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	// bbolt would try to initialise an empty file, and fail obscurely.
-	if fi, err := os.Stat(path); err != nil {
-		return err
-	} else if fi.Size() == 0 {
-		return errors.New("the file is empty")
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.View(func(tx *bolt.Tx) error {
-		// Before tx.Check, whose goroutine would crash the process on a
-		// page past the end of a cut-short file.
-		if fi, err := os.Stat(path); err != nil || fi.Size() < tx.Size() {
-			return fmt.Errorf("the file is cut short: its pages need %d bytes", tx.Size())
-		}
-		var first error
-		for err := range tx.Check() { // drain: Check's goroutine reads pages until it is done
-			if first == nil {
-				first = err
-			}
-		}
-		if first != nil {
-			return first
-		}
-		for _, name := range backupBuckets {
-			if tx.Bucket([]byte(name)) == nil {
-				return fmt.Errorf("no %s bucket", name)
-			}
-		}
-		meta := tx.Bucket([]byte("meta"))
-		v := meta.Get([]byte("schema_version"))
-		if len(v) != 8 {
-			return errors.New("no schema version")
-		}
-		if got := binary.BigEndian.Uint64(v); got == 0 || got > store.SchemaVersion {
-			return fmt.Errorf("schema %d, and this binary knows 1 to %d", got, store.SchemaVersion)
-		}
-		if len(meta.Get([]byte("csrf_key"))) != 32 {
-			return errors.New("no CSRF key")
-		}
-		return nil
-	})
-}

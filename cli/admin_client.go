@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 )
 
 // A command that needs the database while a server holds its lock is sent
-// to that server over the admin socket (admin.go) and carried out there,
+// to that server over the admin socket (admin_server.go) and carried out there,
 // on the server's open store, by the same code: the CLI sends its
 // arguments and what it read of stdin, and prints what comes back. So
 // 'portal user disable' or 'portal sessions revoke-all' take effect on the
@@ -84,28 +84,28 @@ func adminClientTrusting(db string, trusted func(uint32) bool) *http.Client {
 	}, Timeout: time.Minute}
 }
 
-// runForwarded carries out a command sent by a CLI, on the server's store.
-func (s *server) runForwarded(w http.ResponseWriter, r *http.Request) {
-	var req forwarded
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxForwarded))
-	if err := dec.Decode(&req); err != nil || len(req.Args) == 0 {
-		http.Error(w, "expected a JSON command", http.StatusBadRequest)
-		return
-	}
-	cmd, _ := findCommand(req.Args)
-	if cmd == nil || !cmd.online {
-		// backup, health and version never need the server to run them;
-		// anything else is not a command.
-		http.Error(w, "not a command the server runs", http.StatusBadRequest)
-		return
-	}
-	var stdout, stderr bytes.Buffer
-	c := &cli{getenv: func(string) string { return "" }, stdin: bytes.NewReader(req.Stdin), stdout: &stdout, stderr: &stderr, shared: s.store}
-	code := c.exit(c.dispatch(req.Args))
-	s.log.Info("operator command run for the CLI", "command", cmd.name, "exit", code)
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(forwardedResult{Code: code, Stdout: stdout.String(), Stderr: stderr.String()})
-}
-
 // errNoServer means no server answered on the admin socket.
 var errNoServer = errors.New("no portal server answered on the admin socket")
+
+// backupFromServer streams a consistent copy of the database from the
+// server running on it.
+func backupFromServer(db string, w io.Writer) (int64, error) {
+	client := adminClient(db)
+	client.Timeout = 0 // a backup takes as long as the file takes to copy
+	res, err := client.Get("http://portal/backup")
+	if u := (*untrustedSocketError)(nil); errors.As(err, &u) {
+		return 0, u
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w (%s): %v", errNoServer, adminSocketPath(db), err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("the portal server refused the backup: %s", res.Status)
+	}
+	n, err := io.Copy(w, res.Body)
+	if err != nil {
+		return n, fmt.Errorf("backup from the running server broke off after %d bytes: %w", n, err)
+	}
+	return n, nil
+}

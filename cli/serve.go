@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"portal/demo"
 	"portal/geo"
@@ -24,11 +22,13 @@ import (
 	"portal/store"
 )
 
-// run dispatches to a subcommand or starts the server, and returns the
-// process exit code.
-func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+// Run is the binary: it runs the operator command args names, or starts
+// the server, and returns the process exit code. version is what
+// -version prints; getenv and the streams are the process's, passed in so
+// that tests run it exactly as the binary does.
+func Run(version string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		return runCommand(args, getenv, stdin, stdout, stderr)
+		return runCommand(version, args, getenv, stdin, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flagHelp) {
@@ -211,44 +211,23 @@ func (s *server) Close() error {
 // under the same name. A damaged or foreign file is deleted all the same,
 // since starting afresh is what -demo-reset asks for.
 func resetDemoDB(path string) error {
-	db, err := probeLock(path)
-	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return fmt.Errorf("store: %s is locked by another process (is another portal already running with this database?); stop it before -demo-reset", path)
-	case err == nil:
-		db.Close()
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("reset demo database %s: %w", path, err)
+	if err := store.Remove(path, 0); err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return fmt.Errorf("%w; stop it before -demo-reset", err)
+		}
+		return err
 	}
 	return nil
 }
 
-// probeLock opens path read-only, which takes bbolt's shared lock and so
-// fails with ErrTimeout while a portal holds the file. A damaged file may
-// make bbolt fault rather than fail; that is reported as an error too.
-func probeLock(path string) (db *bolt.DB, err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			db, err = nil, fmt.Errorf("%v", r)
-		}
-	}()
-	return bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 3 * time.Second})
-}
-
-// errDamaged marks a panic or memory fault inside the store: bbolt panics
-// on a page it cannot make sense of, and faults on a file cut short under
-// it. Either way the file is damaged and serving on would only fail more.
-var errDamaged = errors.New("the database file is damaged")
-
 // guarded runs fn, turning a panic or fault into an error wrapping
-// errDamaged that names the file, instead of a crash with a stack trace.
+// store.ErrDamaged that names the file: bbolt panics on a page it cannot
+// make sense of, and faults on a file cut short under it, instead of a crash with a stack trace.
 func (s *server) guarded(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %s could not be read (%v); restore it from a backup or move it aside to start a new one", errDamaged, s.cfg.DB, r)
+			err = fmt.Errorf("%w: %s could not be read (%v); restore it from a backup or move it aside to start a new one", store.ErrDamaged, s.cfg.DB, r)
 		}
 	}()
 	return fn()
@@ -257,7 +236,7 @@ func (s *server) guarded(fn func() error) (err error) {
 // stopIfDamaged hands a damaged-database error to Run, which shuts the
 // server down, and reports whether it did.
 func (s *server) stopIfDamaged(err error) bool {
-	if !errors.Is(err, errDamaged) {
+	if !errors.Is(err, store.ErrDamaged) {
 		return false
 	}
 	select {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"portal/handlers"
+	"portal/store"
 )
 
 // config is everything the server can be told at start. Each flag has a
@@ -123,15 +124,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		errs = append(errs, errors.New("-db must name a database file, got an empty value"))
 	}
 	c.GeoIPDB = str("geoip-db")
-	c.IdleTimeout = dur("idle-timeout", time.Minute)
-	c.MaxLifetime = dur("max-lifetime", time.Minute)
+	policy, err := sessionPolicy(*raw["idle-timeout"], *raw["max-lifetime"], func(name string) string { return "-" + name })
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.IdleTimeout, c.MaxLifetime = policy.IdleTimeout, policy.MaxLifetime
 	c.FlushInterval = dur("flush-interval", time.Second)
 	c.Retention = dur("retention", 0)
 	if c.FlushInterval > time.Minute && len(errs) == 0 {
 		errs = append(errs, fmt.Errorf("-flush-interval must be at most 1m so last-active stays accurate to a minute, got %q", *raw["flush-interval"]))
-	}
-	if c.IdleTimeout > c.MaxLifetime && c.MaxLifetime > 0 {
-		errs = append(errs, fmt.Errorf("-idle-timeout (%s) must not be longer than -max-lifetime (%s)", *raw["idle-timeout"], *raw["max-lifetime"]))
 	}
 	n, err := strconv.Atoi(str("max-sessions"))
 	if err != nil || n < 0 || n > 100000 {
@@ -157,6 +158,46 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	c.Version = boolean("version")
 	return c, errors.Join(errs...)
+}
+
+// sessionPolicy checks the idle timeout and the lifetime the way both the
+// server and the operator commands need them, so "live" means the same to
+// both; name says how an error refers to each ("-idle-timeout" or
+// "$PORTAL_IDLE_TIMEOUT").
+func sessionPolicy(idle, life string, name func(option string) string) (store.Policy, error) {
+	var errs []error
+	dur := func(option, v string) time.Duration {
+		d, err := parseDuration(strings.TrimSpace(v))
+		if err != nil || d < time.Minute {
+			errs = append(errs, fmt.Errorf("%s must be a duration like 30m, 12h or 14d, at least %s, got %q", name(option), time.Minute, v))
+		}
+		return d
+	}
+	p := store.Policy{IdleTimeout: dur("idle-timeout", idle), MaxLifetime: dur("max-lifetime", life)}
+	if len(errs) == 0 && p.IdleTimeout > p.MaxLifetime {
+		errs = append(errs, fmt.Errorf("%s (%s) must not be longer than %s (%s)", name("idle-timeout"), idle, name("max-lifetime"), life))
+	}
+	return p, errors.Join(errs...)
+}
+
+// optionNamed is the server option called name.
+func optionNamed(name string) option {
+	for _, o := range options {
+		if o.name == name {
+			return o
+		}
+	}
+	panic("cli: no server option " + name)
+}
+
+// fromEnv is an option's value from its environment variable, or its
+// default: what a server started with the same environment would use.
+func fromEnv(getenv func(string) string, name string) string {
+	o := optionNamed(name)
+	if v := strings.TrimSpace(getenv(o.env)); v != "" {
+		return v
+	}
+	return o.def
 }
 
 func lookup(getenv func(string) string, key string) (string, bool) {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 // The memory test: the real binary under a flood of simultaneous sign-ins.
 // Every password check costs argon2id's 19 MiB, so without a bound on how
@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"portal/demo"
+	"portal/internal/testbin"
 )
 
 const (
@@ -73,7 +74,7 @@ func TestSignInFloodPeakMemory(t *testing.T) {
 	if _, err := os.ReadFile("/proc/self/status"); err != nil {
 		t.Skipf("peak RSS is read from /proc/PID/status, unreadable here: %v", err)
 	}
-	if buildWithRace() {
+	if testbin.Race() {
 		t.Skip("the race detector's shadow memory makes the binary's RSS incomparable with the bound")
 	}
 	bin := buildPortal(t)

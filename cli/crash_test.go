@@ -1,4 +1,4 @@
-package main
+package cli
 
 // The crash test: the real binary under concurrent sign-ins, revokes,
 // sign-outs and page views, killed with SIGKILL at random moments and

@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/mattn/go-isatty"
+
+	"portal/store"
+)
+
+// flagHelp is returned when -h was asked for; usage has been printed.
+var flagHelp = flag.ErrHelp
+
+// cliCommand is one operator command, such as "user create". Commands work
+// on the database file directly; while a server holds the file, the online
+// ones are carried out by that server instead (see admin_client.go).
+type cliCommand struct {
+	name    string // "user create"
+	args    string // synopsis of its flags and arguments
+	summary string // one sentence for 'portal help'
+	run     func(c *cli, args []string) error
+	online  bool // the running server may run it for us
+}
+
+// cliCommands lists every command in the order 'portal help' shows them.
+var cliCommands = []*cliCommand{
+	{"account create", "-name NAME -kind client|partner", "Add an account and print its id.", cmdAccountCreate, true},
+	{"account list", "", "List accounts: id, kind, name and number of users.", cmdAccountList, true},
+	{"user create", "-account ID -email EMAIL -name NAME -role ROLE", "Add a user and print its id; the password is read from standard input.", cmdUserCreate, true},
+	{"user passwd", "-email EMAIL", "Set a user's password from standard input and sign out all of their sessions.", cmdUserPasswd, true},
+	{"user disable", "-email EMAIL", "Stop a user from signing in and sign out all of their sessions.", cmdUserDisable, true},
+	{"user enable", "-email EMAIL", "Let a disabled user sign in again.", cmdUserEnable, true},
+	{"user list", "", "List users: email, role, account, whether disabled, live sessions.", cmdUserList, true},
+	{"sessions list", "-email EMAIL", "List a user's live sessions: device, location, sign-in and last-active times.", cmdSessionsList, true},
+	{"sessions revoke-all", "-email EMAIL", "Sign a user out everywhere.", cmdSessionsRevokeAll, true},
+	{"backup", "[-force] FILE", "Write a consistent copy of the database to FILE.", cmdBackup, false},
+	{"health", "[-url URL]", "Ask the running server whether it is up (for container health checks).", cmdHealth, false},
+	{"version", "", "Print the version.", cmdVersion, false},
+}
+
+// cli is what a command may touch: the environment and the three streams.
+type cli struct {
+	version string
+	cmd     *cliCommand
+	getenv  func(string) string
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	// terminal is whether stdin is a terminal, to prompt for a password.
+	terminal bool
+	// shared is the running server's store when the server runs a command
+	// for a CLI that found the file locked; nil in the CLI itself.
+	shared *store.Store
+}
+
+// usageError is a command line that can never work as given: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// runCommand runs an operator subcommand and returns the exit code: 0 done,
+// 1 it failed, 2 the command line was wrong.
+func runCommand(version string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// What the command reads of stdin is kept, to send along if the
+	// server has to run it (a password read before the file was opened).
+	var read bytes.Buffer
+	c := &cli{version: version, getenv: getenv, stdin: io.TeeReader(stdin, &read), stdout: stdout, stderr: stderr}
+	if f, ok := stdin.(*os.File); ok {
+		c.terminal = isatty.IsTerminal(f.Fd())
+	}
+	err := c.dispatch(args)
+	var locked lockedError
+	if errors.As(err, &locked) && c.cmd != nil && c.cmd.online {
+		return forwardCommand(locked, args, read.Bytes(), stdout, stderr)
+	}
+	return c.exit(err)
+}
+
+// exit reports err and turns it into the exit code.
+func (c *cli) exit(err error) int {
+	stderr := c.stderr
+	var uerr *usageError
+	switch {
+	case err == nil, errors.Is(err, flagHelp):
+		return 0
+	case errors.As(err, &uerr):
+		fmt.Fprintf(stderr, "portal: %v\n", err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "portal: %v\n", err)
+		return 1
+	}
+}
+
+func (c *cli) dispatch(args []string) error {
+	if args[0] == "help" {
+		if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+			if cmd, _ := findCommand(args[1:]); cmd != nil {
+				c.cmd = cmd
+				return cmd.run(c, []string{"-h"})
+			}
+			if len(args) == 2 && hasGroup(args[1]) {
+				c.help(c.stdout, args[1])
+				return nil
+			}
+			return usagef("there is no command %q; run 'portal help' for the list", strings.Join(args[1:], " "))
+		}
+		c.help(c.stdout, "")
+		return nil
+	}
+	cmd, rest := findCommand(args)
+	if cmd == nil {
+		group := args[0]
+		if !hasGroup(group) {
+			return usagef("unknown command %q; run 'portal help' for the list, or 'portal -h' for the server's flags", group)
+		}
+		if len(args) > 1 && (args[1] == "-h" || args[1] == "-help" || args[1] == "--help") {
+			c.help(c.stdout, group)
+			return flagHelp
+		}
+		c.help(c.stderr, group)
+		if len(args) == 1 {
+			return usagef("%q needs a subcommand, listed above", group)
+		}
+		return usagef("unknown command %q; the %q commands are listed above", group+" "+args[1], group)
+	}
+	c.cmd = cmd
+	return cmd.run(c, rest)
+}
+
+// findCommand matches the longest command name at the start of args.
+func findCommand(args []string) (*cliCommand, []string) {
+	for _, cmd := range cliCommands {
+		words := strings.Fields(cmd.name)
+		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == cmd.name {
+			return cmd, args[len(words):]
+		}
+	}
+	return nil, nil
+}
+
+func hasGroup(group string) bool {
+	for _, cmd := range cliCommands {
+		if first, _, _ := strings.Cut(cmd.name, " "); first == group {
+			return true
+		}
+	}
+	return false
+}
+
+// help lists the commands, all of them or those of one group.
+func (c *cli) help(w io.Writer, group string) {
+	if group == "" {
+		fmt.Fprint(w, "Usage: portal [flags]              start the server ('portal -h' lists its flags)\n"+
+			"       portal COMMAND [flags]      work on the database file directly\n\nCommands:\n")
+	} else {
+		fmt.Fprintf(w, "Usage: portal %s COMMAND [flags]\n\nCommands:\n", group)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, cmd := range cliCommands {
+		if first, _, _ := strings.Cut(cmd.name, " "); group == "" || first == group {
+			fmt.Fprintf(tw, "  %s %s\t%s\n", cmd.name, cmd.args, cmd.summary)
+		}
+	}
+	tw.Flush()
+	io.WriteString(w, `
+Commands that use the database take -db PATH (default $PORTAL_DB, else
+portal.db). With the server stopped they open the file themselves; while
+it runs, the server carries them out (backup included) over its admin
+socket beside the file. All take -h.
+Passwords are read from the first line of standard input, never from the
+command line, for example:
+  printf '%s\n' "$PW" | portal user create -account ID -email EMAIL -name NAME -role client_admin
+`)
+}
+
+func cmdVersion(c *cli, args []string) error {
+	fs := c.bareFlagSet()
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "portal %s\n", c.version)
+	return nil
+}

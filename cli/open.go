@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"portal/store"
+)
+
+// policy is the server's session policy, from the same environment
+// variables, defaults and checks, so that "live" means what the server
+// means.
+func (c *cli) policy() (store.Policy, error) {
+	p, err := sessionPolicy(fromEnv(c.getenv, "idle-timeout"), fromEnv(c.getenv, "max-lifetime"),
+		func(name string) string { return "$" + optionNamed(name).env })
+	if err != nil {
+		return p, usagef("%v", err)
+	}
+	return p, nil
+}
+
+// openStore opens the database with a short lock timeout. Only creating
+// commands may start a new file; the rest refuse a path with no database,
+// so a typo in -db does not quietly create an empty one.
+func (c *cli) openStore(path string, create bool) (*store.Store, error) {
+	if strings.TrimSpace(path) == "" {
+		return nil, usagef("-db must name the database file, got an empty value")
+	}
+	policy, err := c.policy()
+	if err != nil {
+		return nil, err
+	}
+	if !create {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("there is no database at %s; pass -db or set PORTAL_DB to the server's database file", path)
+		}
+	}
+	st, err := store.Open(path, store.Options{Timeout: 2 * time.Second, Policy: policy})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, lockedError{path}
+	}
+	return st, err
+}
+
+// withStore opens the database, runs fn and closes it again, reporting the
+// first error.
+func (c *cli) withStore(path string, create bool, fn func(*store.Store) error) error {
+	if c.shared != nil {
+		return fn(c.shared)
+	}
+	st, err := c.openStore(path, create)
+	if err != nil {
+		return err
+	}
+	err = fn(st)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// lockedError says a server holds the database. It unwraps to
+// store.ErrLocked so callers that can go through the server can tell.
+type lockedError struct{ path string }
+
+func (e lockedError) Error() string {
+	return fmt.Sprintf("the portal server is running on %s (the file is locked); stop it first, for example with 'systemctl stop portal', and run this command again", e.path)
+}
+
+func (e lockedError) Unwrap() error { return store.ErrLocked }
