@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/gofiber/fiber/v2"
 )
 
 // maxProxyHeader bounds how much of a forwarding header is read.
@@ -107,4 +109,26 @@ func parseHop(s string) (netip.Addr, bool) {
 		}
 	}
 	return netip.Addr{}, false
+}
+
+// clientAddr is the address the request came from, honouring forwarding
+// headers only from trusted proxies. The result is a copy, safe to keep.
+// A forwarding header that cannot be read is the client's error (400 or
+// 431), never a reason to take the proxy for the client.
+func (h *Handler) clientAddr(c *fiber.Ctx) (netip.Addr, error) {
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	var hdrs []string
+	if len(h.cfg.TrustedProxies) > 0 {
+		for _, v := range c.Request().Header.PeekAll(h.cfg.ProxyHeader) {
+			hdrs = append(hdrs, string(v))
+		}
+	}
+	a, err := ClientIP(peer, hdrs, h.cfg.TrustedProxies)
+	switch {
+	case errors.Is(err, ErrForwardedTooLong):
+		return a, &userError{status: fiber.StatusRequestHeaderFieldsTooLarge, message: "The request's " + h.cfg.ProxyHeader + " header is too long."}
+	case err != nil:
+		return a, &userError{status: fiber.StatusBadRequest, message: "The request's " + h.cfg.ProxyHeader + " header is not a list of addresses."}
+	}
+	return a, nil
 }

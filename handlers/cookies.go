@@ -110,24 +110,11 @@ func (h *Handler) takeFlash(c *fiber.Ctx) string {
 	}
 	switch code {
 	case "revoked":
-		return "The session was signed out."
+		return signedOutOne
 	case "others":
 		return signedOutOthers(n)
 	case "password":
-		if n > 0 {
-			return "Your password was changed. " + signedOutOthers(n)
-		}
-		return "Your password was changed."
+		return passwordChanged(n)
 	}
 	return ""
-}
-
-func signedOutOthers(n int) string {
-	switch n {
-	case 0:
-		return "There were no other sessions to sign out."
-	case 1:
-		return "Signed out 1 other session."
-	}
-	return "Signed out " + strconv.Itoa(n) + " other sessions."
 }

@@ -74,13 +74,23 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 	if isHTMX(c) {
 		c.Set(hxRetarget, "#flash")
 		c.Set(hxReswap, "innerHTML")
-		return c.Render("partials/error_flash", fiber.Map{"Message": msg, "Reload": reload})
+		return c.Render("partials/error_flash", errorFlash{Message: msg, Reload: reload}, "")
 	}
-	p := h.newPage(c, text[0])
-	p.Heading, p.Message = text[0], msg
-	p.Back, p.BackText = "/settings", "Go to Settings"
+	v := &errorView{Layout: h.newLayout(c, text[0]), Heading: text[0], Message: msg, Back: "/settings", BackText: "Go to Settings"}
 	if authOf(c) == nil {
-		p.Back, p.BackText = "/login", "Go to sign-in"
+		v.Back, v.BackText = "/login", "Go to sign-in"
 	}
-	return c.Render("error", p)
+	return c.Render("error", v)
+}
+
+// errorView is the error page.
+type errorView struct {
+	Layout                           layoutView
+	Heading, Message, Back, BackText string
+}
+
+// errorFlash is an error as an htmx request gets it, in the flash region.
+type errorFlash struct {
+	Message string
+	Reload  bool
 }

@@ -13,13 +13,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
-	"github.com/gofiber/template/html/v2"
 
 	"portal/geo"
 	"portal/password"
 	"portal/static"
 	"portal/store"
-	"portal/views"
 )
 
 // Locator resolves an address to a coarse location. *geo.Resolver is one.
@@ -95,6 +93,7 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 
 	fcfg := fiber.Config{
 		Views:                 engine,
+		ViewsLayout:           defaultLayout,
 		ErrorHandler:          h.handleError,
 		BodyLimit:             bodyLimit,
 		ReadBufferSize:        readBufferSize,
@@ -125,19 +124,6 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 	res.Body.Close()
 	h.routes(app)
 	return app, nil
-}
-
-// loadTemplates parses every template, with the "cached" function that
-// renders a partial through the partial cache.
-func loadTemplates() (*html.Engine, *partialCache, error) {
-	partials := newPartialCache(defaultPartialCacheBytes)
-	engine := html.NewFileSystem(http.FS(views.FS), ".html")
-	engine.AddFunc("cached", partials.render)
-	if err := engine.Load(); err != nil {
-		return nil, nil, fmt.Errorf("handlers: load templates: %w", err)
-	}
-	partials.use(engine.Templates)
-	return engine, partials, nil
 }
 
 func (h *Handler) routes(app *fiber.App) {

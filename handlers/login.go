@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -44,25 +43,33 @@ func (h *Handler) loginPage(c *fiber.Ctx) error {
 		}
 		return h.redirect(c, to)
 	}
-	p := h.loginData(c)
-	p.Reason = text
-	return c.Render("login", p)
+	v := h.newLoginView(c)
+	v.Reason = text
+	return c.Render("login", v)
 }
 
-func (h *Handler) loginData(c *fiber.Ctx) *page {
+// loginView is the sign-in page.
+type loginView struct {
+	Layout               layoutView
+	CSRF                 string // the form's token, bound to the pre-session cookie
+	Email, Error, Reason string
+	DemoLogins           []DemoLogin
+	DemoPassword         string
+}
+
+func (h *Handler) newLoginView(c *fiber.Ctx) *loginView {
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	p := h.newPage(c, "Sign in")
-	p.CSRF = h.csrfToken(csrfLogin, h.preSession(c))
+	v := &loginView{Layout: h.newLayout(c, "Sign in"), CSRF: h.csrfToken(csrfLogin, h.preSession(c))}
 	if h.cfg.Demo {
-		p.DemoLogins, p.DemoPassword = h.cfg.DemoLogins, h.cfg.DemoPassword
+		v.DemoLogins, v.DemoPassword = h.cfg.DemoLogins, h.cfg.DemoPassword
 	}
-	return p
+	return v
 }
 
 func (h *Handler) loginFailed(c *fiber.Ctx, status int, email, msg string) error {
-	p := h.loginData(c)
-	p.Email, p.Error = email, msg
-	return c.Status(status).Render("login", p)
+	v := h.newLoginView(c)
+	v.Email, v.Error = email, msg
+	return c.Status(status).Render("login", v)
 }
 
 // loginSubmit checks the credentials and starts a new session. Every
@@ -173,19 +180,13 @@ func (h *Handler) reasonText(r store.Reason) string {
 // humanDuration writes d the way a person would: "12 hours", "14 days",
 // "2 minutes".
 func humanDuration(d time.Duration) string {
-	unit := func(n int64, name string) string {
-		if n == 1 {
-			return "1 " + name
-		}
-		return fmt.Sprintf("%d %ss", n, name)
-	}
 	switch {
 	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
-		return unit(int64(d/(24*time.Hour)), "day")
+		return plural(int(d/(24*time.Hour)), "day", "")
 	case d >= time.Hour && d%time.Hour == 0:
-		return unit(int64(d/time.Hour), "hour")
+		return plural(int(d/time.Hour), "hour", "")
 	case d >= time.Minute:
-		return unit(int64((d+time.Minute-1)/time.Minute), "minute")
+		return plural(int((d+time.Minute-1)/time.Minute), "minute", "")
 	}
-	return unit(int64((d+time.Second-1)/time.Second), "second")
+	return plural(int((d+time.Second-1)/time.Second), "second", "")
 }

@@ -8,36 +8,41 @@ import (
 	"portal/store"
 )
 
-// page is the data every template gets. Everything a template shows is
-// computed before rendering, so templates hold no logic and no lookups.
-type page struct {
+// Every page has a view: a small struct holding everything its template
+// shows, computed before rendering, so templates hold no logic and no
+// lookups. Each has a Layout field, what the layout shows around the page.
+// (A named field, not an embedded one: html/template finds a promoted
+// field by a slow search that allocates, on every use.)
+
+// layoutView is what views/layout.html shows around every page.
+type layoutView struct {
 	Title string
-	User  *userView
-	CSRF  string
-	Flash string
 	Demo  bool
-
-	// Settings
-	Section  string
-	Nav      sidebar
-	Sessions *sessionsView
-	Password passwordView
-
-	// Sign-in
-	Email, Error, Reason string
-	DemoLogins           []DemoLogin
-	DemoPassword         string
-
-	// Error page
-	Heading, Message, Back, BackText string
+	User  *signedIn // nil when nobody is signed in
+	Flash string
 }
 
-type userView struct {
-	Name, Email, RoleLabel, AccountName string
+// signedIn is who the top bar says is signed in, with the session's CSRF
+// token for its Sign out form and for htmx requests.
+type signedIn struct {
+	Name, RoleLabel, CSRF string
 }
 
-type passwordView struct {
-	Error string
+// newLayout fills the layout for the caller, signed in or not.
+func (h *Handler) newLayout(c *fiber.Ctx, title string) layoutView {
+	l := layoutView{Title: title, Demo: h.cfg.Demo}
+	if a := authOf(c); a != nil {
+		l.User = &signedIn{Name: a.User.Name, RoleLabel: roleLabels[a.User.Role], CSRF: a.CSRF}
+	}
+	return l
+}
+
+// HXHeaders is the hx-headers attribute of a signed-in page, which sends
+// the CSRF token with every htmx request. Only full pages print it, so it
+// is built when printed, not for every fragment.
+func (u *signedIn) HXHeaders() string {
+	hdr, _ := json.Marshal(map[string]string{csrfHeader: u.CSRF})
+	return string(hdr)
 }
 
 // roleLabels are the names people see for each role.
@@ -49,32 +54,11 @@ var roleLabels = map[store.Role]string{
 	store.RolePartnerStaff:  "Partner Staff",
 }
 
-// newPage fills what the layout needs for the caller, signed in or not.
-func (h *Handler) newPage(c *fiber.Ctx, title string) *page {
-	p := &page{Title: title, Demo: h.cfg.Demo}
-	if a := authOf(c); a != nil {
-		p.User = &userView{Name: a.User.Name, Email: a.User.Email, RoleLabel: roleLabels[a.User.Role]}
-		p.CSRF = a.CSRF
-	}
-	return p
-}
-
-// HXHeaders is the hx-headers attribute of a signed-in page, which sends
-// the CSRF token with every htmx request. Only full pages print it, so it
-// is built when printed, not for every fragment.
-func (p *page) HXHeaders() string {
-	if p.CSRF == "" || p.User == nil {
-		return ""
-	}
-	hdr, _ := json.Marshal(map[string]string{csrfHeader: p.CSRF})
-	return string(hdr)
-}
+// RoleLabel is the name people see for a role.
+func RoleLabel(r store.Role) string { return roleLabels[r] }
 
 // announce names the result of an htmx action for the page's live region.
 func announce(c *fiber.Ctx, msg string) {
 	b, _ := json.Marshal(map[string]string{"announce": msg})
 	c.Set(hxTrigger, string(b))
 }
-
-// RoleLabel is the name people see for a role.
-func RoleLabel(r store.Role) string { return roleLabels[r] }

@@ -103,8 +103,8 @@ func TestPartialCacheRefusesUnsafeKeys(t *testing.T) {
 		{"slice", "partials/session_row", []sessionRow{row}},
 		{"map", "partials/session_row", map[string]string{}},
 		{"nil", "partials/session_row", nil},
-		{"struct holding a slice", "partials/active_sessions", sessionsView{Rows: []sessionRow{row}}},
-		{"struct holding a pointer", "partials/settings_body", page{User: &userView{}}},
+		{"struct holding a slice", "partials/active_sessions", sessionList{Rows: []sessionRow{row}}},
+		{"struct holding a pointer", "settings", settingsView{Layout: layoutView{User: &signedIn{}}}},
 		{"struct holding an interface", "partials/session_row", struct{ X any }{1}},
 		{"no such template", "partials/nope", row},
 	}

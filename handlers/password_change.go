@@ -24,13 +24,10 @@ func (h *Handler) passwordChange(c *fiber.Ctx) error {
 	current, next := formValue(c, "current_password"), formValue(c, "new_password")
 	signOut := formValue(c, "sign_out_others") != ""
 	fail := func(status int, msg string) error {
-		p, err := h.settingsData(c, "password")
-		if err != nil {
-			return err
-		}
-		p.Password.Error = msg
+		v := h.newSettingsView(c, sectionNamed("password"))
+		v.Section = &passwordView{CSRF: a.CSRF, Error: msg}
 		c.Status(status)
-		return h.renderSettings(c, p)
+		return h.renderSettings(c, v)
 	}
 	if len(current) > password.MaxLen {
 		return fail(fiber.StatusBadRequest, "Your current password is incorrect.")

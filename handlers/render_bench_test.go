@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofiber/template/html/v2"
-
 	"portal/geo"
 	"portal/store"
 )
@@ -14,7 +12,7 @@ import (
 // renderBench is what the row benchmarks share.
 type renderBench struct {
 	h        *Handler
-	engine   *html.Engine
+	engine   *viewEngine
 	partials *partialCache
 	sess     store.Session
 	row      sessionRow

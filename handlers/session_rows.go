@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"fmt"
 	"html/template"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,8 +12,9 @@ import (
 	"portal/store"
 )
 
-// sessionsView is the Active Sessions section.
-type sessionsView struct {
+// sessionList is the Active Sessions section: the caller's sessions and
+// the sign-out-all control.
+type sessionList struct {
 	Rows           []sessionRow
 	Others         int
 	OthersSentence string
@@ -56,36 +55,30 @@ func makeWhen(t, now time.Time) when {
 // relative says how long ago t was, in words.
 func relative(t, now time.Time) string {
 	d := now.Sub(t)
-	plural := func(n int, unit string) string {
-		if n == 1 {
-			return "1 " + unit + " ago"
-		}
-		return strconv.Itoa(n) + " " + unit + "s ago"
-	}
 	switch {
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
-		return plural(int(d/time.Minute), "minute")
+		return plural(int(d/time.Minute), "minute", " ago")
 	case d < 24*time.Hour:
-		return plural(int(d/time.Hour), "hour")
+		return plural(int(d/time.Hour), "hour", " ago")
 	case d < 48*time.Hour:
 		return "yesterday"
 	case d < 30*24*time.Hour:
-		return plural(int(d/(24*time.Hour)), "day")
+		return plural(int(d/(24*time.Hour)), "day", " ago")
 	}
 	return t.Format("2 Jan 2006")
 }
 
-// sessionsView lists the caller's live sessions, current first.
-func (h *Handler) sessionsView(c *fiber.Ctx) (*sessionsView, error) {
+// listSessions lists the caller's live sessions, current first.
+func (h *Handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
 	a := authOf(c)
 	list, err := h.store.ListUserSessions(a.User.ID)
 	if err != nil {
 		return nil, err
 	}
 	now := h.now()
-	v := &sessionsView{CSRF: a.CSRF}
+	v := &sessionList{CSRF: a.CSRF}
 	v.Rows = make([]sessionRow, 0, len(list))
 	for _, s := range list {
 		v.Rows = append(v.Rows, h.row(s, s.ID == a.Session.ID, a.CSRF, now))
@@ -105,15 +98,8 @@ func (h *Handler) sessionsView(c *fiber.Ctx) (*sessionsView, error) {
 	if v.Others < 0 {
 		v.Others = 0
 	}
-	v.OthersSentence = othersSentence(v.Others)
+	v.OthersSentence = willSignOutOthers(v.Others)
 	return v, nil
-}
-
-func othersSentence(n int) string {
-	if n == 1 {
-		return "This signs out 1 other session."
-	}
-	return fmt.Sprintf("This signs out %d other sessions.", n)
 }
 
 // row prepares one session for display.

@@ -39,11 +39,18 @@ func (h *Handler) signOutSession(c *fiber.Ctx) error {
 	}
 	// The row comes back in its signed-out state, and the sign-out-all
 	// control with it (out of band), so its count stays true.
-	rest, err := h.sessionsView(c)
+	rest, err := h.listSessions(c)
 	if err != nil {
 		return err
 	}
 	row := h.row(sess, false, a.CSRF, h.now())
-	announce(c, "Signed out "+row.Device+", "+row.where()+".")
-	return c.Render("partials/session_signed_out", fiber.Map{"Row": row, "Sessions": rest})
+	announce(c, signedOutSession(row.Device, row.where()))
+	return c.Render("partials/session_signed_out", signedOutRow{Row: row, Sessions: rest}, "")
+}
+
+// signedOutRow is the row of a session just signed out, with the list the
+// sign-out-all control counts.
+type signedOutRow struct {
+	Row      sessionRow
+	Sessions *sessionList
 }

@@ -9,15 +9,17 @@ import (
 // signOutOthersConfirm is the confirmation page for browsers without
 // JavaScript (with it, a <dialog> on the list asks instead).
 func (h *Handler) signOutOthersConfirm(c *fiber.Ctx) error {
-	p, err := h.settingsData(c, "confirm-sign-out-others")
+	v := h.newSettingsView(c, sectionNamed("active-sessions"))
+	list, err := h.listSessions(c)
 	if err != nil {
 		return err
 	}
-	if p.Sessions.Others == 0 {
+	if list.Others == 0 {
 		h.setFlash(c, "others", 0)
 		return h.redirect(c, activeSessionsURL)
 	}
-	return h.renderSettings(c, p)
+	v.Layout.Title, v.partial, v.Section = "Sign out all other devices", confirmSignOutOthers, list
+	return h.renderSettings(c, v)
 }
 
 // signOutOthers ends every session of the caller except this one, in one
@@ -34,11 +36,11 @@ func (h *Handler) signOutOthers(c *fiber.Ctx) error {
 		h.setFlash(c, "others", n)
 		return c.Redirect(activeSessionsURL, fiber.StatusSeeOther)
 	}
-	v, err := h.sessionsView(c)
+	v, err := h.listSessions(c)
 	if err != nil {
 		return err
 	}
 	v.Message = signedOutOthers(n)
 	announce(c, v.Message)
-	return c.Render("partials/active_sessions", v)
+	return c.Render("partials/active_sessions", v, "")
 }

@@ -6,17 +6,39 @@ import (
 	"portal/store"
 )
 
-// section is one page of Settings.
+// section is one page of Settings: its sidebar entry, the partial that
+// shows it inside views/settings.html, and what that partial shows. Adding
+// a section is one entry in sections and one partial.
 type section struct {
 	Slug, Title, Group string
 	CustomerOnly       bool
+	partial            string
+	data               func(h *Handler, c *fiber.Ctx) (any, error)
 }
+
+const accountAndSecurity = "Account and security"
 
 // sections in sidebar order. The first one a role may see is the default.
 var sections = []section{
-	{Slug: "profile", Title: "Profile", Group: "Account and security"},
-	{Slug: "password", Title: "Password", Group: "Account and security"},
-	{Slug: "active-sessions", Title: "Active Sessions", Group: "Account and security", CustomerOnly: true},
+	{Slug: "profile", Title: "Profile", Group: accountAndSecurity,
+		partial: "partials/profile", data: (*Handler).profile},
+	{Slug: "password", Title: "Password", Group: accountAndSecurity,
+		partial: "partials/password", data: (*Handler).passwordForm},
+	{Slug: "active-sessions", Title: "Active Sessions", Group: accountAndSecurity, CustomerOnly: true,
+		partial: "partials/active_sessions", data: (*Handler).activeSessions},
+}
+
+// confirmSignOutOthers is the Active Sessions page that asks before
+// signing out every other session, for browsers without JavaScript.
+const confirmSignOutOthers = "partials/confirm_sign_out_others"
+
+// settingsPartials are the partials a Settings page may show.
+func settingsPartials() []string {
+	ps := []string{confirmSignOutOthers}
+	for _, s := range sections {
+		ps = append(ps, s.partial)
+	}
+	return ps
 }
 
 // legacySections are old slugs that still resolve, mapped to the canonical
@@ -53,6 +75,16 @@ func resolveSection(raw string, role store.Role) (s section, canonical bool, ok 
 	return section{}, false, false
 }
 
+// sectionNamed is the section with this slug, which must exist.
+func sectionNamed(slug string) section {
+	for _, s := range sections {
+		if s.Slug == slug {
+			return s
+		}
+	}
+	panic("handlers: no settings section " + slug)
+}
+
 // sidebar is what the settings sidebar shows. It is a plain value, so the
 // rendered sidebar is cached by it (see partialCache).
 type sidebar struct {
@@ -86,6 +118,28 @@ func (s sidebar) Groups() []navGroup {
 	return groups
 }
 
+// settingsView is a Settings page: the sidebar and one section, whose
+// partial shows Section.
+type settingsView struct {
+	Layout  layoutView
+	Nav     sidebar
+	Section any
+	partial string
+}
+
+// newSettingsView starts the page of section s; the caller fills Section.
+func (h *Handler) newSettingsView(c *fiber.Ctx, s section) *settingsView {
+	v := &settingsView{
+		Layout:  h.newLayout(c, s.Title),
+		Nav:     sidebar{Customer: authOf(c).User.Role.IsCustomer(), Current: s.Slug},
+		partial: s.partial,
+	}
+	if !isHTMX(c) {
+		v.Layout.Flash = h.takeFlash(c)
+	}
+	return v
+}
+
 // settingsPage serves /settings?section=…; an htmx request gets the settings
 // body alone, a full request the whole page.
 func (h *Handler) settingsPage(c *fiber.Ctx) error {
@@ -103,53 +157,45 @@ func (h *Handler) settingsPage(c *fiber.Ctx) error {
 		// URL in the address bar, in one round trip.
 		c.Set(hxPushURL, url)
 	}
-	p, err := h.settingsData(c, sec.Slug)
-	if err != nil {
+	v := h.newSettingsView(c, sec)
+	var err error
+	if v.Section, err = sec.data(h, c); err != nil {
 		return err
 	}
-	return h.renderSettings(c, p)
+	return h.renderSettings(c, v)
 }
 
-// settingsData builds the page for one section.
-func (h *Handler) settingsData(c *fiber.Ctx, slug string) (*page, error) {
-	a := authOf(c)
-	title := slug
-	for _, sec := range sections {
-		if sec.Slug == slug {
-			title = sec.Title
-		}
-	}
-	p := h.newPage(c, title)
-	p.Section = slug
-	navSlug := slug
-	if slug == "confirm-sign-out-others" {
-		navSlug = "active-sessions"
-		p.Title = "Sign out all other devices"
-	}
-	p.Nav = sidebar{Customer: a.User.Role.IsCustomer(), Current: navSlug}
-	if !isHTMX(c) {
-		p.Flash = h.takeFlash(c)
-	}
-	switch slug {
-	case "profile":
-		acct, err := h.store.AccountByID(a.User.AccountID)
-		if err != nil {
-			return nil, err
-		}
-		p.User.AccountName = acct.Name
-	case "active-sessions", "confirm-sign-out-others":
-		v, err := h.sessionsView(c)
-		if err != nil {
-			return nil, err
-		}
-		p.Sessions = v
-	}
-	return p, nil
-}
-
-func (h *Handler) renderSettings(c *fiber.Ctx, p *page) error {
+// renderSettings sends the settings body to htmx, the whole page otherwise.
+func (h *Handler) renderSettings(c *fiber.Ctx, v *settingsView) error {
 	if isHTMX(c) {
-		return c.Render("partials/settings_body", p)
+		return c.Render(v.partial, v, "settings")
 	}
-	return c.Render("settings", p)
+	return c.Render(v.partial, v, "settings", defaultLayout)
+}
+
+// profileView is the Profile section.
+type profileView struct {
+	Name, Email, RoleLabel, AccountName string
+}
+
+func (h *Handler) profile(c *fiber.Ctx) (any, error) {
+	u := authOf(c).User
+	acct, err := h.store.AccountByID(u.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	return &profileView{Name: u.Name, Email: u.Email, RoleLabel: roleLabels[u.Role], AccountName: acct.Name}, nil
+}
+
+// passwordView is the Password section's form.
+type passwordView struct {
+	CSRF, Error string
+}
+
+func (h *Handler) passwordForm(c *fiber.Ctx) (any, error) {
+	return &passwordView{CSRF: authOf(c).CSRF}, nil
+}
+
+func (h *Handler) activeSessions(c *fiber.Ctx) (any, error) {
+	return h.listSessions(c)
 }

@@ -1,10 +1,16 @@
 // Package views holds the HTML templates, embedded so the binary needs no
 // files at run time and tests render exactly what it serves.
+//
+// layout.html is the document every full page shares; a page (login.html,
+// error.html, settings.html) fills its "content" slot. settings.html is the
+// Settings sidebar with a "section" slot, which the section's partial
+// fills. partials/ are the pieces, and what htmx requests get. The slots are
+// bound when the templates load (handlers/templates.go).
 package views
 
 import "embed"
 
-// FS is the template tree: partials/ and one file per page.
+// FS is the template tree: the layout, one file per page, and partials/.
 //
 //go:embed *.html partials
 var FS embed.FS

@@ -1,8 +1,10 @@
 package handlers
 
-import (
-	"errors"
+// What a session keeps of where and with what it was used: the place its
+// address resolves to and the device its user agent names, recorded at
+// sign-in and updated when either changes.
 
+import (
 	"net/netip"
 
 	"github.com/gofiber/fiber/v2"
@@ -11,31 +13,6 @@ import (
 	"portal/geo"
 	"portal/store"
 )
-
-// clientAddr is the address the request came from, honouring forwarding
-// headers only from trusted proxies. The result is a copy, safe to keep.
-// A forwarding header that cannot be read is the client's error (400 or
-// 431), never a reason to take the proxy for the client.
-func (h *Handler) clientAddr(c *fiber.Ctx) (netip.Addr, error) {
-	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
-	var hdrs []string
-	if len(h.cfg.TrustedProxies) > 0 {
-		for _, v := range c.Request().Header.PeekAll(h.cfg.ProxyHeader) {
-			hdrs = append(hdrs, string(v))
-		}
-	}
-	a, err := ClientIP(peer, hdrs, h.cfg.TrustedProxies)
-	switch {
-	case errors.Is(err, ErrForwardedTooLong):
-		return a, &userError{status: fiber.StatusRequestHeaderFieldsTooLarge, message: "The request's " + h.cfg.ProxyHeader + " header is too long."}
-	case err != nil:
-		return a, &userError{status: fiber.StatusBadRequest, message: "The request's " + h.cfg.ProxyHeader + " header is not a list of addresses."}
-	}
-	return a, nil
-}
-
-// place resolves an address to what a session may keep of it.
-func (h *Handler) place(addr netip.Addr) store.Place { return Place(h.geo, addr) }
 
 // Place is what a session keeps of an address: its network, a masked form
 // and a coarse location. The full address is not kept. loc may be nil.
@@ -75,7 +52,7 @@ func (h *Handler) noteChanges(c *fiber.Ctx, token string, s store.Session) error
 		return err
 	}
 	if n := geo.Network(addr); n != "" && n != s.LastPlace.Network {
-		h.store.SeenFrom(token, h.place(addr))
+		h.store.SeenFrom(token, Place(h.geo, addr))
 	}
 	// Stored agents are cleaned, so compare the raw header first: for
 	// ordinary browsers the two are equal and nothing is allocated.

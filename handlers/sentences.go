@@ -1,0 +1,45 @@
+package handlers
+
+import "strconv"
+
+// plural is n and unit, with an s on the unit unless n is 1, then rest:
+// plural(3, "minute", " ago") is "3 minutes ago", built as one string.
+func plural(n int, unit, rest string) string {
+	if n == 1 {
+		return "1 " + unit + rest
+	}
+	return strconv.Itoa(n) + " " + unit + "s" + rest
+}
+
+// What the pages say about signing sessions out, each sentence once.
+
+// signedOutOne is the flash after a session was signed out without htmx.
+const signedOutOne = "The session was signed out."
+
+// signedOutSession announces that one session, described as its row
+// reads, was signed out.
+func signedOutSession(device, where string) string {
+	return "Signed out " + device + ", " + where + "."
+}
+
+// willSignOutOthers is what signing out every other session will do.
+func willSignOutOthers(n int) string {
+	return "This signs out " + plural(n, "other session", ".")
+}
+
+// signedOutOthers is what signing out every other session did.
+func signedOutOthers(n int) string {
+	if n == 0 {
+		return "There were no other sessions to sign out."
+	}
+	return "Signed out " + plural(n, "other session", ".")
+}
+
+// passwordChanged is the flash after a password change that signed out n
+// other sessions.
+func passwordChanged(n int) string {
+	if n == 0 {
+		return "Your password was changed."
+	}
+	return "Your password was changed. " + signedOutOthers(n)
+}
