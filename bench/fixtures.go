@@ -47,7 +47,7 @@ func newSeeder(st *store.Store, loc handlers.Locator, pwHash string) (*seeder, e
 	s := &seeder{st: st, loc: loc, account: acct.ID, now: time.Now(), pwHash: pwHash}
 	for _, addr := range geo.DemoAddrs() {
 		for _, ua := range userAgents {
-			s.samples = append(s.samples, handlers.NewSession(loc, ua, addr))
+			s.samples = append(s.samples, store.SignIn(ua, loc.Place(addr)))
 		}
 	}
 	return s, nil
@@ -80,7 +80,7 @@ func (s *seeder) sample(i int) store.NewSession {
 // current creates the session a benchmark worker uses: a desktop browser
 // on the loopback address, active now.
 func (s *seeder) current(u store.User) (store.Session, string, error) {
-	return s.st.CreateSession(u.ID, handlers.NewSession(s.loc, userAgents[1], loopback))
+	return s.st.CreateSession(u.ID, store.SignIn(userAgents[1], s.loc.Place(loopback)))
 }
 
 // login is a signed-in browser the load generator can act as.

@@ -19,6 +19,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"portal/device"
+	"portal/geo"
 	"portal/handlers"
 	"portal/password"
 	"portal/store"
@@ -78,8 +80,8 @@ func cliAddSessions(t *testing.T, db, email string, n int) []string {
 	for range n {
 		_, tok, err := st.CreateSession(u.ID, store.NewSession{
 			UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-			Device:    store.Device{Browser: "Chrome", BrowserVersion: "131", OS: "macOS", Type: "desktop"},
-			Place:     store.Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", City: "Berlin", Country: "Germany", CountryCode: "DE"},
+			Device:    device.Info{Browser: "Chrome", BrowserVersion: "131", OS: "macOS", Type: "desktop"},
+			Place:     geo.Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", Location: geo.Location{City: "Berlin", Country: "Germany", CountryCode: "DE"}},
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -140,7 +140,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		}
 		cfgH.DemoPassword = demo.Password
 		for _, l := range demo.Logins {
-			cfgH.DemoLogins = append(cfgH.DemoLogins, handlers.DemoLogin{Email: l.Email, Role: handlers.RoleLabel(l.Role)})
+			cfgH.DemoLogins = append(cfgH.DemoLogins, handlers.DemoLogin{Email: l.Email, Role: l.Role.Label()})
 		}
 	}
 	if s.app, err = handlers.New(st, s.geo, cfgH); err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"portal/handlers"
 	"portal/store"
 )
 
@@ -28,19 +27,16 @@ func cmdSessionsList(c *cli, args []string) error {
 			if network == "" {
 				network = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID[:8], deviceLabel(s.Device), sessionLocation(s),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID[:8], s.Device.Label(), sessionLocation(s),
 				network, s.CreatedAt.UTC().Format(cliTime), s.LastActive.UTC().Format(cliTime))
 		}
 		return tw.Flush()
 	})
 }
 
-// deviceLabel is the same phrase the Active Sessions row shows.
-func deviceLabel(d store.Device) string { return handlers.DeviceInfo(d).Label() }
-
 // sessionLocation is what the Active Sessions row says.
 func sessionLocation(s store.Session) string {
-	if text, _ := handlers.Location(s); text != "" {
+	if text, _ := s.Where(); text != "" {
 		return text
 	}
 	return "Unknown location"

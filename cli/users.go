@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"unicode"
 
-	"portal/handlers"
 	"portal/password"
 	"portal/store"
 )
@@ -147,7 +146,7 @@ func createUser(c *cli, st *store.Store, acct string, in store.NewUser, pw strin
 		return err
 	}
 	if role.AccountKind() != a.Kind {
-		return fmt.Errorf("role %s (%s) belongs in a %s account, but %q is a %s account", role, handlers.RoleLabel(role), role.AccountKind(), printable(a.Name), a.Kind)
+		return fmt.Errorf("role %s (%s) belongs in a %s account, but %q is a %s account", role, role.Label(), role.AccountKind(), printable(a.Name), a.Kind)
 	}
 	if _, err := st.UserByEmail(in.Email); err == nil {
 		return fmt.Errorf("a user with email %s already exists", store.NormalizeEmail(in.Email))
@@ -240,7 +239,7 @@ func listUsers(c *cli, st *store.Store) error {
 		if u.Disabled {
 			disabled = "yes"
 		}
-		role := handlers.RoleLabel(u.Role)
+		role := u.Role.Label()
 		if role == "" {
 			role = string(u.Role)
 		}

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"time"
 
 	"portal/geo"
-	"portal/handlers"
 	"portal/password"
 	"portal/store"
 )
@@ -44,11 +44,17 @@ var userAgents = []string{
 	"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
 }
 
+// Locator resolves the demo's sample addresses, as sign-ins do;
+// *geo.Resolver is one.
+type Locator interface {
+	Place(addr netip.Addr) geo.Place
+}
+
 // Seed creates whichever demo users are missing, each with its sessions,
 // and reports whether it created any. Users that exist are left alone, so
 // a seed cut short by a crash is completed on the next start. A database
 // with users but no demo user is not a demo and is left untouched.
-func Seed(st *store.Store, loc handlers.Locator, now time.Time) (bool, error) {
+func Seed(st *store.Store, loc Locator, now time.Time) (bool, error) {
 	users, err := st.Users()
 	if err != nil {
 		return false, err
@@ -103,7 +109,7 @@ func Seed(st *store.Store, loc handlers.Locator, now time.Time) (bool, error) {
 			if active.Before(now.Add(-11 * time.Hour)) { // keep them inside the idle timeout
 				active = now.Add(-time.Duration(5+rng.IntN(600)) * time.Minute)
 			}
-			in := handlers.NewSession(loc, ua, addr)
+			in := store.SignIn(ua, loc.Place(addr))
 			in.CreatedAt, in.LastActive = created, active
 			batch = append(batch, store.SessionFor{UserID: u.ID, NewSession: in})
 		}

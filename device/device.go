@@ -23,13 +23,14 @@ const (
 // Info is the parsed, storable description of a browser/device.
 // Every field is plain text chosen by this package, never copied from the
 // request except for sanitised version digits and bot names.
+// Sessions store it as JSON under these names, so they must never change.
 type Info struct {
-	Browser        string // "Chrome", "Firefox", "Safari", "Edge", "Opera", "Samsung Internet", "Brave", "Vivaldi", "curl", "Googlebot", ... or "" when unknown
-	BrowserVersion string // major version only, "133"; "" when unknown/unreliable
-	OS             string // "Windows", "macOS", "Linux", "ChromeOS", "Android", "iOS", "iPadOS", "FreeBSD", or ""
-	OSVersion      string // only where reliable (e.g. Android "14", iOS "17", Windows "7"); else ""
-	Device         string // human device name where it is the natural word: "iPhone", "iPad", "iPod touch"; "" otherwise
-	Type           Type
+	Browser        string `json:"browser,omitempty"`         // "Chrome", "Firefox", "Safari", "Edge", "Opera", "Samsung Internet", "Brave", "Vivaldi", "curl", "Googlebot", ... or "" when unknown
+	BrowserVersion string `json:"browser_version,omitempty"` // major version only, "133"; "" when unknown/unreliable
+	OS             string `json:"os,omitempty"`              // "Windows", "macOS", "Linux", "ChromeOS", "Android", "iOS", "iPadOS", "FreeBSD", or ""
+	OSVersion      string `json:"os_version,omitempty"`      // only where reliable (e.g. Android "14", iOS "17", Windows "7"); else ""
+	Device         string `json:"name,omitempty"`            // human device name where it is the natural word: "iPhone", "iPad", "iPod touch"; "" otherwise
+	Type           Type   `json:"type,omitempty"`
 }
 
 // MaxUALen is the most of a User-Agent that is kept or looked at, in bytes.

@@ -6,14 +6,18 @@ package geo
 
 // Location is what a session row may show about where an address is.
 // The zero value means "nothing known".
+// Sessions store it as JSON under these names, so they must never change.
 type Location struct {
 	// City, Region and Country are English names; CountryCode is the ISO
 	// 3166-1 alpha-2 code. Any of them may be empty: databases often know
 	// the country but not the city.
-	City, Region, Country, CountryCode string
+	City        string `json:"city,omitempty"`
+	Region      string `json:"region,omitempty"`
+	Country     string `json:"country,omitempty"`
+	CountryCode string `json:"country_code,omitempty"`
 	// Private is set for loopback, RFC 1918, fc00::/7, link-local and CGNAT
 	// (100.64.0.0/10) addresses; no lookup is done for those.
-	Private bool
+	Private bool `json:"private,omitempty"`
 }
 
 // Label is the text for a session row, from most to least specific:

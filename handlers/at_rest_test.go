@@ -29,9 +29,9 @@ type atRestLocator struct {
 	lookups atomic.Int64
 }
 
-func (l *atRestLocator) Lookup(a netip.Addr) geo.Location {
+func (l *atRestLocator) Place(a netip.Addr) geo.Place {
 	l.lookups.Add(1)
-	return l.Locator.Lookup(a)
+	return l.Locator.Place(a)
 }
 
 // addrForms are the ways a full address could be written down: its text
@@ -154,7 +154,7 @@ func TestSecurity_FullAddressNeverStored(t *testing.T) {
 				t.Fatalf("sessions read back: %+v %v, want one", list, err)
 			}
 			s := list[0]
-			for name, p := range map[string]store.Place{"sign-in place": s.FirstPlace, "last place": s.LastPlace} {
+			for name, p := range map[string]geo.Place{"sign-in place": s.FirstPlace, "last place": s.LastPlace} {
 				if p.Network != tt.network || p.Masked != tt.masked || p.City != tt.city {
 					t.Errorf("%s read back: %+v, want network %s, masked %s, city %s", name, p, tt.network, tt.masked, tt.city)
 				}

@@ -22,7 +22,7 @@ import (
 
 // Locator resolves an address to a coarse location. *geo.Resolver is one.
 type Locator interface {
-	Lookup(addr netip.Addr) geo.Location
+	Place(addr netip.Addr) geo.Place
 	State() string
 }
 
@@ -73,6 +73,9 @@ const (
 // New builds the Fiber app with every route. It parses all templates first,
 // so a broken template stops the binary at start-up rather than on a page.
 func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
+	if loc == nil {
+		loc = (*geo.Resolver)(nil) // no database: masked networks only
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

@@ -116,7 +116,7 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 		return h.loginFailed(c, fiber.StatusUnauthorized, email, errBadCredentials)
 	}
 	try.succeeded()
-	sess, token, err := h.store.CreateSession(user.ID, NewSession(h.geo, string(c.Request().Header.UserAgent()), addr))
+	sess, token, err := h.store.CreateSession(user.ID, store.SignIn(string(c.Request().Header.UserAgent()), h.geo.Place(addr)))
 	if err != nil {
 		h.log.Error("sign-in could not be saved", "user_id", user.ID, "err", err)
 		return &userError{status: fiber.StatusServiceUnavailable, message: "Signing in failed because the portal could not save your session. Try again in a moment."}

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 
 	"github.com/gofiber/fiber/v2"
-
-	"portal/store"
 )
 
 // Every page has a view: a small struct holding everything its template
@@ -32,7 +30,7 @@ type signedIn struct {
 func (h *Handler) newLayout(c *fiber.Ctx, title string) layoutView {
 	l := layoutView{Title: title, Demo: h.cfg.Demo}
 	if a := authOf(c); a != nil {
-		l.User = &signedIn{Name: a.User.Name, RoleLabel: roleLabels[a.User.Role], CSRF: a.CSRF}
+		l.User = &signedIn{Name: a.User.Name, RoleLabel: a.User.Role.Label(), CSRF: a.CSRF}
 	}
 	return l
 }
@@ -44,18 +42,6 @@ func (u *signedIn) HXHeaders() string {
 	hdr, _ := json.Marshal(map[string]string{csrfHeader: u.CSRF})
 	return string(hdr)
 }
-
-// roleLabels are the names people see for each role.
-var roleLabels = map[store.Role]string{
-	store.RoleClientAdmin:   "Client Admin",
-	store.RoleClientManager: "Client Manager",
-	store.RoleClientStaff:   "Client Staff",
-	store.RolePartnerAdmin:  "Partner Admin",
-	store.RolePartnerStaff:  "Partner Staff",
-}
-
-// RoleLabel is the name people see for a role.
-func RoleLabel(r store.Role) string { return roleLabels[r] }
 
 // announce names the result of an htmx action for the page's live region.
 func announce(c *fiber.Ctx, msg string) {

@@ -25,7 +25,7 @@ func newRenderBench(b *testing.B) renderBench {
 	b.Helper()
 	e := newEnv(b)
 	u := e.user(store.RoleClientAdmin, "bench@client.example")
-	in := NewSession(e.geo, "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", geo.DemoAddrs()[0])
+	in := store.SignIn("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", e.geo.Place(geo.DemoAddrs()[0]))
 	in.CreatedAt = e.clock.Now().Add(-26 * time.Hour)
 	in.LastActive = e.clock.Now().Add(-90 * time.Minute)
 	sess, _, err := e.st.CreateSession(u.ID, in)

@@ -7,8 +7,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"portal/device"
-	"portal/geo"
 	"portal/store"
 )
 
@@ -104,7 +102,7 @@ func (h *Handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
 
 // row prepares one session for display.
 func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time) sessionRow {
-	info := DeviceInfo(s.Device)
+	info := s.Device
 	r := sessionRow{
 		ID: s.ID, CSRF: csrf, Current: current,
 		Device: info.Label(), TypeLabel: info.TypeLabel(), Icon: deviceIcon(info.Type),
@@ -118,7 +116,7 @@ func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time)
 	if !current {
 		r.LastActive = makeWhen(s.LastActive, now)
 	}
-	r.Location, r.Approx = Location(s)
+	r.Location, r.Approx = s.Where()
 	if ended, reason := s.Ended(now, h.store.Policy()); ended {
 		r.Ended = true
 		r.EndedText = "Signed out"
@@ -161,33 +159,4 @@ func distinguish(rows []sessionRow) {
 			rows[i].SignOutLabel = rows[i].signOutLabel()
 		}
 	}
-}
-
-// DeviceInfo is a stored device as the device package describes it.
-func DeviceInfo(d store.Device) device.Info {
-	return device.Info{
-		Browser: d.Browser, BrowserVersion: d.BrowserVersion,
-		OS: d.OS, OSVersion: d.OSVersion, Device: d.Name, Type: device.Type(d.Type),
-	}
-}
-
-// Location says where a session is, as its row does: the last place, or
-// where it signed in and where it is now when the country changed; "" when
-// nothing is known. approx marks a place resolved from the address (not a
-// private network).
-func Location(s store.Session) (text string, approx bool) {
-	first, last := placeLocation(s.FirstPlace), placeLocation(s.LastPlace)
-	switch {
-	case last.Private:
-		return last.Label(), false
-	case first.Known() && last.Known() && first.CountryCode != last.CountryCode:
-		return "Signed in from " + first.Label() + " · now " + last.Label(), true
-	case last.Known():
-		return last.Label(), true
-	}
-	return "", false
-}
-
-func placeLocation(p store.Place) geo.Location {
-	return geo.Location{City: p.City, Region: p.Region, Country: p.Country, CountryCode: p.CountryCode, Private: p.Private}
 }

@@ -184,7 +184,7 @@ func (h *Handler) profile(c *fiber.Ctx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &profileView{Name: u.Name, Email: u.Email, RoleLabel: roleLabels[u.Role], AccountName: acct.Name}, nil
+	return &profileView{Name: u.Name, Email: u.Email, RoleLabel: u.Role.Label(), AccountName: acct.Name}, nil
 }
 
 // passwordView is the Password section's form.

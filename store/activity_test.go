@@ -4,6 +4,9 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"portal/device"
+	"portal/geo"
 )
 
 func TestValidateDoesNotWriteAndFlushWritesOnce(t *testing.T) {
@@ -129,10 +132,10 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 			opts := Options{Now: c.Now, Policy: testPolicy}
 			s := MustOpen(t, opts)
 			u := mustUser(t, s, RoleClientAdmin)
-			sess, tok := mustSession(t, s, u.ID, NewSession{Place: Place{Network: "198.51.100.0/24"}})
+			sess, tok := mustSession(t, s, u.ID, NewSession{Place: geo.Place{Network: "198.51.100.0/24"}})
 			c.Advance(time.Minute)
 			wantLive(t, s, tok) // queues activity
-			s.SeenFrom(tok, Place{Network: "192.0.2.0/24"})
+			s.SeenFrom(tok, geo.Place{Network: "192.0.2.0/24"})
 			if s.PendingActivity() != 1 {
 				t.Fatalf("PendingActivity = %d, want 1", s.PendingActivity())
 			}
@@ -155,9 +158,9 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 			// reports a new network after the revoke dropped the entry.
 			c.Advance(time.Minute)
 			inFlight.touch(c.Now())
-			inFlight.place.Store(&Place{Network: "203.0.113.0/24"})
+			inFlight.place.Store(&geo.Place{Network: "203.0.113.0/24"})
 			s.activity.add(h, inFlight)
-			s.SeenFrom(tok, Place{Network: "203.0.113.0/24"})
+			s.SeenFrom(tok, geo.Place{Network: "203.0.113.0/24"})
 			c.Advance(time.Minute)
 			if n, err := s.FlushActivity(); err != nil || n != 0 {
 				t.Fatalf("FlushActivity = %d, %v; want nothing written", n, err)
@@ -200,7 +203,7 @@ func TestFlushAfterSweepDoesNotRecreate(t *testing.T) {
 			mustSession(t, s, u.ID, NewSession{}) // never used again: idle long before the sweep
 			c.Advance(time.Minute)
 			wantLive(t, s, tok)
-			s.SeenFrom(tok, Place{Network: "192.0.2.0/24"})
+			s.SeenFrom(tok, geo.Place{Network: "192.0.2.0/24"})
 			if how == "revoked" {
 				if _, err := s.RevokeUserSession(u.ID, sess.ID, ReasonSignedOut); err != nil {
 					t.Fatal(err)
@@ -246,8 +249,8 @@ func TestSeenFrom(t *testing.T) {
 	opts := Options{Now: c.Now, Policy: testPolicy}
 	s := MustOpen(t, opts)
 	u := mustUser(t, s, RoleClientAdmin)
-	first := Place{Network: "198.51.100.0/24", Masked: "198.51.100.x", City: "Oslo", CountryCode: "NO"}
-	second := Place{Network: "2001:db8:1::/48", Masked: "2001:db8:1::x", City: "Bergen", CountryCode: "NO"}
+	first := geo.Place{Network: "198.51.100.0/24", Masked: "198.51.100.x", Location: geo.Location{City: "Oslo", CountryCode: "NO"}}
+	second := geo.Place{Network: "2001:db8:1::/48", Masked: "2001:db8:1::x", Location: geo.Location{City: "Bergen", CountryCode: "NO"}}
 	sess, tok := mustSession(t, s, u.ID, NewSession{Place: first})
 
 	// Not in the cache yet: SeenFrom is documented to need a validated
@@ -312,9 +315,9 @@ func TestActivitySurvivesEviction(t *testing.T) {
 	opts := Options{Now: c.Now, Policy: testPolicy, CacheSize: 1}
 	s := MustOpen(t, opts)
 	u := mustUser(t, s, RoleClientAdmin)
-	first := Place{Network: "198.51.100.0/24", Masked: "198.51.100.x", City: "Oslo", CountryCode: "NO"}
-	moved := Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", City: "Berlin", CountryCode: "DE"}
-	updated := Agent{UserAgent: "Firefox/200", Device: Device{Browser: "Firefox", BrowserVersion: "200"}}
+	first := geo.Place{Network: "198.51.100.0/24", Masked: "198.51.100.x", Location: geo.Location{City: "Oslo", CountryCode: "NO"}}
+	moved := geo.Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", Location: geo.Location{City: "Berlin", CountryCode: "DE"}}
+	updated := Agent{UserAgent: "Firefox/200", Device: device.Info{Browser: "Firefox", BrowserVersion: "200"}}
 	sess, tok := mustSession(t, s, u.ID, NewSession{Place: first})
 	_, other := mustSession(t, s, u.ID, NewSession{Place: first})
 

@@ -3,6 +3,9 @@ package store
 import (
 	"fmt"
 
+	"portal/device"
+	"portal/geo"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -61,7 +64,7 @@ func (s *Store) validate(token string) (*cachedSession, Session, error) {
 // SeenFrom records that the session for token was just used from place (a
 // different network than before). Like last-active, it is written by the
 // next FlushActivity, so no request waits for the disk.
-func (s *Store) SeenFrom(token string, place Place) {
+func (s *Store) SeenFrom(token string, place geo.Place) {
 	s.observe(token, func(e *cachedSession) { e.place.Store(&place) })
 }
 
@@ -69,7 +72,7 @@ func (s *Store) SeenFrom(token string, place Place) {
 // what was parsed from it.
 type Agent struct {
 	UserAgent string
-	Device    Device
+	Device    device.Info
 }
 
 // SeenWith records that the session for token now sends a different user

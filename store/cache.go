@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"portal/geo"
 )
 
 // sessionCache keeps sessions that have validated recently, so the hot path
@@ -23,7 +25,7 @@ type sessionCache struct {
 type cachedSession struct {
 	sess       Session // as loaded; never mutated after insert
 	lastActive atomic.Int64
-	place      atomic.Pointer[Place]
+	place      atomic.Pointer[geo.Place]
 	agent      atomic.Pointer[Agent]
 	user       atomic.Pointer[User] // filled by the first Authenticate
 	dirty      atomic.Bool

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"portal/geo"
 )
 
 // TestConcurrentUse runs validations, SeenFrom, flushes, sweeps, listings,
@@ -25,7 +27,7 @@ func TestConcurrentUse(t *testing.T) {
 	ids := make([]string, n)
 	tokens := make([]string, n)
 	for i := range n {
-		sess, tok := mustSession(t, s, u.ID, NewSession{Place: Place{Network: "198.51.100.0/24"}})
+		sess, tok := mustSession(t, s, u.ID, NewSession{Place: geo.Place{Network: "198.51.100.0/24"}})
 		ids[i], tokens[i] = sess.ID, tok
 	}
 	var bystanderTokens []string
@@ -93,7 +95,7 @@ func TestConcurrentUse(t *testing.T) {
 					}
 				}
 				if r.IntN(4) == 0 {
-					s.SeenFrom(tokens[i], Place{Network: fmt.Sprintf("203.0.%d.0/24", r.IntN(256))})
+					s.SeenFrom(tokens[i], geo.Place{Network: fmt.Sprintf("203.0.%d.0/24", r.IntN(256))})
 				}
 			}
 		})

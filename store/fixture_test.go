@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"portal/device"
+	"portal/geo"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/v1.db and testdata/v1.json (TestWriteV1Fixture)")
@@ -88,14 +91,14 @@ func TestWriteV1Fixture(t *testing.T) {
 	must(err)
 	alice, bob, carol, dave, erin, frank := users[0], users[1], users[2], users[3], users[4], users[5]
 
-	mac := Device{Browser: "Chrome", BrowserVersion: "124.0", OS: "macOS", OSVersion: "14.4", Name: "Mac", Type: "desktop"}
-	win := Device{Browser: "Firefox", BrowserVersion: "125.0", OS: "Windows", OSVersion: "11", Type: "desktop"}
-	iphone := Device{Browser: "Safari", BrowserVersion: "17.4", OS: "iOS", OSVersion: "17.4", Name: "iPhone", Type: "mobile"}
-	pixel := Device{Browser: "Chrome", BrowserVersion: "123.0", OS: "Android", OSVersion: "14", Name: "Pixel 8", Type: "mobile"}
-	berlin := Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE"}
-	paris := Place{Network: "198.51.100.0/24", Masked: "198.51.100.x", City: "Paris", Region: "Île-de-France", Country: "France", CountryCode: "FR"}
-	lyon := Place{Network: "2001:db8:42::/48", Masked: "2001:db8:42::x", City: "Lyon", Region: "Auvergne-Rhône-Alpes", Country: "France", CountryCode: "FR"}
-	office := Place{Network: "10.1.2.0/24", Masked: "10.1.2.x", Private: true}
+	mac := device.Info{Browser: "Chrome", BrowserVersion: "124.0", OS: "macOS", OSVersion: "14.4", Device: "Mac", Type: "desktop"}
+	win := device.Info{Browser: "Firefox", BrowserVersion: "125.0", OS: "Windows", OSVersion: "11", Type: "desktop"}
+	iphone := device.Info{Browser: "Safari", BrowserVersion: "17.4", OS: "iOS", OSVersion: "17.4", Device: "iPhone", Type: "mobile"}
+	pixel := device.Info{Browser: "Chrome", BrowserVersion: "123.0", OS: "Android", OSVersion: "14", Device: "Pixel 8", Type: "mobile"}
+	berlin := geo.Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", Location: geo.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE"}}
+	paris := geo.Place{Network: "198.51.100.0/24", Masked: "198.51.100.x", Location: geo.Location{City: "Paris", Region: "Île-de-France", Country: "France", CountryCode: "FR"}}
+	lyon := geo.Place{Network: "2001:db8:42::/48", Masked: "2001:db8:42::x", Location: geo.Location{City: "Lyon", Region: "Auvergne-Rhône-Alpes", Country: "France", CountryCode: "FR"}}
+	office := geo.Place{Network: "10.1.2.0/24", Masked: "10.1.2.x", Location: geo.Location{Private: true}}
 	const (
 		uaMac    = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 		uaMacNew = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36"
@@ -144,9 +147,9 @@ func TestWriteV1Fixture(t *testing.T) {
 
 	// t0+1m..5m: carol signs in five times; the cap of four ends her first.
 	var carols []made
-	for i, d := range []Device{mac, win, iphone, pixel, mac} {
+	for i, d := range []device.Info{mac, win, iphone, pixel, mac} {
 		c.Advance(time.Minute)
-		carols = append(carols, signIn(carol, NewSession{UserAgent: "carol " + string(rune('A'+i)), Device: d, Place: []Place{berlin, paris, lyon, office, berlin}[i]}))
+		carols = append(carols, signIn(carol, NewSession{UserAgent: "carol " + string(rune('A'+i)), Device: d, Place: []geo.Place{berlin, paris, lyon, office, berlin}[i]}))
 	}
 
 	// t0+10m: requests; alice's Mac moves to the office network and its
@@ -156,7 +159,7 @@ func TestWriteV1Fixture(t *testing.T) {
 		use(m)
 	}
 	s.SeenFrom(a1.token, office)
-	s.SeenWith(a1.token, Agent{UserAgent: uaMacNew, Device: Device{Browser: "Chrome", BrowserVersion: "125.0", OS: "macOS", OSVersion: "14.4", Name: "Mac", Type: "desktop"}})
+	s.SeenWith(a1.token, Agent{UserAgent: uaMacNew, Device: device.Info{Browser: "Chrome", BrowserVersion: "125.0", OS: "macOS", OSVersion: "14.4", Device: "Mac", Type: "desktop"}})
 	_, err = s.FlushActivity()
 	must(err)
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"portal/geo"
 )
 
 // TestListCacheNeverServesAfterAWrite: a list read before a write is never
@@ -42,7 +44,7 @@ func TestListCacheNeverServesAfterAWrite(t *testing.T) {
 	if _, err := s.sessionFor(tokA); err != nil {
 		t.Fatal(err)
 	}
-	s.SeenFrom(tokA, Place{Network: "203.0.113.0/24", City: "Berlin"})
+	s.SeenFrom(tokA, geo.Place{Network: "203.0.113.0/24", Location: geo.Location{City: "Berlin"}})
 	got := ids()[a.ID]
 	if !got.LastActive.Equal(clk.Now()) || got.LastPlace.City != "Berlin" {
 		t.Fatalf("unflushed activity not merged: %+v", got)

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"portal/device"
+	"portal/geo"
 )
 
 // ErrNotFound is returned when a record does not exist, or is not the
@@ -51,6 +54,17 @@ func (r Role) Valid() bool {
 // IsCustomer reports whether r is one of the client (customer) roles.
 func (r Role) IsCustomer() bool {
 	return r == RoleClientAdmin || r == RoleClientManager || r == RoleClientStaff
+}
+
+// Label is the name people see for the role: "Client Admin".
+func (r Role) Label() string { return roleLabels[r] }
+
+var roleLabels = map[Role]string{
+	RoleClientAdmin:   "Client Admin",
+	RoleClientManager: "Client Manager",
+	RoleClientStaff:   "Client Staff",
+	RolePartnerAdmin:  "Partner Admin",
+	RolePartnerStaff:  "Partner Staff",
 }
 
 // AccountKind is the kind of account a user with this role belongs to.
@@ -113,41 +127,19 @@ type Policy struct {
 	MaxLifetime time.Duration // a session expires this long after sign-in, however active
 }
 
-// Device is the parsed description of the browser that signed in.
-type Device struct {
-	Browser        string `json:"browser,omitempty"`
-	BrowserVersion string `json:"browser_version,omitempty"`
-	OS             string `json:"os,omitempty"`
-	OSVersion      string `json:"os_version,omitempty"`
-	Name           string `json:"name,omitempty"`
-	Type           string `json:"type,omitempty"`
-}
-
-// Place is where a session was seen from, as coarsely as it may be shown.
-// The full address is never stored: Network is its /24 or /48.
-type Place struct {
-	Network     string `json:"network,omitempty"` // "203.0.113.0/24"
-	Masked      string `json:"masked,omitempty"`  // "203.0.113.x"
-	City        string `json:"city,omitempty"`
-	Region      string `json:"region,omitempty"`
-	Country     string `json:"country,omitempty"`
-	CountryCode string `json:"country_code,omitempty"`
-	Private     bool   `json:"private,omitempty"`
-}
-
 // Session is one signed-in browser. It is stored under the hash of its
 // token; ID is a separate random id that may appear in URLs and HTML.
 type Session struct {
-	ID           string    `json:"id"`
-	UserID       string    `json:"user_id"`
-	CreatedAt    time.Time `json:"created_at"`
-	LastActive   time.Time `json:"last_active"`
-	RevokedAt    time.Time `json:"revoked_at,omitzero"`     // when it was revoked, or had expired before the revoke
-	RevokeReason Reason    `json:"revoke_reason,omitempty"` // why it ended, as recorded with RevokedAt
-	UserAgent    string    `json:"user_agent,omitempty"`
-	Device       Device    `json:"device"`
-	FirstPlace   Place     `json:"first_place"`
-	LastPlace    Place     `json:"last_place"`
+	ID           string      `json:"id"`
+	UserID       string      `json:"user_id"`
+	CreatedAt    time.Time   `json:"created_at"`
+	LastActive   time.Time   `json:"last_active"`
+	RevokedAt    time.Time   `json:"revoked_at,omitzero"`     // when it was revoked, or had expired before the revoke
+	RevokeReason Reason      `json:"revoke_reason,omitempty"` // why it ended, as recorded with RevokedAt
+	UserAgent    string      `json:"user_agent,omitempty"`
+	Device       device.Info `json:"device"`
+	FirstPlace   geo.Place   `json:"first_place"`
+	LastPlace    geo.Place   `json:"last_place"`
 
 	hash TokenHash
 }
@@ -180,4 +172,21 @@ func (s Session) endedAt(now time.Time, p Policy) time.Time {
 	default:
 		return s.LastActive.Add(p.IdleTimeout)
 	}
+}
+
+// Where says where the session is, as its row and the CLI show it: the
+// last place, or where it signed in and where it is now when the country
+// changed; "" when nothing is known. approx marks a place resolved from
+// the address (not a private network).
+func (s Session) Where() (text string, approx bool) {
+	first, last := s.FirstPlace.Location, s.LastPlace.Location
+	switch {
+	case last.Private:
+		return last.Label(), false
+	case first.Known() && last.Known() && first.CountryCode != last.CountryCode:
+		return "Signed in from " + first.Label() + " · now " + last.Label(), true
+	case last.Known():
+		return last.Label(), true
+	}
+	return "", false
 }

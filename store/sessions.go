@@ -9,6 +9,9 @@ import (
 	"sort"
 	"time"
 
+	"portal/device"
+	"portal/geo"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -33,10 +36,17 @@ var ErrUserDisabled = errors.New("store: user is disabled")
 // NewSession describes a sign-in. Zero times mean now.
 type NewSession struct {
 	UserAgent  string
-	Device     Device
-	Place      Place
+	Device     device.Info
+	Place      geo.Place
 	CreatedAt  time.Time
 	LastActive time.Time
+}
+
+// SignIn describes a sign-in from a browser sending user agent ua, seen at
+// place: the user agent is cleaned and parsed once, here, never per
+// request.
+func SignIn(ua string, place geo.Place) NewSession {
+	return NewSession{UserAgent: device.Clean(ua), Device: device.Parse(ua), Place: place}
 }
 
 // CreateSession starts a session for userID and returns it with its token,

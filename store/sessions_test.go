@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"portal/device"
+	"portal/geo"
 )
 
 func TestCreateSessionAndValidate(t *testing.T) {
@@ -17,8 +20,8 @@ func TestCreateSessionAndValidate(t *testing.T) {
 	u := mustUser(t, s, RoleClientAdmin)
 	in := NewSession{
 		UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
-		Device:    Device{Browser: "Firefox", BrowserVersion: "140", OS: "Linux", Type: "desktop"},
-		Place:     Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", City: "Lyon", Country: "France", CountryCode: "FR"},
+		Device:    device.Info{Browser: "Firefox", BrowserVersion: "140", OS: "Linux", Type: "desktop"},
+		Place:     geo.Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", Location: geo.Location{City: "Lyon", Country: "France", CountryCode: "FR"}},
 	}
 	sess, token, err := s.CreateSession(u.ID, in)
 	if err != nil {
