@@ -21,23 +21,42 @@ import bolt "go.etcd.io/bbolt"
 //	user_sessions/
 //	    <user id>/       -> one bucket per user: the set of its session ids
 //	        <session id> -> nil
+//	account_users/       (schema 2)
+//	    <account id>/    -> one bucket per account: the set of its user ids
+//	        <user id>    -> nil
+//	partner_clients/     (schema 2)
+//	    <partner id>/    -> one bucket per partner account: the client
+//	        <account id> -> nil   accounts it manages (Account.Partner)
 //
 // Session ids are random and public (they appear in URLs and HTML); token
 // hashes are never rendered. Ownership checks go through user_sessions, so a
-// revoke can only reach sessions in the caller's own set.
+// revoke can only reach sessions in the caller's own set; a partner's reach
+// goes through partner_clients, checked in the transaction that acts.
 
 var (
-	bucketMeta         = []byte("meta")
-	bucketAccounts     = []byte("accounts")
-	bucketUsers        = []byte("users")
-	bucketUsersByEmail = []byte("users_by_email")
-	bucketSessions     = []byte("sessions")
-	bucketSessionsByID = []byte("sessions_by_id")
-	bucketUserSessions = []byte("user_sessions")
-	keySchemaVersion   = []byte("schema_version")
-	keyCSRFKey         = []byte("csrf_key")
-	topLevelBuckets    = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions}
+	bucketMeta           = []byte("meta")
+	bucketAccounts       = []byte("accounts")
+	bucketUsers          = []byte("users")
+	bucketUsersByEmail   = []byte("users_by_email")
+	bucketSessions       = []byte("sessions")
+	bucketSessionsByID   = []byte("sessions_by_id")
+	bucketUserSessions   = []byte("user_sessions")
+	bucketAccountUsers   = []byte("account_users")
+	bucketPartnerClients = []byte("partner_clients")
+	keySchemaVersion     = []byte("schema_version")
+	keyCSRFKey           = []byte("csrf_key")
+	topLevelBuckets      = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions, bucketAccountUsers, bucketPartnerClients}
 )
+
+// bucketSince is the schema version that added a top-level bucket: a file
+// of an older version, which Open would migrate, may lack it.
+func bucketSince(name []byte) uint64 {
+	switch string(name) {
+	case string(bucketAccountUsers), string(bucketPartnerClients):
+		return 2
+	}
+	return 1
+}
 
 // Accessors, one per bucket, so that the tree above is spelled out here
 // and nowhere else. Every top-level bucket exists once Open has returned
@@ -63,6 +82,26 @@ func getSessionSetBucket(tx *bolt.Tx, userID string) *bolt.Bucket {
 // the user has none yet.
 func createSessionSetBucket(tx *bolt.Tx, userID string) (*bolt.Bucket, error) {
 	return getUserSessionsBucket(tx).CreateBucketIfNotExists([]byte(userID))
+}
+
+// getAccountUsersBucket is the set of accountID's user ids, or nil if the
+// account has none.
+func getAccountUsersBucket(tx *bolt.Tx, accountID string) *bolt.Bucket {
+	return tx.Bucket(bucketAccountUsers).Bucket([]byte(accountID))
+}
+
+func createAccountUsersBucket(tx *bolt.Tx, accountID string) (*bolt.Bucket, error) {
+	return tx.Bucket(bucketAccountUsers).CreateBucketIfNotExists([]byte(accountID))
+}
+
+// getPartnerClientsBucket is the set of client account ids partnerID
+// manages, or nil if it manages none.
+func getPartnerClientsBucket(tx *bolt.Tx, partnerID string) *bolt.Bucket {
+	return tx.Bucket(bucketPartnerClients).Bucket([]byte(partnerID))
+}
+
+func createPartnerClientsBucket(tx *bolt.Tx, partnerID string) (*bolt.Bucket, error) {
+	return tx.Bucket(bucketPartnerClients).CreateBucketIfNotExists([]byte(partnerID))
 }
 
 // sessionHash looks a public session id up in the id index (byID, from

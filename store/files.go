@@ -64,18 +64,22 @@ func checkFileTx(tx *bolt.Tx, path string) error {
 	if err := checkPages(tx); err != nil {
 		return err
 	}
-	for _, name := range topLevelBuckets {
-		if tx.Bucket(name) == nil {
-			return fmt.Errorf("no %s bucket", name)
-		}
-	}
 	meta := getMetaBucket(tx)
+	if meta == nil {
+		return fmt.Errorf("no %s bucket", bucketMeta)
+	}
 	v := meta.Get(keySchemaVersion)
 	if len(v) != 8 {
 		return errors.New("no schema version")
 	}
-	if got := binary.BigEndian.Uint64(v); got == 0 || got > SchemaVersion {
-		return fmt.Errorf("schema %d, and this binary knows 1 to %d", got, SchemaVersion)
+	version := binary.BigEndian.Uint64(v)
+	if version == 0 || version > SchemaVersion {
+		return fmt.Errorf("schema %d, and this binary knows 1 to %d", version, SchemaVersion)
+	}
+	for _, name := range topLevelBuckets {
+		if tx.Bucket(name) == nil && bucketSince(name) <= version {
+			return fmt.Errorf("no %s bucket", name)
+		}
 	}
 	if len(meta.Get(keyCSRFKey)) != 32 {
 		return errors.New("no CSRF key")

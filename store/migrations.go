@@ -29,6 +29,25 @@ var migrations = []migration{
 	{version: 1, name: "accounts, users and sessions", migrate: func(*bolt.Tx) error {
 		return nil // the first layout is its buckets alone
 	}},
+	{version: 2, name: "partners manage client accounts", migrate: indexAccountUsers},
+}
+
+// indexAccountUsers fills account_users from every user. No account is
+// managed by a partner yet, so partner_clients stays empty and every
+// account record is kept as it is.
+func indexAccountUsers(tx *bolt.Tx) error {
+	users := getUsersBucket(tx)
+	return users.ForEach(func(k, _ []byte) error {
+		var u User
+		if err := get(users, k, &u); err != nil {
+			return fmt.Errorf("user %s: %w", k, err)
+		}
+		set, err := createAccountUsersBucket(tx, u.AccountID)
+		if err != nil {
+			return err
+		}
+		return set.Put([]byte(u.ID), nil)
+	})
 }
 
 // SchemaVersion is the layout this binary reads and writes: the last

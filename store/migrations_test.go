@@ -80,8 +80,35 @@ func TestOpenV1Fixture(t *testing.T) {
 	path, _ := copyV1Fixture(t)
 	before := dumpFile(t, path)
 	checkV1Records(t, path, f)
-	if after := dumpFile(t, path); !reflect.DeepEqual(after, before) {
-		t.Errorf("opening and reading the file changed its records")
+	after := dumpFile(t, path)
+	// Schema 2 adds the account_users index and the empty partner_clients
+	// set and changes nothing else: every record of schema 1 is kept byte
+	// for byte, and no account becomes managed.
+	for k, v := range before {
+		if k == "meta/schema_version" {
+			continue
+		}
+		if got, ok := after[k]; !ok || got != v {
+			t.Errorf("migrating to schema 2 changed or lost %s", k)
+		}
+	}
+	if got := after["meta/schema_version"]; got != string([]byte{0, 0, 0, 0, 0, 0, 0, 2}) {
+		t.Errorf("schema version after opening: %x, want 2", got)
+	}
+	for _, u := range f.Users {
+		if _, ok := after["account_users/"+u.AccountID+"/"+u.ID]; !ok {
+			t.Errorf("user %s is not indexed under account %s", u.Email, u.AccountID)
+		}
+	}
+	for k := range after {
+		if _, old := before[k]; !old && !strings.HasPrefix(k, "account_users/") && k != "partner_clients/" {
+			t.Errorf("migrating to schema 2 added %s", k)
+		}
+	}
+	// A second open finds nothing to do and writes nothing.
+	checkV1Records(t, path, f)
+	if again := dumpFile(t, path); !reflect.DeepEqual(again, after) {
+		t.Error("opening the migrated file again changed it")
 	}
 }
 

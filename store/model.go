@@ -81,6 +81,9 @@ type Account struct {
 	Name      string      `json:"name"`
 	Kind      AccountKind `json:"kind"`
 	CreatedAt time.Time   `json:"created_at"`
+	// Partner is the partner account that manages this client account, or
+	// "" (schema 2).
+	Partner string `json:"partner,omitempty"`
 }
 
 // User is a person who can sign in.
@@ -111,6 +114,8 @@ const (
 	ReasonEverywhere      Reason = "signed_out_everywhere" // revoked: an operator signed the user out everywhere
 	ReasonSessionLimit    Reason = "session_limit"         // revoked: a sign-in past the cap; the least recently active goes
 	ReasonPasswordGuesses Reason = "password_guesses"      // revoked: the current password was wrong too often while changing it
+	ReasonPartner         Reason = "partner_revoked"       // revoked: the user's partner signed this session out
+	ReasonPartnerAll      Reason = "partner_revoked_all"   // revoked: the user's partner signed the user out everywhere
 )
 
 // EndedError is returned by Authenticate for a session that exists but has
@@ -136,6 +141,7 @@ type Session struct {
 	LastActive   time.Time   `json:"last_active"`
 	RevokedAt    time.Time   `json:"revoked_at,omitzero"`     // when it was revoked, or had expired before the revoke
 	RevokeReason Reason      `json:"revoke_reason,omitempty"` // why it ended, as recorded with RevokedAt
+	RevokedBy    string      `json:"revoked_by,omitempty"`    // the user id of a partner user who revoked it; "" otherwise
 	UserAgent    string      `json:"user_agent,omitempty"`
 	Device       device.Info `json:"device"`
 	FirstPlace   geo.Place   `json:"first_place"`

@@ -50,7 +50,7 @@ func (s *Store) revokeMany(userID, keepID string, reason Reason) (int, error) {
 	)
 	err := s.update(func(tx *bolt.Tx) error {
 		var err error
-		n, hashes, err = s.revokeUserSessionsTx(tx, userID, keepID, reason, s.now().UTC())
+		n, hashes, err = s.revokeUserSessionsTx(tx, userID, keepID, reason, "", s.now().UTC())
 		return err
 	})
 	if err != nil {
@@ -61,10 +61,11 @@ func (s *Store) revokeMany(userID, keepID string, reason Reason) (int, error) {
 }
 
 // revokeUserSessionsTx revokes the user's live sessions other than keepID
-// ("" keeps none) and reports how many. Sessions that already ended keep
+// ("" keeps none) and reports how many; by is who did it for the user
+// ("" for the user or an operator). Sessions that already ended keep
 // their own reason and are not counted. hashes names every record written,
 // for the caller to drop from the cache once committed.
-func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason Reason, now time.Time) (n int, hashes []TokenHash, err error) {
+func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason Reason, by string, now time.Time) (n int, hashes []TokenHash, err error) {
 	set := getSessionSetBucket(tx, userID)
 	if set == nil {
 		return 0, nil, nil
@@ -74,7 +75,7 @@ func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason 
 		return 0, nil, err
 	}
 	for _, x := range list {
-		live, err := s.endTx(tx, &x, reason, now)
+		live, err := s.endByTx(tx, &x, reason, by, now)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -91,12 +92,18 @@ func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason 
 // its own reason and end time instead, so that it keeps its reason and a
 // request racing with this call cannot bring it back.
 func (s *Store) endTx(tx *bolt.Tx, x *Session, reason Reason, now time.Time) (bool, error) {
+	return s.endByTx(tx, x, reason, "", now)
+}
+
+// endByTx is endTx recording by, the user who revoked the session for its
+// user (a partner user), when the revoke is what ended it.
+func (s *Store) endByTx(tx *bolt.Tx, x *Session, reason Reason, by string, now time.Time) (bool, error) {
 	s.mergeActivity(x)
 	ended, own := x.Ended(now, s.opts.Policy)
 	if ended {
 		x.RevokedAt, x.RevokeReason = x.endedAt(now, s.opts.Policy), own
 	} else {
-		x.RevokedAt, x.RevokeReason = now, reason
+		x.RevokedAt, x.RevokeReason, x.RevokedBy = now, reason, by
 	}
 	return !ended, putSession(tx, *x)
 }

@@ -25,6 +25,7 @@ type Store struct {
 	cache    *sessionCache
 	lists    *listCache
 	activity *activity
+	dirs     partnerDirs
 	writes   atomic.Int64
 }
 

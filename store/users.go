@@ -102,6 +102,13 @@ func createUserTx(tx *bolt.Tx, u User) error {
 	if err := byEmail.Put([]byte(u.Email), []byte(u.ID)); err != nil {
 		return err
 	}
+	set, err := createAccountUsersBucket(tx, u.AccountID)
+	if err != nil {
+		return err
+	}
+	if err := set.Put([]byte(u.ID), nil); err != nil {
+		return err
+	}
 	return put(getUsersBucket(tx), []byte(u.ID), u)
 }
 
@@ -190,7 +197,7 @@ func (s *Store) updateUser(userID string, change func(*User), revoke Reason, kee
 		if revoke == "" {
 			return nil
 		}
-		revoked, _, err = s.revokeUserSessionsTx(tx, userID, keepID, revoke, s.now().UTC())
+		revoked, _, err = s.revokeUserSessionsTx(tx, userID, keepID, revoke, "", s.now().UTC())
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,207 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// A partner account manages client accounts (Account.Partner, indexed in
+// partner_clients). Its users may see the users of those clients and sign
+// their sessions out, and nothing else. Every call here takes the caller's
+// partner account id and checks the target against it inside the same
+// transaction as the read or the change: anything outside the partner's
+// reach is ErrNotFound, exactly like an id that does not exist.
+
+// PageSize is how many users a page of a partner's lists holds.
+const PageSize = 50
+
+// ErrNotPartner and ErrNotClient refuse a managing link between the wrong
+// kinds of account.
+var (
+	ErrNotPartner = errors.New("store: the managing account is not a partner account")
+	ErrNotClient  = errors.New("store: only client accounts can be managed by a partner")
+)
+
+// CreateClientAccount adds a client account managed by partnerID ("" for
+// none), in one transaction.
+func (s *Store) CreateClientAccount(name, partnerID string) (Account, error) {
+	a := Account{ID: newID(), Name: name, Kind: AccountClient, CreatedAt: s.now().UTC()}
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := put(getAccountsBucket(tx), []byte(a.ID), a); err != nil {
+			return err
+		}
+		return setPartnerTx(tx, &a, partnerID)
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("store: create account %q: %w", name, err)
+	}
+	return a, nil
+}
+
+// SetAccountPartner makes partnerID the manager of the client account
+// accountID, or leaves it unmanaged when partnerID is "". The move takes
+// effect on the next request of both partners' users.
+func (s *Store) SetAccountPartner(accountID, partnerID string) (Account, error) {
+	var a Account
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := get(getAccountsBucket(tx), []byte(accountID), &a); err != nil {
+			return err
+		}
+		return setPartnerTx(tx, &a, partnerID)
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("store: set the partner of account %s: %w", accountID, err)
+	}
+	return a, nil
+}
+
+// setPartnerTx records partnerID as a's manager and keeps partner_clients
+// in step, in the caller's transaction.
+func setPartnerTx(tx *bolt.Tx, a *Account, partnerID string) error {
+	if partnerID != "" {
+		if a.Kind != AccountClient {
+			return ErrNotClient
+		}
+		var p Account
+		if err := get(getAccountsBucket(tx), []byte(partnerID), &p); err != nil {
+			return fmt.Errorf("partner %s: %w", partnerID, err)
+		}
+		if p.Kind != AccountPartner {
+			return ErrNotPartner
+		}
+	}
+	if a.Partner != "" {
+		if set := getPartnerClientsBucket(tx, a.Partner); set != nil {
+			if err := set.Delete([]byte(a.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	if partnerID != "" {
+		set, err := createPartnerClientsBucket(tx, partnerID)
+		if err != nil {
+			return err
+		}
+		if err := set.Put([]byte(a.ID), nil); err != nil {
+			return err
+		}
+	}
+	a.Partner = partnerID
+	return put(getAccountsBucket(tx), []byte(a.ID), *a)
+}
+
+// managedUserTx loads userID if partnerID manages the user's account, and
+// ErrNotFound otherwise: a partner's own colleagues, other partners' users
+// and users of unmanaged accounts are all out of reach.
+func managedUserTx(tx *bolt.Tx, partnerID, userID string) (User, Account, error) {
+	var u User
+	var a Account
+	if partnerID == "" || !ValidID(userID) {
+		return u, a, ErrNotFound
+	}
+	if err := get(getUsersBucket(tx), []byte(userID), &u); err != nil {
+		return u, a, err
+	}
+	if err := get(getAccountsBucket(tx), []byte(u.AccountID), &a); err != nil {
+		return u, a, err
+	}
+	if a.Kind != AccountClient || a.Partner != partnerID {
+		return User{}, Account{}, ErrNotFound
+	}
+	return u, a, nil
+}
+
+// PartnerUser returns a user of one of partnerID's clients, with the
+// client account, or ErrNotFound.
+func (s *Store) PartnerUser(partnerID, userID string) (User, Account, error) {
+	var u User
+	var a Account
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		u, a, err = managedUserTx(tx, partnerID, userID)
+		return err
+	})
+	return u, a, err
+}
+
+// PartnerUserSessions returns the live sessions of a user of one of
+// partnerID's clients, most recently active first, or ErrNotFound.
+func (s *Store) PartnerUserSessions(partnerID, userID string) (User, Account, []Session, error) {
+	u, a, err := s.PartnerUser(partnerID, userID)
+	if err != nil {
+		return u, a, nil, err
+	}
+	list, err := s.ListUserSessions(u.ID)
+	return u, a, list, err
+}
+
+// PartnerRevokeSession revokes one session of a user of one of partnerID's
+// clients, recording actorID as who did it (ReasonPartner). Anything out
+// of the partner's reach is ErrNotFound and changes nothing.
+func (s *Store) PartnerRevokeSession(partnerID, actorID, userID, sessionID string) (Session, error) {
+	now := s.now().UTC()
+	var sess Session
+	err := s.update(func(tx *bolt.Tx) error {
+		if _, _, err := managedUserTx(tx, partnerID, userID); err != nil {
+			return err
+		}
+		var err error
+		if sess, err = userSessionTx(tx, userID, sessionID); err != nil {
+			return err
+		}
+		if !sess.RevokedAt.IsZero() {
+			return nil
+		}
+		_, err = s.endByTx(tx, &sess, ReasonPartner, actorID, now)
+		return err
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("store: partner revoke session %s: %w", sessionID, err)
+	}
+	s.cache.forget(sess.hash)
+	return sess, nil
+}
+
+// PartnerRevokeAll revokes every live session of a user of one of
+// partnerID's clients in one transaction (ReasonPartnerAll, by actorID),
+// and reports how many.
+func (s *Store) PartnerRevokeAll(partnerID, actorID, userID string) (int, error) {
+	var (
+		n      int
+		hashes []TokenHash
+	)
+	err := s.update(func(tx *bolt.Tx) error {
+		if _, _, err := managedUserTx(tx, partnerID, userID); err != nil {
+			return err
+		}
+		var err error
+		n, hashes, err = s.revokeUserSessionsTx(tx, userID, "", ReasonPartnerAll, actorID, s.now().UTC())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: partner revoke all sessions of user %s: %w", userID, err)
+	}
+	s.cache.forget(hashes...)
+	return n, nil
+}
+
+// expiresAt is when the live session x stops being live if nothing
+// happens: the earlier of its idle timeout and its lifetime.
+// A policy of 0 never expires a session that way.
+func (s *Store) expiresAt(x Session) time.Time {
+	p := s.opts.Policy
+	exp := time.Time{}
+	if p.IdleTimeout > 0 {
+		exp = x.LastActive.Add(p.IdleTimeout)
+	}
+	if life := x.CreatedAt.Add(p.MaxLifetime); p.MaxLifetime > 0 && (exp.IsZero() || life.Before(exp)) {
+		exp = life
+	}
+	if exp.IsZero() {
+		return time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return exp
+}
