@@ -1,5 +1,6 @@
-// Package demo seeds a database with a sample client organisation, a
-// partner and realistic sessions, so the portal can be tried at once.
+// Package demo seeds a database with sample client organisations, the
+// partners that manage them and realistic sessions, so the portal can be
+// tried at once.
 package demo
 
 import (
@@ -7,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"portal/geo"
@@ -20,17 +22,44 @@ const Password = "demo-password-1"
 
 // Login is one demo user.
 type Login struct {
-	Email string
-	Name  string
-	Role  store.Role
+	Email   string
+	Name    string
+	Role    store.Role
+	Account string // the name of its demo account
 }
 
-// Logins are the demo users, one per role that matters.
+// The demo accounts. Contoso manages Northwind and Fabrikam; Litware
+// manages Tailspin.
+const (
+	northwind = "Northwind Traders"
+	fabrikam  = "Fabrikam Dental"
+	tailspin  = "Tailspin Clinics"
+	contoso   = "Contoso Partners"
+	litware   = "Litware Partners"
+)
+
+// managedBy is each demo client's partner.
+var managedBy = map[string]string{northwind: contoso, fabrikam: contoso, tailspin: litware}
+
+// Logins are the demo users the sign-in page lists: one per customer role
+// in Northwind, and an admin and a staff user of each partner.
 var Logins = []Login{
-	{Email: "admin@client.example", Name: "Alex Admin", Role: store.RoleClientAdmin},
-	{Email: "manager@client.example", Name: "Morgan Manager", Role: store.RoleClientManager},
-	{Email: "staff@client.example", Name: "Sam Staff", Role: store.RoleClientStaff},
-	{Email: "partner@partner.example", Name: "Pat Partner", Role: store.RolePartnerAdmin},
+	{Email: "admin@client.example", Name: "Alex Admin", Role: store.RoleClientAdmin, Account: northwind},
+	{Email: "manager@client.example", Name: "Morgan Manager", Role: store.RoleClientManager, Account: northwind},
+	{Email: "staff@client.example", Name: "Sam Staff", Role: store.RoleClientStaff, Account: northwind},
+	{Email: "partner@partner.example", Name: "Pat Partner", Role: store.RolePartnerAdmin, Account: contoso},
+	{Email: "partner-staff@partner.example", Name: "Parker Staff", Role: store.RolePartnerStaff, Account: contoso},
+	{Email: "admin@litware.example", Name: "Lee Litware", Role: store.RolePartnerAdmin, Account: litware},
+	{Email: "staff@litware.example", Name: "Lou Litware", Role: store.RolePartnerStaff, Account: litware},
+}
+
+// clientUsers are the other clients' users, for the partners to find.
+var clientUsers = []Login{
+	{Email: "dana@fabrikam.example", Name: "Dana Dentist", Role: store.RoleClientAdmin, Account: fabrikam},
+	{Email: "eli@fabrikam.example", Name: "Eli Hygienist", Role: store.RoleClientStaff, Account: fabrikam},
+	{Email: "fay@fabrikam.example", Name: "Fay Front Desk", Role: store.RoleClientManager, Account: fabrikam},
+	{Email: "gus@tailspin.example", Name: "Gus Clinician", Role: store.RoleClientAdmin, Account: tailspin},
+	{Email: "hana@tailspin.example", Name: "Hana Nurse", Role: store.RoleClientStaff, Account: tailspin},
 }
 
 // userAgents are the devices the seeded sessions appear to come from.
@@ -66,11 +95,7 @@ func Seed(st *store.Store, loc Locator, now time.Time) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	client, err := account(st, "Northwind Traders", store.AccountClient)
-	if err != nil {
-		return false, err
-	}
-	partner, err := account(st, "Contoso Partners", store.AccountPartner)
+	accounts, err := demoAccounts(st)
 	if err != nil {
 		return false, err
 	}
@@ -82,18 +107,14 @@ func Seed(st *store.Store, loc Locator, now time.Time) (bool, error) {
 	// support conversations.
 	rng := rand.New(rand.NewPCG(1, 2))
 	seeded := false
-	for i, l := range Logins {
+	for i, l := range append(slices.Clone(Logins), clientUsers...) {
 		if _, err := st.UserByEmail(l.Email); err == nil {
 			continue
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return false, err
 		}
 		seeded = true
-		acct := client.ID
-		if !l.Role.IsCustomer() {
-			acct = partner.ID
-		}
-		u, err := st.CreateUser(store.NewUser{AccountID: acct, Email: l.Email, Name: l.Name, Role: l.Role, PasswordHash: hash})
+		u, err := st.CreateUser(store.NewUser{AccountID: accounts[l.Account].ID, Email: l.Email, Name: l.Name, Role: l.Role, PasswordHash: hash})
 		if err != nil {
 			return false, err
 		}
@@ -122,7 +143,7 @@ func Seed(st *store.Store, loc Locator, now time.Time) (bool, error) {
 
 func anyDemoUser(users []store.User) bool {
 	for _, u := range users {
-		for _, l := range Logins {
+		for _, l := range append(slices.Clone(Logins), clientUsers...) {
 			if u.Email == l.Email {
 				return true
 			}
@@ -131,16 +152,38 @@ func anyDemoUser(users []store.User) bool {
 	return false
 }
 
-// account finds the demo account by name, or creates it.
-func account(st *store.Store, name string, kind store.AccountKind) (store.Account, error) {
+// demoAccounts finds or creates each demo account by name, and has each
+// client managed by its partner (a demo seeded before partners managed
+// clients gets its link on the next start).
+func demoAccounts(st *store.Store) (map[string]store.Account, error) {
 	all, err := st.Accounts()
 	if err != nil {
-		return store.Account{}, err
+		return nil, err
 	}
+	out := map[string]store.Account{}
 	for _, a := range all {
-		if a.Name == name && a.Kind == kind {
-			return a, nil
+		out[a.Name] = a
+	}
+	for _, name := range []string{contoso, litware} {
+		if _, ok := out[name]; !ok {
+			if out[name], err = st.CreateAccount(name, store.AccountPartner); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return st.CreateAccount(name, kind)
+	for _, name := range []string{northwind, fabrikam, tailspin} {
+		partner := out[managedBy[name]].ID
+		a, ok := out[name]
+		switch {
+		case !ok:
+			a, err = st.CreateClientAccount(name, partner)
+		case a.Partner == "":
+			a, err = st.SetAccountPartner(a.ID, partner)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[name] = a
+	}
+	return out, nil
 }

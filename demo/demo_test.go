@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -109,11 +110,50 @@ func TestSeedCompletesAPartialSeed(t *testing.T) {
 		t.Fatalf("Seed after a crash = %v, %v", seeded, err)
 	}
 	users, _ := st.Users()
-	if len(users) != len(Logins) {
-		t.Fatalf("%d users, want %d", len(users), len(Logins))
+	if len(users) != len(Logins)+len(clientUsers) {
+		t.Fatalf("%d users, want %d", len(users), len(Logins)+len(clientUsers))
 	}
 	accounts, _ := st.Accounts()
-	if len(accounts) != 2 {
-		t.Fatalf("%d accounts, want the 2 demo accounts reused", len(accounts))
+	if len(accounts) != 5 {
+		t.Fatalf("%d accounts, want the 5 demo accounts, Northwind reused", len(accounts))
+	}
+	// The Northwind of a demo seeded before partners managed clients is
+	// now Contoso's.
+	if a, _ := st.AccountByID(acct.ID); a.Partner == "" {
+		t.Fatal("the existing Northwind is not managed by a partner")
+	}
+}
+
+// TestSeedPartners: each partner sees exactly its own clients, with users
+// and live sessions to act on.
+func TestSeedPartners(t *testing.T) {
+	st, res := open(t)
+	if _, err := Seed(st, res, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for email, want := range map[string][]string{
+		"partner@partner.example":       {fabrikam, northwind},
+		"partner-staff@partner.example": {fabrikam, northwind},
+		"admin@litware.example":         {tailspin},
+		"staff@litware.example":         {tailspin},
+	} {
+		u, err := st.UserByEmail(email)
+		if err != nil {
+			t.Fatalf("%s: %v", email, err)
+		}
+		clients, err := st.PartnerClients(u.AccountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range clients {
+			names = append(names, c.Account.Name)
+			if c.Users < 2 || c.LiveSessions < 6 {
+				t.Errorf("%s: %s has %d users and %d live sessions, want a few of each", email, c.Account.Name, c.Users, c.LiveSessions)
+			}
+		}
+		if fmt.Sprint(names) != fmt.Sprint(want) {
+			t.Errorf("%s manages %v, want %v", email, names, want)
+		}
 	}
 }
