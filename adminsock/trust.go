@@ -1,4 +1,4 @@
-package cli
+package adminsock
 
 import (
 	"context"
@@ -34,11 +34,11 @@ import (
 // not its parents: a database belongs in a directory of its own, such as
 // the unit's /var/lib/portal.
 
-// untrustedSocketError says why the CLI would not use the admin socket.
+// UntrustedError says why the CLI would not use the admin socket.
 // Nothing was sent when it is returned.
-type untrustedSocketError struct{ path, why, fix string }
+type UntrustedError struct{ path, why, fix string }
 
-func (e *untrustedSocketError) Error() string {
+func (e *UntrustedError) Error() string {
 	return fmt.Sprintf("refusing to use the admin socket %s (nothing was sent to it): %s; %s", e.path, e.why, e.fix)
 }
 
@@ -83,20 +83,20 @@ func describeUID(uid uint32) string {
 // ownOrRoot trusts the caller's effective uid and root.
 func ownOrRoot(uid uint32) bool { return uid == uint32(os.Geteuid()) || uid == 0 }
 
-// dialAdmin connects to the admin socket at path after checking that its
+// dial connects to the admin socket at path after checking that its
 // directory is not shared, that the socket file belongs to a trusted uid and
 // that the process listening on it runs as one. trusted is ownOrRoot except
 // in tests, which cannot become another user. Every refusal is an
-// *untrustedSocketError; a missing socket or a refused connection is the
+// *UntrustedError; a missing socket or a refused connection is the
 // dialer's own error, meaning no server answers.
-func dialAdmin(ctx context.Context, path string, trusted func(uint32) bool) (net.Conn, error) {
+func dial(ctx context.Context, path string, trusted func(uint32) bool) (net.Conn, error) {
 	dir := filepath.Dir(path)
 	mode, shared, err := sharedDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	if shared {
-		return nil, &untrustedSocketError{path,
+		return nil, &UntrustedError{path,
 			fmt.Sprintf("its directory %s is writable by other users (mode %04o), so anyone could have put it there", dir, mode),
 			fmt.Sprintf("run 'chmod go-w %s' (or move the database to a directory only its owner can write) and restart the server", dir)}
 	}
@@ -105,12 +105,12 @@ func dialAdmin(ctx context.Context, path string, trusted func(uint32) bool) (net
 		return nil, err
 	}
 	if fi.Mode()&os.ModeSocket == 0 {
-		return nil, &untrustedSocketError{path,
+		return nil, &UntrustedError{path,
 			fmt.Sprintf("it is not a socket (%s)", fi.Mode().Type()),
 			"find out what put it there, move it aside and restart the server"}
 	}
 	if owner := fileOwner(fi); !trusted(owner) {
-		return nil, &untrustedSocketError{path,
+		return nil, &UntrustedError{path,
 			fmt.Sprintf("it belongs to %s; you are %s, and only sockets of your own or root's are trusted", describeUID(owner), describeUID(uint32(os.Geteuid()))),
 			fmt.Sprintf("if that is the server's own user, run the command as that user (for example with sudo -u %s); if not, someone else is listening there to catch what the CLI sends: stop the server, remove the socket and start the server again", userName(owner))}
 	}
@@ -123,21 +123,21 @@ func dialAdmin(ctx context.Context, path string, trusted func(uint32) bool) (net
 	case errors.Is(err, errPeerUnchecked):
 	case err != nil:
 		c.Close()
-		return nil, &untrustedSocketError{path, fmt.Sprintf("cannot tell who is listening on it (%v)", err), "report this as a bug"}
+		return nil, &UntrustedError{path, fmt.Sprintf("cannot tell who is listening on it (%v)", err), "report this as a bug"}
 	case !trusted(uid):
 		c.Close()
-		return nil, &untrustedSocketError{path,
+		return nil, &UntrustedError{path,
 			fmt.Sprintf("the process listening on it runs as %s; you are %s, and only processes of your own or root's are trusted", describeUID(uid), describeUID(uint32(os.Geteuid()))),
 			"someone else is listening there to catch what the CLI sends: stop the server, remove the socket and start the server again"}
 	}
 	return c, nil
 }
 
-// prepareAdminPath makes path free for the server's admin socket, or says
+// preparePath makes path free for the server's admin socket, or says
 // why the server must not create one there. A socket of our own is left by
 // a crashed server and replaced: we hold the database lock, so no other
 // server of ours can be using it. Anything else is left alone.
-func prepareAdminPath(path string) error {
+func preparePath(path string) error {
 	dir := filepath.Dir(path)
 	mode, shared, err := sharedDir(dir)
 	if err != nil {

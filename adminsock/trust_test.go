@@ -1,4 +1,4 @@
-package cli
+package adminsock
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"portal/adminsock/adminsocktest"
 )
 
 // TestAdminPeerCredentials checks SO_PEERCRED on real Unix sockets, with
@@ -66,10 +68,9 @@ func TestAdminPeerCredentials(t *testing.T) {
 
 	t.Run("client", func(t *testing.T) {
 		db := filepath.Join(t.TempDir(), "portal.db")
-		sock := adminSocketPath(db)
-		q := startSquatter(t, sock, nil)
+		q := adminsocktest.StartSquatter(t, Path(db), nil)
 		post := func(trusted func(uint32) bool) error {
-			res, err := adminClientTrusting(db, trusted).Post("http://portal/command", "application/json", strings.NewReader(`{"args":["user","passwd"],"stdin":"c2VjcmV0Cg=="}`))
+			res, err := clientTrusting(db, trusted).Post("http://portal/command", "application/json", strings.NewReader(`{"args":["user","passwd"],"stdin":"c2VjcmV0Cg=="}`))
 			if err == nil {
 				res.Body.Close()
 			}
@@ -77,25 +78,25 @@ func TestAdminPeerCredentials(t *testing.T) {
 		}
 
 		// The socket file belongs to the test's uid, which is not trusted.
-		var u *untrustedSocketError
+		var u *UntrustedError
 		if err := post(other); !errors.As(err, &u) || !strings.Contains(u.why, fmt.Sprintf("it belongs to uid %d", me)) {
 			t.Fatalf("socket owned by an untrusted uid: %v", err)
 		}
-		wantNothingSent(t, q, false)
+		q.WantNothingSent(t, false)
 
 		// The file passes, the listener does not: trust the file's owner
-		// only for the first question dialAdmin asks.
+		// only for the first question dial asks.
 		asked := 0
 		fileOnly := func(uid uint32) bool { asked++; return asked == 1 && uid == me }
 		if err := post(fileOnly); !errors.As(err, &u) || !strings.Contains(u.why, fmt.Sprintf("the process listening on it runs as uid %d", me)) {
 			t.Fatalf("listener of an untrusted uid: %v", err)
 		}
-		wantNothingSent(t, q, true)
+		q.WantNothingSent(t, true)
 
 		if err := post(ownOrRoot); err != nil {
 			t.Fatalf("own socket refused: %v", err)
 		}
-		if conns, got := q.received(); conns != 2 || !strings.Contains(got, "c2VjcmV0Cg==") {
+		if conns, got := q.Received(); conns != 2 || !strings.Contains(got, "c2VjcmV0Cg==") {
 			t.Fatalf("the trusted request did not arrive: %d connections, %q", conns, got)
 		}
 	})

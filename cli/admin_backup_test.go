@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,6 +12,10 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"portal/adminsock"
+	"portal/adminsock/adminsocktest"
+	"portal/store"
 )
 
 // TestBackupRejectsBadCopy: whatever answers on the admin socket, a copy
@@ -27,12 +33,12 @@ func TestBackupRejectsBadCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	junk := bytes.Repeat([]byte("junk"), 20)
-	q := startSquatter(t, adminSocketPath(db), junk)
+	q := adminsocktest.StartSquatter(t, adminsock.Path(db), junk)
 	dest := filepath.Join(dir, "backup.db")
 
 	// The case, through the CLI: 80 junk bytes.
 	r := portalCLI(t, nil, "", "backup", "-db", db, dest)
-	want := "portal: what the server on " + adminSocketPath(db) + " sent: the backup failed its check: the 80 bytes are not a whole portal database (invalid database), so they were deleted and " + dest + " was not written\n"
+	want := "portal: what the server on " + adminsock.Path(db) + " sent: the backup failed its check: the 80 bytes are not a whole portal database (invalid database), so they were deleted and " + dest + " was not written\n"
 	if r.code != 1 || r.errOut != want || r.out != "" {
 		t.Fatalf("junk backup: exit %d\nstdout %q\nstderr %q\nwant exit 1 and %q", r.code, r.out, r.errOut, want)
 	}
@@ -49,12 +55,10 @@ func TestBackupRejectsBadCopy(t *testing.T) {
 		{"empty", "the file is empty", nil},
 		{"cut short", "the file is cut short", whole.Bytes()[:whole.Len()/2]},
 		{"bbolt, not portal", "no meta bucket", emptyBolt(t)},
-		{"newer schema", "schema 2, and this binary knows 1 to 1", withMeta(t, whole.Bytes(), "schema_version", []byte{0, 0, 0, 0, 0, 0, 0, 2})},
+		{"newer schema", fmt.Sprintf("schema %d, and this binary knows 1 to %d", store.SchemaVersion+1, store.SchemaVersion), withMeta(t, whole.Bytes(), "schema_version", binary.BigEndian.AppendUint64(nil, store.SchemaVersion+1))},
 		{"no CSRF key", "no CSRF key", withMeta(t, whole.Bytes(), "csrf_key", nil)},
 	} {
-		q.mu.Lock()
-		q.backup = c.body
-		q.mu.Unlock()
+		q.SetBackup(c.body)
 		_, err := writeBackup(fromServer, dest)
 		if !errors.Is(err, errBadBackup) || !strings.Contains(err.Error(), "("+c.want) {
 			t.Errorf("%s: %v; want the check to fail with %q", c.name, err, c.want)
@@ -63,9 +67,7 @@ func TestBackupRejectsBadCopy(t *testing.T) {
 		wantNoFile(t, dest+".tmp")
 	}
 
-	q.mu.Lock()
-	q.backup = whole.Bytes()
-	q.mu.Unlock()
+	q.SetBackup(whole.Bytes())
 	if r := portalCLI(t, nil, "", "backup", "-db", db, dest); r.code != 0 || !strings.Contains(r.out, "from the running server") {
 		t.Fatalf("whole backup: exit %d, %q", r.code, r.errOut)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"portal/adminsock"
 	"portal/store"
 )
 
@@ -24,7 +25,7 @@ func TestOnlineBackup(t *testing.T) {
 	p := startBin(t, bin, "-demo", "-db", db, "-addr", "127.0.0.1:0")
 	p.waitListening(30 * time.Second)
 
-	fi, err := os.Stat(adminSocketPath(db))
+	fi, err := os.Stat(adminsock.Path(db))
 	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("admin socket: %v, mode %v; want a socket with mode 0600", err, fi.Mode())
 	}
@@ -42,7 +43,7 @@ func TestOnlineBackup(t *testing.T) {
 	if code := p.wait(15 * time.Second); code != 0 {
 		t.Fatalf("server exit %d", code)
 	}
-	if _, err := os.Stat(adminSocketPath(db)); !os.IsNotExist(err) {
+	if _, err := os.Stat(adminsock.Path(db)); !os.IsNotExist(err) {
 		t.Fatalf("admin socket left behind after shutdown: %v", err)
 	}
 	st, err := store.Open(dest, store.Options{})
@@ -53,8 +54,15 @@ func TestOnlineBackup(t *testing.T) {
 	if err := st.Check(); err != nil {
 		t.Fatal(err)
 	}
-	if users, _ := st.Users(); len(users) != 4 {
-		t.Fatalf("backup has %d users, want the 4 demo users", len(users))
+	// Every demo user the server's own file holds is in the copy.
+	orig, err := store.Open(db, store.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := orig.Users()
+	orig.Close()
+	if users, _ := st.Users(); len(users) != len(want) || len(want) == 0 {
+		t.Fatalf("backup has %d users, want the %d demo users", len(users), len(want))
 	}
 }
 
@@ -148,8 +156,8 @@ func TestCommandsWhileServing(t *testing.T) {
 
 	// The socket runs only the commands that need it.
 	for _, args := range [][]string{{"backup", "/tmp/x.db"}, {"version"}, {"nonsense"}, {}} {
-		body, _ := json.Marshal(forwarded{Args: args})
-		res, err := adminClient(db).Post("http://portal/command", "application/json", bytes.NewReader(body))
+		body, _ := json.Marshal(adminsock.Command{Args: args})
+		res, err := adminsock.Client(db).Post("http://portal/command", "application/json", bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,108 +3,18 @@ package cli
 import (
 	"bytes"
 	"errors"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"portal/adminsock"
+	"portal/adminsock/adminsocktest"
 )
-
-// squatter is another program listening on the admin socket's path: a fake
-// server that answers "success" to everything and records every byte it is
-// sent.
-type squatter struct {
-	ln     net.Listener
-	mu     sync.Mutex
-	conns  int
-	got    bytes.Buffer
-	backup []byte
-}
-
-// startSquatter listens on path and serves backup as the database copy.
-func startSquatter(t *testing.T, path string, backup []byte) *squatter {
-	t.Helper()
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := &squatter{ln: ln, backup: backup}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /command", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"code":0,"stdout":"Changed the password.\n"}`)
-	})
-	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
-		q.mu.Lock()
-		body := q.backup
-		q.mu.Unlock()
-		w.Write(body)
-	})
-	go http.Serve(q, mux)
-	t.Cleanup(func() { ln.Close() })
-	return q
-}
-
-// Accept records each connection and what is read from it.
-func (q *squatter) Accept() (net.Conn, error) {
-	c, err := q.ln.Accept()
-	if err != nil {
-		return nil, err
-	}
-	q.mu.Lock()
-	q.conns++
-	q.mu.Unlock()
-	return recordingConn{c, q}, nil
-}
-
-func (q *squatter) Close() error   { return q.ln.Close() }
-func (q *squatter) Addr() net.Addr { return q.ln.Addr() }
-
-// received is how many connections were made and what was sent on them.
-func (q *squatter) received() (int, string) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.conns, q.got.String()
-}
-
-type recordingConn struct {
-	net.Conn
-	q *squatter
-}
-
-func (c recordingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.q.mu.Lock()
-	c.q.got.Write(p[:n])
-	c.q.mu.Unlock()
-	return n, err
-}
-
-// wantNothingSent fails if anything reached the squatter: a connection
-// refused after SO_PEERCRED is allowed, a single byte is not.
-func wantNothingSent(t *testing.T, q *squatter, allowConn bool) {
-	t.Helper()
-	// The server side of a refused connection sees EOF a moment later.
-	time.Sleep(50 * time.Millisecond)
-	conns, got := q.received()
-	if got != "" || conns > 0 && !allowConn {
-		t.Fatalf("the squatter got %d connections and %q", conns, got)
-	}
-}
-
-// wantNoFile fails if path exists.
-func wantNoFile(t *testing.T, path string) {
-	t.Helper()
-	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("%s: %v; want no file", path, err)
-	}
-}
 
 // TestAdminSquatterSharedDir is the attack: in a directory other users can
 // write (mode 1777, like /tmp), another program binds portal.db.admin.sock
@@ -121,8 +31,8 @@ func TestAdminSquatterSharedDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := filepath.Join(dir, "portal.db")
-	sock := adminSocketPath(db)
-	q := startSquatter(t, sock, bytes.Repeat([]byte("junk"), 20))
+	sock := adminsock.Path(db)
+	q := adminsocktest.StartSquatter(t, sock, bytes.Repeat([]byte("junk"), 20))
 	refusal := "portal: refusing to use the admin socket " + sock + " (nothing was sent to it): its directory " + dir + " is writable by other users (mode 1777), so anyone could have put it there; run 'chmod go-w " + dir + "'"
 
 	// The database is locked, as by a server, so the CLI looks for one.
@@ -131,7 +41,7 @@ func TestAdminSquatterSharedDir(t *testing.T) {
 	if r.code != 1 || !strings.HasPrefix(r.errOut, refusal) || r.out != "" {
 		t.Fatalf("passwd with a squatter: exit %d\nstdout %q\nstderr %q\nwant exit 1 and %q", r.code, r.out, r.errOut, refusal)
 	}
-	wantNothingSent(t, q, false)
+	q.WantNothingSent(t, false)
 	st.Close()
 
 	p := startBin(t, bin, "-db", db, "-addr", "127.0.0.1:0")
@@ -145,7 +55,7 @@ func TestAdminSquatterSharedDir(t *testing.T) {
 	if r.code != 1 || !strings.HasPrefix(r.errOut, refusal) {
 		t.Fatalf("backup with a squatter: exit %d\nstderr %q\nwant exit 1 and %q", r.code, r.errOut, refusal)
 	}
-	wantNothingSent(t, q, false)
+	q.WantNothingSent(t, false)
 	wantNoFile(t, dest)
 	wantNoFile(t, dest+".tmp")
 
@@ -190,7 +100,7 @@ func TestAdminServerLeavesForeignPaths(t *testing.T) {
 	}
 	t.Run("not a socket", func(t *testing.T) {
 		db := filepath.Join(t.TempDir(), "portal.db")
-		sock := adminSocketPath(db)
+		sock := adminsock.Path(db)
 		if err := os.WriteFile(sock, []byte("keep me"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -208,8 +118,8 @@ func TestAdminServerLeavesForeignPaths(t *testing.T) {
 			t.Skip("only root can give a socket to another user")
 		}
 		db := filepath.Join(t.TempDir(), "portal.db")
-		sock := adminSocketPath(db)
-		q := startSquatter(t, sock, nil)
+		sock := adminsock.Path(db)
+		q := adminsocktest.StartSquatter(t, sock, nil)
 		if err := os.Lchown(sock, 65534, 65534); err != nil {
 			t.Fatal(err)
 		}
@@ -218,8 +128,8 @@ func TestAdminServerLeavesForeignPaths(t *testing.T) {
 		if r.code != 1 || !strings.HasPrefix(r.errOut, "portal: refusing to use the admin socket "+sock+" (nothing was sent to it): it belongs to uid 65534") {
 			t.Fatalf("passwd: exit %d, %q", r.code, r.errOut)
 		}
-		wantNothingSent(t, q, false)
-		if fi, err := os.Lstat(sock); err != nil || fileOwner(fi) != 65534 {
+		q.WantNothingSent(t, false)
+		if fi, err := os.Lstat(sock); err != nil || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
 			t.Fatalf("the other user's socket was removed or replaced: %v", err)
 		}
 	})
@@ -260,8 +170,8 @@ func TestAdminOtherUserListener(t *testing.T) {
 	mustCLI(t, db, "", "account", "create", "-name", "Acme", "-kind", "client")
 	st := cliOpenStore(t, db)
 	defer st.Close()
-	sock := adminSocketPath(db)
-	if err := errors.Join(os.Rename(adminSocketPath(theirDB), sock), os.Lchown(sock, 0, 0)); err != nil {
+	sock := adminsock.Path(db)
+	if err := errors.Join(os.Rename(adminsock.Path(theirDB), sock), os.Lchown(sock, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"portal/adminsock"
 	"portal/store"
 )
 
@@ -52,10 +53,10 @@ func cmdBackup(c *cli, args []string) error {
 	lockErr := err
 	n, err := writeBackup(func(w io.Writer) (int64, error) { return backupFromServer(*db, w) }, dest)
 	if errors.Is(err, errNoServer) {
-		return fmt.Errorf("%v (no server answered on %s for an online backup either)", lockErr, adminSocketPath(*db))
+		return fmt.Errorf("%v (no server answered on %s for an online backup either)", lockErr, adminsock.Path(*db))
 	}
 	if errors.Is(err, errBadBackup) {
-		return fmt.Errorf("what the server on %s sent: %w", adminSocketPath(*db), err)
+		return fmt.Errorf("what the server on %s sent: %w", adminsock.Path(*db), err)
 	}
 	if err != nil {
 		return err

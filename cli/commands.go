@@ -85,6 +85,27 @@ func runCommand(version string, args []string, getenv func(string) string, stdin
 	return c.exit(err)
 }
 
+// onlineCommand names the command args start with, and says whether a
+// running server may carry it out for a CLI (server.Config.OnlineCommand):
+// backup, health and version never need the server to run them.
+func onlineCommand(args []string) (string, bool) {
+	cmd, _ := findCommand(args)
+	if cmd == nil || !cmd.online {
+		return "", false
+	}
+	return cmd.name, true
+}
+
+// runForServer runs a command a CLI forwarded, on the running server's
+// store st, with stdin as its standard input and no environment, and
+// returns its exit code and what it printed (server.Config.RunCommand).
+func runForServer(st *store.Store, args []string, stdin []byte) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	c := &cli{getenv: func(string) string { return "" }, stdin: bytes.NewReader(stdin), stdout: &out, stderr: &errOut, shared: st}
+	code = c.exit(c.dispatch(args))
+	return code, out.String(), errOut.String()
+}
+
 // exit reports err and turns it into the exit code.
 func (c *cli) exit(err error) int {
 	stderr := c.stderr

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"portal/server"
 )
 
 // Flags of the operator commands. Every command takes its own flags,
@@ -21,7 +23,7 @@ func (c *cli) bareFlagSet() *flag.FlagSet {
 // flagSet starts the command's flags with -db.
 func (c *cli) flagSet() (*flag.FlagSet, *string) {
 	fs := c.bareFlagSet()
-	db := fs.String("db", fromEnv(c.getenv, "db"), "the database file [$PORTAL_DB]")
+	db := fs.String("db", server.DBFromEnv(c.getenv), "the database file [$PORTAL_DB]")
 	return fs, db
 }
 

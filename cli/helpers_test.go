@@ -395,3 +395,11 @@ func writeRandomFile(t *testing.T, path string, n int) {
 		t.Fatal(err)
 	}
 }
+
+// wantNoFile fails if path exists.
+func wantNoFile(t *testing.T, path string) {
+	t.Helper()
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("%s: %v; want no file", path, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"portal/server"
 	"portal/store"
 )
 
@@ -14,8 +15,7 @@ import (
 // variables, defaults and checks, so that "live" means what the server
 // means.
 func (c *cli) policy() (store.Policy, error) {
-	p, err := sessionPolicy(fromEnv(c.getenv, "idle-timeout"), fromEnv(c.getenv, "max-lifetime"),
-		func(name string) string { return "$" + optionNamed(name).env })
+	p, err := server.PolicyFromEnv(c.getenv)
 	if err != nil {
 		return p, usagef("%v", err)
 	}

@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"errors"
@@ -15,9 +15,9 @@ import (
 	"portal/store"
 )
 
-// config is everything the server can be told at start. Each flag has a
+// Config is everything the server can be told at start. Each flag has a
 // PORTAL_* environment variable; a flag given on the command line wins.
-type config struct {
+type Config struct {
 	Addr           string
 	DB             string
 	GeoIPDB        string
@@ -33,6 +33,15 @@ type config struct {
 	Demo           bool
 	DemoReset      bool
 	Version        bool
+
+	// The operator commands live in package cli, which starts the server;
+	// the admin socket runs them for a CLI that found the database locked.
+	// OnlineCommand names the command args start with and says whether the
+	// server may run it; RunCommand runs it on the server's store, with
+	// stdin as its standard input, and returns what it printed and its exit
+	// code. ParseConfig leaves them nil, and the socket then runs nothing.
+	OnlineCommand func(args []string) (name string, ok bool)
+	RunCommand    func(st *store.Store, args []string, stdin []byte) (code int, stdout, stderr string)
 }
 
 // option is one flag: name, environment variable, default and help.
@@ -58,9 +67,9 @@ var options = []option{
 	{"version", "", "false", "print the version and exit"},
 }
 
-// parseConfig reads flags, then fills what they did not set from getenv,
+// ParseConfig reads flags, then fills what they did not set from getenv,
 // and validates every value with a sentence saying what is wrong.
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("portal", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	raw := map[string]*string{}
@@ -84,10 +93,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 	}
 	if err := fs.Parse(args); err != nil {
-		return config{}, err
+		return Config{}, err
 	}
 	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected argument %q; commands come first and take their own flags, e.g. portal user list -db PATH (see 'portal help')", fs.Arg(0))
+		return Config{}, fmt.Errorf("unexpected argument %q; commands come first and take their own flags, e.g. portal user list -db PATH (see 'portal help')", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -98,7 +107,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			}
 		}
 	}
-	var c config
+	var c Config
 	var errs []error
 	str := func(name string) string { return strings.TrimSpace(*raw[name]) }
 	dur := func(name string, min time.Duration) time.Duration {
@@ -187,7 +196,7 @@ func optionNamed(name string) option {
 			return o
 		}
 	}
-	panic("cli: no server option " + name)
+	panic("server: no option " + name)
 }
 
 // fromEnv is an option's value from its environment variable, or its
@@ -198,6 +207,19 @@ func fromEnv(getenv func(string) string, name string) string {
 		return v
 	}
 	return o.def
+}
+
+// DBFromEnv is the database file a server started with this environment
+// would use: $PORTAL_DB, else the default.
+func DBFromEnv(getenv func(string) string) string { return fromEnv(getenv, "db") }
+
+// PolicyFromEnv is the session policy a server started with this
+// environment would use, from the same variables, defaults and checks, so
+// that "live" means to the operator commands what it means to the server.
+// Errors name the variables ("$PORTAL_IDLE_TIMEOUT").
+func PolicyFromEnv(getenv func(string) string) (store.Policy, error) {
+	return sessionPolicy(fromEnv(getenv, "idle-timeout"), fromEnv(getenv, "max-lifetime"),
+		func(name string) string { return "$" + optionNamed(name).env })
 }
 
 func lookup(getenv func(string) string, key string) (string, bool) {

@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 
 const cfgDay = 24 * time.Hour
 
-// cfgDefaults is what parseConfig gives with no flags and no environment.
-func cfgDefaults() config {
-	return config{
+// cfgDefaults is what ParseConfig gives with no flags and no environment.
+func cfgDefaults() Config {
+	return Config{
 		Addr:          "127.0.0.1:8080",
 		DB:            "portal.db",
 		IdleTimeout:   12 * time.Hour,
@@ -39,67 +39,67 @@ func TestConfigValues(t *testing.T) {
 		name string
 		args []string
 		env  map[string]string
-		want func(c *config)
+		want func(c *Config)
 	}{
-		{name: "defaults", want: func(c *config) {}},
-		{name: "empty variables are unset", env: map[string]string{"PORTAL_ADDR": "", "PORTAL_DB": ""}, want: func(c *config) {}},
+		{name: "defaults", want: func(c *Config) {}},
+		{name: "empty variables are unset", env: map[string]string{"PORTAL_ADDR": "", "PORTAL_DB": ""}, want: func(c *Config) {}},
 
-		{name: "-addr", args: []string{"-addr", "0.0.0.0:9000"}, want: func(c *config) { c.Addr = "0.0.0.0:9000" }},
-		{name: "PORTAL_ADDR", env: map[string]string{"PORTAL_ADDR": "[::1]:0"}, want: func(c *config) { c.Addr = "[::1]:0" }},
-		{name: "-db", args: []string{"-db", "/var/lib/portal/portal.db"}, want: func(c *config) { c.DB = "/var/lib/portal/portal.db" }},
-		{name: "PORTAL_DB", env: map[string]string{"PORTAL_DB": "/data/portal.db"}, want: func(c *config) { c.DB = "/data/portal.db" }},
-		{name: "-geoip-db", args: []string{"-geoip-db", "/geoip/GeoLite2-City.mmdb"}, want: func(c *config) { c.GeoIPDB = "/geoip/GeoLite2-City.mmdb" }},
-		{name: "PORTAL_GEOIP_DB", env: map[string]string{"PORTAL_GEOIP_DB": "/var/lib/GeoIP/GeoLite2-City.mmdb"}, want: func(c *config) { c.GeoIPDB = "/var/lib/GeoIP/GeoLite2-City.mmdb" }},
-		{name: "-idle-timeout", args: []string{"-idle-timeout", "30m"}, want: func(c *config) { c.IdleTimeout = 30 * time.Minute }},
-		{name: "PORTAL_IDLE_TIMEOUT in days", env: map[string]string{"PORTAL_IDLE_TIMEOUT": "2d"}, want: func(c *config) { c.IdleTimeout = 2 * cfgDay }},
-		{name: "-max-lifetime", args: []string{"-max-lifetime", "7d"}, want: func(c *config) { c.MaxLifetime = 7 * cfgDay }},
-		{name: "PORTAL_MAX_LIFETIME", env: map[string]string{"PORTAL_MAX_LIFETIME": "720h"}, want: func(c *config) { c.MaxLifetime = 30 * cfgDay }},
-		{name: "-flush-interval", args: []string{"-flush-interval", "5s"}, want: func(c *config) { c.FlushInterval = 5 * time.Second }},
-		{name: "PORTAL_FLUSH_INTERVAL", env: map[string]string{"PORTAL_FLUSH_INTERVAL": "1m"}, want: func(c *config) { c.FlushInterval = time.Minute }},
-		{name: "-retention", args: []string{"-retention", "0s"}, want: func(c *config) { c.Retention = 0 }},
-		{name: "PORTAL_RETENTION", env: map[string]string{"PORTAL_RETENTION": "90d"}, want: func(c *config) { c.Retention = 90 * cfgDay }},
-		{name: "-max-sessions", args: []string{"-max-sessions", "0"}, want: func(c *config) { c.MaxSessions = 0 }},
-		{name: "PORTAL_MAX_SESSIONS", env: map[string]string{"PORTAL_MAX_SESSIONS": "100000"}, want: func(c *config) { c.MaxSessions = 100000 }},
-		{name: "-trusted-proxies", args: []string{"-trusted-proxies", "10.0.0.1, 192.168.1.7/24,::1"}, want: func(c *config) {
+		{name: "-addr", args: []string{"-addr", "0.0.0.0:9000"}, want: func(c *Config) { c.Addr = "0.0.0.0:9000" }},
+		{name: "PORTAL_ADDR", env: map[string]string{"PORTAL_ADDR": "[::1]:0"}, want: func(c *Config) { c.Addr = "[::1]:0" }},
+		{name: "-db", args: []string{"-db", "/var/lib/portal/portal.db"}, want: func(c *Config) { c.DB = "/var/lib/portal/portal.db" }},
+		{name: "PORTAL_DB", env: map[string]string{"PORTAL_DB": "/data/portal.db"}, want: func(c *Config) { c.DB = "/data/portal.db" }},
+		{name: "-geoip-db", args: []string{"-geoip-db", "/geoip/GeoLite2-City.mmdb"}, want: func(c *Config) { c.GeoIPDB = "/geoip/GeoLite2-City.mmdb" }},
+		{name: "PORTAL_GEOIP_DB", env: map[string]string{"PORTAL_GEOIP_DB": "/var/lib/GeoIP/GeoLite2-City.mmdb"}, want: func(c *Config) { c.GeoIPDB = "/var/lib/GeoIP/GeoLite2-City.mmdb" }},
+		{name: "-idle-timeout", args: []string{"-idle-timeout", "30m"}, want: func(c *Config) { c.IdleTimeout = 30 * time.Minute }},
+		{name: "PORTAL_IDLE_TIMEOUT in days", env: map[string]string{"PORTAL_IDLE_TIMEOUT": "2d"}, want: func(c *Config) { c.IdleTimeout = 2 * cfgDay }},
+		{name: "-max-lifetime", args: []string{"-max-lifetime", "7d"}, want: func(c *Config) { c.MaxLifetime = 7 * cfgDay }},
+		{name: "PORTAL_MAX_LIFETIME", env: map[string]string{"PORTAL_MAX_LIFETIME": "720h"}, want: func(c *Config) { c.MaxLifetime = 30 * cfgDay }},
+		{name: "-flush-interval", args: []string{"-flush-interval", "5s"}, want: func(c *Config) { c.FlushInterval = 5 * time.Second }},
+		{name: "PORTAL_FLUSH_INTERVAL", env: map[string]string{"PORTAL_FLUSH_INTERVAL": "1m"}, want: func(c *Config) { c.FlushInterval = time.Minute }},
+		{name: "-retention", args: []string{"-retention", "0s"}, want: func(c *Config) { c.Retention = 0 }},
+		{name: "PORTAL_RETENTION", env: map[string]string{"PORTAL_RETENTION": "90d"}, want: func(c *Config) { c.Retention = 90 * cfgDay }},
+		{name: "-max-sessions", args: []string{"-max-sessions", "0"}, want: func(c *Config) { c.MaxSessions = 0 }},
+		{name: "PORTAL_MAX_SESSIONS", env: map[string]string{"PORTAL_MAX_SESSIONS": "100000"}, want: func(c *Config) { c.MaxSessions = 100000 }},
+		{name: "-trusted-proxies", args: []string{"-trusted-proxies", "10.0.0.1, 192.168.1.7/24,::1"}, want: func(c *Config) {
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32"), netip.MustParsePrefix("192.168.1.0/24"), netip.MustParsePrefix("::1/128")}
 		}},
-		{name: "PORTAL_TRUSTED_PROXIES", env: map[string]string{"PORTAL_TRUSTED_PROXIES": "172.16.0.0/12"}, want: func(c *config) {
+		{name: "PORTAL_TRUSTED_PROXIES", env: map[string]string{"PORTAL_TRUSTED_PROXIES": "172.16.0.0/12"}, want: func(c *Config) {
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12")}
 		}},
-		{name: "-proxy-header", args: []string{"-proxy-header", "X-Real-IP"}, want: func(c *config) { c.ProxyHeader = "X-Real-IP" }},
-		{name: "PORTAL_PROXY_HEADER", env: map[string]string{"PORTAL_PROXY_HEADER": "CF-Connecting-IP"}, want: func(c *config) { c.ProxyHeader = "CF-Connecting-IP" }},
-		{name: "-secure-cookies alone", args: []string{"-secure-cookies"}, want: func(c *config) { c.SecureCookies = true }},
-		{name: "PORTAL_SECURE_COOKIES", env: map[string]string{"PORTAL_SECURE_COOKIES": "1"}, want: func(c *config) { c.SecureCookies = true }},
-		{name: "-log-format", args: []string{"-log-format", "json"}, want: func(c *config) { c.LogFormat = "json" }},
-		{name: "PORTAL_LOG_FORMAT", env: map[string]string{"PORTAL_LOG_FORMAT": "json"}, want: func(c *config) { c.LogFormat = "json" }},
-		{name: "-demo", args: []string{"-demo"}, want: func(c *config) { c.Demo = true }},
-		{name: "PORTAL_DEMO", env: map[string]string{"PORTAL_DEMO": "true"}, want: func(c *config) { c.Demo = true }},
-		{name: "-demo -demo-reset", args: []string{"-demo", "-demo-reset"}, want: func(c *config) { c.Demo, c.DemoReset = true, true }},
-		{name: "PORTAL_DEMO_RESET", env: map[string]string{"PORTAL_DEMO": "true", "PORTAL_DEMO_RESET": "TRUE"}, want: func(c *config) { c.Demo, c.DemoReset = true, true }},
-		{name: "-version", args: []string{"-version"}, want: func(c *config) { c.Version = true }},
-		{name: "--double-dash flags", args: []string{"--addr=127.0.0.1:1", "--demo=true"}, want: func(c *config) { c.Addr, c.Demo = "127.0.0.1:1", true }},
-		{name: "values are trimmed", env: map[string]string{"PORTAL_ADDR": " 127.0.0.1:81 ", "PORTAL_IDLE_TIMEOUT": " 1h"}, want: func(c *config) { c.Addr, c.IdleTimeout = "127.0.0.1:81", time.Hour }},
+		{name: "-proxy-header", args: []string{"-proxy-header", "X-Real-IP"}, want: func(c *Config) { c.ProxyHeader = "X-Real-IP" }},
+		{name: "PORTAL_PROXY_HEADER", env: map[string]string{"PORTAL_PROXY_HEADER": "CF-Connecting-IP"}, want: func(c *Config) { c.ProxyHeader = "CF-Connecting-IP" }},
+		{name: "-secure-cookies alone", args: []string{"-secure-cookies"}, want: func(c *Config) { c.SecureCookies = true }},
+		{name: "PORTAL_SECURE_COOKIES", env: map[string]string{"PORTAL_SECURE_COOKIES": "1"}, want: func(c *Config) { c.SecureCookies = true }},
+		{name: "-log-format", args: []string{"-log-format", "json"}, want: func(c *Config) { c.LogFormat = "json" }},
+		{name: "PORTAL_LOG_FORMAT", env: map[string]string{"PORTAL_LOG_FORMAT": "json"}, want: func(c *Config) { c.LogFormat = "json" }},
+		{name: "-demo", args: []string{"-demo"}, want: func(c *Config) { c.Demo = true }},
+		{name: "PORTAL_DEMO", env: map[string]string{"PORTAL_DEMO": "true"}, want: func(c *Config) { c.Demo = true }},
+		{name: "-demo -demo-reset", args: []string{"-demo", "-demo-reset"}, want: func(c *Config) { c.Demo, c.DemoReset = true, true }},
+		{name: "PORTAL_DEMO_RESET", env: map[string]string{"PORTAL_DEMO": "true", "PORTAL_DEMO_RESET": "TRUE"}, want: func(c *Config) { c.Demo, c.DemoReset = true, true }},
+		{name: "-version", args: []string{"-version"}, want: func(c *Config) { c.Version = true }},
+		{name: "--double-dash flags", args: []string{"--addr=127.0.0.1:1", "--demo=true"}, want: func(c *Config) { c.Addr, c.Demo = "127.0.0.1:1", true }},
+		{name: "values are trimmed", env: map[string]string{"PORTAL_ADDR": " 127.0.0.1:81 ", "PORTAL_IDLE_TIMEOUT": " 1h"}, want: func(c *Config) { c.Addr, c.IdleTimeout = "127.0.0.1:81", time.Hour }},
 
 		{name: "flag beats env", args: []string{"-addr", "127.0.0.1:1", "-idle-timeout", "1h", "-demo=false", "-max-sessions", "5"},
 			env: map[string]string{"PORTAL_ADDR": "127.0.0.1:2", "PORTAL_IDLE_TIMEOUT": "2h", "PORTAL_DEMO": "true", "PORTAL_MAX_SESSIONS": "7", "PORTAL_LOG_FORMAT": "json"},
-			want: func(c *config) {
+			want: func(c *Config) {
 				c.Addr, c.IdleTimeout, c.MaxSessions, c.LogFormat = "127.0.0.1:1", time.Hour, 5, "json"
 			}},
-		{name: "a flag set to its default still beats env", args: []string{"-db", "portal.db"}, env: map[string]string{"PORTAL_DB": "/elsewhere.db"}, want: func(c *config) {}},
-		{name: "-version ignores PORTAL_ variables it has no flag for", args: []string{"-version"}, env: map[string]string{"PORTAL_VERSION": "true"}, want: func(c *config) { c.Version = true }},
-		{name: "no PORTAL_VERSION", env: map[string]string{"PORTAL_VERSION": "true"}, want: func(c *config) {}},
+		{name: "a flag set to its default still beats env", args: []string{"-db", "portal.db"}, env: map[string]string{"PORTAL_DB": "/elsewhere.db"}, want: func(c *Config) {}},
+		{name: "-version ignores PORTAL_ variables it has no flag for", args: []string{"-version"}, env: map[string]string{"PORTAL_VERSION": "true"}, want: func(c *Config) { c.Version = true }},
+		{name: "no PORTAL_VERSION", env: map[string]string{"PORTAL_VERSION": "true"}, want: func(c *Config) {}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			got, err := parseConfig(tc.args, cfgEnv(tc.env), &stderr)
+			got, err := ParseConfig(tc.args, cfgEnv(tc.env), &stderr)
 			if err != nil {
-				t.Fatalf("parseConfig(%q): %v", tc.args, err)
+				t.Fatalf("ParseConfig(%q): %v", tc.args, err)
 			}
 			want := cfgDefaults()
 			tc.want(&want)
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("parseConfig(%q) with %v\n got %+v\nwant %+v", tc.args, tc.env, got, want)
+				t.Errorf("ParseConfig(%q) with %v\n got %+v\nwant %+v", tc.args, tc.env, got, want)
 			}
 			if stderr.Len() != 0 {
 				t.Errorf("wrote to stderr: %s", stderr.String())
@@ -148,7 +148,7 @@ func TestConfigErrors(t *testing.T) {
 			name += k + "=" + v
 		}
 		t.Run(name, func(t *testing.T) {
-			_, err := parseConfig(tc.args, cfgEnv(tc.env), &bytes.Buffer{})
+			_, err := ParseConfig(tc.args, cfgEnv(tc.env), &bytes.Buffer{})
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("got error %v\nwant %s", err, tc.want)
 			}
@@ -156,7 +156,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 
 	// Every bad value is reported at once, one sentence per line.
-	_, err := parseConfig([]string{"-addr", "x", "-log-format", "yaml"}, cfgEnv(map[string]string{"PORTAL_MAX_SESSIONS": "-5"}), &bytes.Buffer{})
+	_, err := ParseConfig([]string{"-addr", "x", "-log-format", "yaml"}, cfgEnv(map[string]string{"PORTAL_MAX_SESSIONS": "-5"}), &bytes.Buffer{})
 	want := "-addr must be host:port like 127.0.0.1:8080, got \"x\"\n" +
 		"-max-sessions must be a whole number from 0 to 100000, got \"-5\"\n" +
 		"-log-format must be text or json, got \"yaml\""
@@ -169,8 +169,8 @@ func TestConfigErrors(t *testing.T) {
 // environment variable and default.
 func TestConfigHelp(t *testing.T) {
 	var stderr bytes.Buffer
-	_, err := parseConfig([]string{"-h"}, cfgEnv(nil), &stderr)
-	if !errors.Is(err, flag.ErrHelp) || !errors.Is(err, flagHelp) {
+	_, err := ParseConfig([]string{"-h"}, cfgEnv(nil), &stderr)
+	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h: %v, want flag.ErrHelp", err)
 	}
 	help := stderr.String()
@@ -192,27 +192,5 @@ func TestConfigHelp(t *testing.T) {
 	}
 	if !strings.Contains(help, "PORTAL_IDLE_TIMEOUT") || strings.Contains(help, "PORTAL_VERSION") {
 		t.Errorf("wrong variables:\n%s", help)
-	}
-}
-
-// TestConfigRun checks the exit codes run gives for -h, -version and bad
-// values, without starting a server.
-func TestConfigRun(t *testing.T) {
-	tests := []struct {
-		args         []string
-		code         int
-		stdout, errs string
-	}{
-		{args: []string{"-version"}, code: 0, stdout: "portal dev\n"},
-		{args: []string{"-h"}, code: 0, errs: "Usage: portal [flags]"},
-		{args: []string{"-idle-timeout", "abc"}, code: 2, errs: "portal: -idle-timeout must be a duration like 30m, 12h or 14d, at least 1m0s, got \"abc\"\n"},
-		{args: []string{"-nope"}, code: 2, errs: "portal: flag provided but not defined: -nope\n"},
-	}
-	for _, tc := range tests {
-		var stdout, stderr bytes.Buffer
-		code := Run("dev", tc.args, cfgEnv(nil), strings.NewReader(""), &stdout, &stderr)
-		if code != tc.code || stdout.String() != tc.stdout || !strings.Contains(stderr.String(), tc.errs) {
-			t.Errorf("portal %s: exit %d, stdout %q, stderr %q; want %d, %q, %q", strings.Join(tc.args, " "), code, stdout.String(), stderr.String(), tc.code, tc.stdout, tc.errs)
-		}
 	}
 }

@@ -1,4 +1,7 @@
-package cli
+// Package server is the running portal: its flags and PORTAL_* variables,
+// the wiring of store, GeoIP and HTTP app, their lifecycle, and the server
+// side of the admin socket.
+package server
 
 import (
 	"context"
@@ -22,68 +25,18 @@ import (
 	"portal/store"
 )
 
-// Run is the binary: it runs the operator command args names, or starts
-// the server, and returns the process exit code. version is what
-// -version prints; getenv and the streams are the process's, passed in so
-// that tests run it exactly as the binary does.
-func Run(version string, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		return runCommand(version, args, getenv, stdin, stdout, stderr)
-	}
-	cfg, err := parseConfig(args, getenv, stderr)
-	if errors.Is(err, flagHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "portal: %v\n", err)
-		return 2
-	}
-	if cfg.Version {
-		fmt.Fprintf(stdout, "portal %s\n", version)
-		return 0
-	}
-	log := newLogger(cfg.LogFormat, stderr)
-	srv, err := newServer(cfg, log)
-	if err != nil {
-		log.Error("cannot start", "err", err)
-		fmt.Fprintf(stderr, "portal: %v\n", err)
-		return 1
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		// Once shutdown has begun, a second Ctrl-C or SIGTERM stops the
-		// process at once instead of being swallowed.
-		<-ctx.Done()
-		stop()
-	}()
-	runErr := srv.Run(ctx)
-	if runErr != nil {
-		log.Error("server stopped", "err", runErr)
-		fmt.Fprintf(stderr, "portal: %v\n", runErr)
-	}
-	if err := srv.Close(); err != nil {
-		log.Error("shutdown incomplete", "err", err)
-		return 1
-	}
-	if runErr != nil {
-		return 1
-	}
-	log.Info("stopped cleanly")
-	return 0
-}
-
-func newLogger(format string, w io.Writer) *slog.Logger {
-	if format == "json" {
+// Logger is the logger -log-format asks for, writing to w.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	if c.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, nil))
 	}
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// server is the running portal: the store, the geo resolver and the HTTP
+// Server is the running portal: the store, the geo resolver and the HTTP
 // app, plus the background jobs that keep them tidy.
-type server struct {
-	cfg   config
+type Server struct {
+	cfg   Config
 	log   *slog.Logger
 	store *store.Store
 	geo   *geo.Resolver
@@ -93,7 +46,9 @@ type server struct {
 	fatal chan error
 }
 
-func newServer(cfg config, log *slog.Logger) (*server, error) {
+// New opens the database cfg names (seeding it for -demo) and the GeoIP
+// database, and builds the HTTP app; nothing listens until Run.
+func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.DemoReset {
 		if err := resetDemoDB(cfg.DB); err != nil {
 			return nil, err
@@ -106,7 +61,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{cfg: cfg, log: log, store: st, fatal: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: log, store: st, fatal: make(chan error, 1)}
 	geoPath := cfg.GeoIPDB
 	if cfg.Demo && geoPath == "" {
 		// The demo resolves its sample addresses through the real lookup
@@ -157,7 +112,7 @@ const shutdownTimeout = 10 * time.Second
 // Run serves until ctx is cancelled, then stops accepting, lets in-flight
 // requests finish (up to shutdownTimeout) and returns once the background
 // jobs have stopped too, so Close never races a flush or a sweep.
-func (s *server) Run(ctx context.Context) error {
+func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var jobs sync.WaitGroup
 	defer jobs.Wait()
@@ -197,7 +152,7 @@ func (s *server) Run(ctx context.Context) error {
 }
 
 // Close flushes last-active times and closes the database and geo reader.
-func (s *server) Close() error {
+func (s *Server) Close() error {
 	err := s.guarded(s.store.Close)
 	if gerr := s.geo.Close(); gerr != nil {
 		err = errors.Join(err, gerr)
@@ -223,7 +178,7 @@ func resetDemoDB(path string) error {
 // guarded runs fn, turning a panic or fault into an error wrapping
 // store.ErrDamaged that names the file: bbolt panics on a page it cannot
 // make sense of, and faults on a file cut short under it, instead of a crash with a stack trace.
-func (s *server) guarded(fn func() error) (err error) {
+func (s *Server) guarded(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -235,7 +190,7 @@ func (s *server) guarded(fn func() error) (err error) {
 
 // stopIfDamaged hands a damaged-database error to Run, which shuts the
 // server down, and reports whether it did.
-func (s *server) stopIfDamaged(err error) bool {
+func (s *Server) stopIfDamaged(err error) bool {
 	if !errors.Is(err, store.ErrDamaged) {
 		return false
 	}
@@ -248,7 +203,7 @@ func (s *server) stopIfDamaged(err error) bool {
 
 // flushLoop writes last-active times once per interval. A failed flush
 // keeps its queue for the next one and never blocks requests.
-func (s *server) flushLoop(ctx context.Context) {
+func (s *Server) flushLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.FlushInterval)
 	defer t.Stop()
 	for {
@@ -268,7 +223,7 @@ func (s *server) flushLoop(ctx context.Context) {
 }
 
 // sweepLoop deletes long-ended sessions, hourly, in small batches.
-func (s *server) sweepLoop(ctx context.Context) {
+func (s *Server) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -291,7 +246,7 @@ func (s *server) sweepLoop(ctx context.Context) {
 }
 
 // reloadOnHUP reopens the GeoIP database on SIGHUP.
-func (s *server) reloadOnHUP(ctx context.Context) {
+func (s *Server) reloadOnHUP(ctx context.Context) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
