@@ -31,8 +31,9 @@ type cliCommand struct {
 
 // cliCommands lists every command in the order 'portal help' shows them.
 var cliCommands = []*cliCommand{
-	{"account create", "-name NAME -kind client|partner", "Add an account and print its id.", cmdAccountCreate, true},
-	{"account list", "", "List accounts: id, kind, name and number of users.", cmdAccountList, true},
+	{"account create", "-name NAME -kind client|partner [-partner ID]", "Add an account and print its id; a client account may name the partner that manages it.", cmdAccountCreate, true},
+	{"account set-partner", "-account ID -partner ID|none", "Have a partner manage a client account, or none.", cmdAccountSetPartner, true},
+	{"account list", "", "List accounts: id, kind, name, number of users and managing partner.", cmdAccountList, true},
 	{"user create", "-account ID -email EMAIL -name NAME -role ROLE", "Add a user and print its id; the password is read from standard input.", cmdUserCreate, true},
 	{"user passwd", "-email EMAIL", "Set a user's password from standard input and sign out all of their sessions.", cmdUserPasswd, true},
 	{"user disable", "-email EMAIL", "Stop a user from signing in and sign out all of their sessions.", cmdUserDisable, true},

@@ -136,6 +136,19 @@ func TestCommands(t *testing.T) {
 		{name: "partner account", args: []string{"account", "create", "-db", db, "-kind", "partner", "-name", "AiDial Partner"}, save: "PARTNER"},
 		{name: "account list", args: []string{"account", "list"}, out: "$CLIENT  client   Acme Dental"},
 
+		// Partners managing clients.
+		{name: "a managed client", args: []string{"account", "create", "-name", "Bolt Dental", "-kind", "client", "-partner", "$PARTNER"}, save: "MANAGED"},
+		{name: "-partner on a partner account", args: []string{"account", "create", "-name", "P2", "-kind", "partner", "-partner", "$PARTNER"}, code: 2, errOut: "-partner is for client accounts"},
+		{name: "-partner naming a client", args: []string{"account", "create", "-name", "C2", "-kind", "client", "-partner", "$CLIENT"}, code: 1, errOut: "is not a partner account"},
+		{name: "-partner that is no id", args: []string{"account", "create", "-name", "C2", "-kind", "client", "-partner", "acme"}, code: 2, errOut: `-partner must be an account id`},
+		{name: "list shows the partner", args: []string{"account", "list"}, out: "Bolt Dental     0      AiDial Partner ("},
+		{name: "set-partner", args: []string{"account", "set-partner", "-account", "$CLIENT", "-partner", "$PARTNER"}, out: "Acme Dental is now managed by partner $PARTNER"},
+		{name: "set-partner none", args: []string{"account", "set-partner", "-account", "$MANAGED", "-partner", "none"}, out: "Bolt Dental is no longer managed by a partner."},
+		{name: "set-partner without -partner", args: []string{"account", "set-partner", "-account", "$CLIENT"}, code: 2, errOut: "-partner is required"},
+		{name: "set-partner of a partner account", args: []string{"account", "set-partner", "-account", "$PARTNER", "-partner", "$PARTNER"}, code: 1, errOut: "only client accounts can be managed by a partner"},
+		{name: "set-partner of no account", args: []string{"account", "set-partner", "-account", "0123456789abcdef0123456789abcdef", "-partner", "$PARTNER"}, code: 1, errOut: "there is no account 0123456789abcdef0123456789abcdef"},
+		{name: "set-partner to no partner", args: []string{"account", "set-partner", "-account", "$CLIENT", "-partner", "0123456789abcdef0123456789abcdef"}, code: 1, errOut: "there is no partner account 0123456789abcdef0123456789abcdef"},
+
 		// Creating users.
 		{name: "user without -email", args: []string{"user", "create", "-account", "$CLIENT", "-name", "Ann", "-role", "client_admin"}, stdin: cliPassword + "\n", code: 2, errOut: "portal: -email is required"},
 		{name: "user with a bad email", args: []string{"user", "create", "-account", "$CLIENT", "-email", "ann at example.com", "-name", "Ann", "-role", "client_admin"}, stdin: cliPassword + "\n", code: 2, errOut: `-email must be an address like name@example.com, got "ann at example.com"`},

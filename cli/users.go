@@ -29,68 +29,6 @@ func requireName(flagName, v string) (string, error) {
 	return v, nil
 }
 
-func cmdAccountCreate(c *cli, args []string) error {
-	fs, db := c.flagSet()
-	name := fs.String("name", "", "the account's name, as people see it (required)")
-	kind := fs.String("kind", "", "client (a customer organisation) or partner (required)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	n, err := requireName("name", *name)
-	if err != nil {
-		return err
-	}
-	k := store.AccountKind(strings.TrimSpace(*kind))
-	switch {
-	case k == "":
-		return usagef("-kind is required: client or partner")
-	case k != store.AccountClient && k != store.AccountPartner:
-		return usagef("-kind must be client or partner, got %q", *kind)
-	}
-	return c.withStore(*db, true, func(st *store.Store) error {
-		a, err := st.CreateAccount(n, k)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(c.stdout, a.ID)
-		return nil
-	})
-}
-
-func cmdAccountList(c *cli, args []string) error {
-	fs, db := c.flagSet()
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	return c.withStore(*db, false, func(st *store.Store) error { return listAccounts(c, st) })
-}
-
-func listAccounts(c *cli, st *store.Store) error {
-	accounts, err := st.Accounts()
-	if err != nil {
-		return err
-	}
-	users, err := st.Users()
-	if err != nil {
-		return err
-	}
-	count := map[string]int{}
-	for _, u := range users {
-		count[u.AccountID]++
-	}
-	if len(accounts) == 0 {
-		fmt.Fprintln(c.stdout, "No accounts yet; add one with 'portal account create'.")
-		return nil
-	}
-	sort.Slice(accounts, func(i, j int) bool { return accounts[i].Name < accounts[j].Name })
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tNAME\tUSERS")
-	for _, a := range accounts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", a.ID, a.Kind, printable(a.Name), count[a.ID])
-	}
-	return tw.Flush()
-}
-
 // roleNames is the list for error messages: "client_admin, client_manager, …".
 func roleNames() string {
 	var names []string
