@@ -292,7 +292,9 @@ func (b *binBrowser) signIn(email string) (binResponse, bool, error) {
 	if err != nil {
 		return r, false, err
 	}
-	return r, r.status == http.StatusSeeOther && r.location == "/settings" && b.token != "" && !b.ended, nil
+	// Customers land on Settings, partner users on the partner console.
+	landed := r.location == "/settings" || r.location == "/partner"
+	return r, r.status == http.StatusSeeOther && landed && b.token != "" && !b.ended, nil
 }
 
 // loadSessions opens Active Sessions and learns this session's id and CSRF
