@@ -3,13 +3,7 @@ package geo
 import (
 	"net/netip"
 	"strconv"
-	"strings"
 )
-
-// maxAddrLen bounds what ParseAddr will look at. The longest textual IPv6
-// address is 45 bytes; the slack leaves room for brackets, spaces and a zone
-// while refusing to spend time on headers stuffed with junk.
-const maxAddrLen = 64
 
 // cgnat is the shared address space of RFC 6598. netip has no helper for it,
 // and carrier-grade NAT addresses say nothing about where a user is.
@@ -20,27 +14,6 @@ var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 // only matter on the local link and must never reach a label or a database.
 func normalize(addr netip.Addr) netip.Addr {
 	return addr.WithZone("").Unmap()
-}
-
-// ParseAddr parses an address the way it tends to arrive from proxies and
-// stored rows: surrounding spaces are trimmed, one pair of brackets ("[::1]")
-// and any zone ("fe80::1%eth0") are removed, and IPv4-mapped IPv6 addresses
-// are unmapped. It reports false for anything else, including host:port
-// forms such as "1.2.3.4:80" and "[::1]:80" (the caller should split the port
-// off first), and for inputs longer than 64 bytes.
-func ParseAddr(s string) (netip.Addr, bool) {
-	if len(s) > maxAddrLen {
-		return netip.Addr{}, false
-	}
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
-		s = s[1 : len(s)-1]
-	}
-	addr, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return normalize(addr), true
 }
 
 // IsPrivate reports whether addr is one that no GeoIP database can place:
