@@ -20,10 +20,16 @@ type sessionList struct {
 	CSRF           string
 }
 
+// Caption describes the sessions table to screen readers.
+func (l *sessionList) Caption() string {
+	return "Sessions signed in to your account, current session first"
+}
+
 // sessionRow is one session as the row partial shows it; the page and the
 // htmx responses both render it through partials/session_row.
 type sessionRow struct {
 	ID, CSRF     string
+	SignOutBase  string // the Sign out address up to the id
 	Current      bool
 	Ended        bool
 	EndedText    string
@@ -39,6 +45,10 @@ type sessionRow struct {
 	LastActive   when
 	SignOutLabel string
 }
+
+// activeSessionsBase is where a customer's Sign out of a row posts, up to
+// the session id; the partner console's rows post elsewhere.
+const activeSessionsBase = "/settings/active-sessions/"
 
 // when is a time as a row shows it: relative text, exact text, machine form.
 type when struct {
@@ -104,7 +114,7 @@ func (h *Handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
 func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time) sessionRow {
 	info := s.Device
 	r := sessionRow{
-		ID: s.ID, CSRF: csrf, Current: current,
+		ID: s.ID, CSRF: csrf, SignOutBase: activeSessionsBase, Current: current,
 		Device: info.Label(), TypeLabel: info.TypeLabel(), Icon: deviceIcon(info.Type),
 		MaskedIP:   s.LastPlace.Masked,
 		Created:    makeWhen(s.CreatedAt, now),
