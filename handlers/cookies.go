@@ -115,6 +115,8 @@ func (h *Handler) takeFlash(c *fiber.Ctx) string {
 		return signedOutOthers(n)
 	case "password":
 		return passwordChanged(n)
+	case "everywhere":
+		return signedOutEverywhere(n)
 	}
 	return ""
 }

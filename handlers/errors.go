@@ -77,8 +77,11 @@ func (h *Handler) handleError(c *fiber.Ctx, err error) error {
 		return c.Render("partials/error_flash", errorFlash{Message: msg, Reload: reload}, "")
 	}
 	v := &errorView{Layout: h.newLayout(c, text[0]), Heading: text[0], Message: msg, Back: "/settings", BackText: "Go to Settings"}
-	if authOf(c) == nil {
+	switch a := authOf(c); {
+	case a == nil:
 		v.Back, v.BackText = "/login", "Go to sign-in"
+	case isPartner(a.User.Role):
+		v.Back, v.BackText = partnerURL, "Go to the partner console"
 	}
 	return c.Render("error", v)
 }

@@ -1,5 +1,6 @@
 // Package handlers is the HTTP face of the portal: sign-in, the Settings
-// page and its Active Sessions section, served with Fiber and htmx.
+// page and its Active Sessions section, and the partner console, served
+// with Fiber and htmx.
 package handlers
 
 import (
@@ -149,12 +150,33 @@ func (h *Handler) routes(app *fiber.App) {
 	as.Get("/sign-out-others", h.signOutOthersConfirm)
 	as.Post("/sign-out-others", h.sameOrigin, h.requireCSRF, h.signOutOthers)
 	as.Post("/:id/sign-out", h.sameOrigin, h.requireCSRF, h.signOutSession)
+
+	// The partner console: customers get 404 before anything else,
+	// whatever the method, as partners do on Active Sessions.
+	pc := app.Group(partnerURL, h.requireSession, h.partnerOnly)
+	pc.Get("/", h.partnerClients)
+	pc.Get("/users", h.partnerUsers)
+	pc.Get("/accounts/:id", h.partnerAccount)
+	pc.Get("/users/:id", h.partnerUser)
+	pc.Get("/users/:id/sign-out-everywhere", h.partnerSignOutEverywhereConfirm)
+	pc.Post("/users/:id/sign-out-everywhere", h.sameOrigin, h.requireCSRF, h.partnerSignOutEverywhere)
+	pc.Post("/users/:id/sessions/:sid/sign-out", h.sameOrigin, h.requireCSRF, h.partnerSignOutSession)
 	// No catch-all: Fiber answers 404 for unknown paths and 405 for a known
 	// path with the wrong method (GET on a sign-out endpoint).
 }
 
+// home sends a signed-in user to where their role starts, anyone else to
+// sign-in (with the reason, if their session just ended).
 func (h *Handler) home(c *fiber.Ctx) error {
-	return h.redirect(c, "/settings")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	a, reason, err := h.authenticate(c)
+	switch {
+	case err != nil:
+		return err
+	case a == nil:
+		return h.toSignIn(c, reason)
+	}
+	return h.redirect(c, landing(a.User.Role))
 }
 
 func (h *Handler) healthz(c *fiber.Ctx) error {

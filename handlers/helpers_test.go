@@ -210,15 +210,24 @@ func (b *browser) post(target string, form url.Values) resp {
 	return b.do(http.MethodPost, target, form, nil)
 }
 
-// signIn signs in through the real form and fails the test otherwise.
+// signIn signs in through the real form, expecting to land where the
+// user's role starts, and fails the test otherwise.
 func (b *browser) signIn(email string) {
 	b.e.t.Helper()
+	u, err := b.e.st.UserByEmail(email)
+	if err != nil {
+		b.e.t.Fatalf("sign in %s: %v", email, err)
+	}
 	b.get("/login")
 	r := b.post("/login", url.Values{"email": {email}, "password": {testPassword}})
-	if r.StatusCode != http.StatusSeeOther || r.header("Location") != "/settings" {
-		b.e.t.Fatalf("sign in %s: status %d location %q body %.300s", email, r.StatusCode, r.header("Location"), r.body)
+	if want := landing(u.Role); r.StatusCode != http.StatusSeeOther || r.header("Location") != want {
+		b.e.t.Fatalf("sign in %s: status %d location %q, want 303 to %s; body %.300s", email, r.StatusCode, r.header("Location"), want, r.body)
 	}
-	b.get(activeSessionsURL) // load a page with a session CSRF token
+	if isPartner(u.Role) {
+		b.get(partnerURL) // load a page with a session CSRF token
+		return
+	}
+	b.get(activeSessionsURL)
 }
 
 func (b *browser) token() string {

@@ -21,7 +21,7 @@ const maxEmailLen = 254
 const errBadCredentials = "The email or password is incorrect."
 
 // loginPage shows the sign-in form, with the reason if the browser was just
-// signed out. A signed-in browser goes straight to Settings.
+// signed out. A signed-in browser goes straight to where its role starts.
 func (h *Handler) loginPage(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store") // also on the redirects below
 	a, _, err := h.authenticate(c)
@@ -29,7 +29,7 @@ func (h *Handler) loginPage(c *fiber.Ctx) error {
 		return err
 	}
 	if a != nil {
-		return h.redirect(c, "/settings")
+		return h.redirect(c, landing(a.User.Role))
 	}
 	reason := store.Reason(c.Query("reason"))
 	text := h.reasonText(reason)
@@ -125,7 +125,7 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	h.cookie(c, preSessionCookie, "", -1)
 	h.rememberDevice(c, email)
 	h.setSessionCookie(c, token)
-	return h.redirect(c, "/settings")
+	return h.redirect(c, landing(user.Role))
 }
 
 // checkCredentials looks the user up and checks the password, inside the
@@ -171,6 +171,10 @@ func (h *Handler) reasonText(r store.Reason) string {
 		return "You were signed out of every device by your AiDial partner."
 	case store.ReasonPasswordGuesses:
 		return "You were signed out because the current password was entered wrongly too many times. Sign in again to continue."
+	case store.ReasonPartner:
+		return "Your AiDial partner signed this session out."
+	case store.ReasonPartnerAll:
+		return "Your AiDial partner signed you out of every device."
 	case store.ReasonSessionLimit:
 		return "You were signed out because your account has too many signed-in sessions; the least recently used one was ended."
 	}

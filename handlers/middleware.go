@@ -117,16 +117,22 @@ func (h *Handler) requireSession(c *fiber.Ctx) error {
 		return err
 	}
 	if a == nil {
-		to := "/login"
-		if reason != "" {
-			to += "?reason=" + url.QueryEscape(string(reason))
-		}
-		return h.redirect(c, to)
+		return h.toSignIn(c, reason)
 	}
 	c.Locals(localAuth, a)
 	// Anything behind sign-in is personal: never cache it.
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.Next()
+}
+
+// toSignIn sends the browser to sign-in, with the reason its session
+// ended if there is one.
+func (h *Handler) toSignIn(c *fiber.Ctx, reason store.Reason) error {
+	to := "/login"
+	if reason != "" {
+		to += "?reason=" + url.QueryEscape(string(reason))
+	}
+	return h.redirect(c, to)
 }
 
 // authenticate validates the session cookie. It returns nil auth for an

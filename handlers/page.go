@@ -18,19 +18,21 @@ type layoutView struct {
 	Demo  bool
 	User  *signedIn // nil when nobody is signed in
 	Flash string
+	Area  string // areaPartner or areaSettings: the header link marked current
 }
 
 // signedIn is who the top bar says is signed in, with the session's CSRF
 // token for its Sign out form and for htmx requests.
 type signedIn struct {
 	Name, RoleLabel, CSRF string
+	Partner               bool // the header links to the partner console
 }
 
 // newLayout fills the layout for the caller, signed in or not.
 func (h *Handler) newLayout(c *fiber.Ctx, title string) layoutView {
 	l := layoutView{Title: title, Demo: h.cfg.Demo}
 	if a := authOf(c); a != nil {
-		l.User = &signedIn{Name: a.User.Name, RoleLabel: a.User.Role.Label(), CSRF: a.CSRF}
+		l.User = &signedIn{Name: a.User.Name, RoleLabel: a.User.Role.Label(), CSRF: a.CSRF, Partner: isPartner(a.User.Role)}
 	}
 	return l
 }

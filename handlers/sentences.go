@@ -35,6 +35,20 @@ func signedOutOthers(n int) string {
 	return "Signed out " + plural(n, "other session", ".")
 }
 
+// willSignOutEverywhere is what a partner's Sign out everywhere will do
+// to the n live sessions of the user name.
+func willSignOutEverywhere(n int, name string) string {
+	return "This signs " + name + " out of " + plural(n, "session", "") + ". They will need to sign in again on every device."
+}
+
+// signedOutEverywhere is what a partner's Sign out everywhere did.
+func signedOutEverywhere(n int) string {
+	if n == 0 {
+		return "There were no sessions to sign out."
+	}
+	return "Signed out " + plural(n, "session", ".")
+}
+
 // passwordChanged is the flash after a password change that signed out n
 // other sessions.
 func passwordChanged(n int) string {

@@ -48,9 +48,11 @@ func (h *Handler) signOutSession(c *fiber.Ctx) error {
 	return c.Render("partials/session_signed_out", signedOutRow{Row: row, Sessions: rest}, "")
 }
 
-// signedOutRow is the row of a session just signed out, with the list the
-// sign-out-all control counts.
+// signedOutRow is the row of a session just signed out, with what the
+// control that signs out all the rest counts: the customer's own list, or
+// the partner console's Sign out everywhere for the row's user.
 type signedOutRow struct {
-	Row      sessionRow
-	Sessions *sessionList
+	Row        sessionRow
+	Sessions   *sessionList
+	Everywhere *everywhereControl
 }

@@ -134,6 +134,7 @@ func (h *Handler) newSettingsView(c *fiber.Ctx, s section) *settingsView {
 		Nav:     sidebar{Customer: authOf(c).User.Role.IsCustomer(), Current: s.Slug},
 		partial: s.partial,
 	}
+	v.Layout.Area = areaSettings
 	if !isHTMX(c) {
 		v.Layout.Flash = h.takeFlash(c)
 	}

@@ -17,6 +17,7 @@ import (
 //	c.Render("login", v)                            // the page inside the layout
 //	c.Render(partial, v, "settings")                // a Settings section inside the sidebar (htmx)
 //	c.Render(partial, v, "settings", defaultLayout) // ...and that inside the layout
+//	c.Render(page, v, "partner", defaultLayout)     // a partner console page, sidebar and layout
 //	c.Render("partials/session_row", row, "")       // a partial alone (htmx)
 //
 // The engine's own layouts bind its one shared "embed" function to the page
@@ -35,6 +36,7 @@ const defaultLayout = "layout"
 var slots = map[string]string{
 	defaultLayout: "content", // {{template "content" .}}
 	"settings":    "section", // {{template "section" .Section}}
+	"partner":     "page",    // {{template "page" .Page}}
 }
 
 // composition is a page and the layouts around it, innermost first, as
@@ -48,6 +50,9 @@ func compositions() []composition {
 	cs := []composition{{"login", defaultLayout, ""}, {"error", defaultLayout, ""}}
 	for _, p := range settingsPartials() {
 		cs = append(cs, composition{p, "settings", ""}, composition{p, "settings", defaultLayout})
+	}
+	for _, p := range partnerPages {
+		cs = append(cs, composition{p, "partner", defaultLayout})
 	}
 	return cs
 }

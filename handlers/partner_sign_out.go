@@ -1,0 +1,49 @@
+package handlers
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/store"
+)
+
+// partnerSignOutSession serves POST /partner/users/:id/sessions/:sid/sign-out:
+// a partner user signs out one session of a client user. htmx gets the
+// row back in its signed-out state, as customers do, with the user's Sign
+// out everywhere control (out of band) so its count stays true; a plain
+// form goes back to the user's page. The store checks, in the same
+// transaction as the revoke, that the partner manages the user and that
+// the session is the user's: anything else is the not-found page.
+func (h *Handler) partnerSignOutSession(c *fiber.Ctx) error {
+	a := authOf(c)
+	uid, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	sid, err := pathID(c, "sid")
+	if err != nil {
+		return err
+	}
+	sess, err := h.store.PartnerRevokeSession(partnerOf(c), a.User.ID, uid, sid)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fiber.ErrNotFound
+	case err != nil:
+		h.log.Error("partner revoke could not be saved", "partner_user_id", a.User.ID, "user_id", uid, "session", sid[:8], "err", err)
+		return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't sign that session out because the change could not be saved. Try again."}
+	}
+	h.log.Info("partner signed out a session", "partner_user_id", a.User.ID, "user_id", uid, "session", sid[:8])
+	if !isHTMX(c) {
+		h.setFlash(c, "revoked", 1)
+		return c.Redirect(partnerUserURL(uid), fiber.StatusSeeOther)
+	}
+	rest, err := h.userSessions(c, uid)
+	if err != nil {
+		return err
+	}
+	row := h.row(sess, false, a.CSRF, h.now())
+	row.SignOutBase = partnerSessionsBase(uid)
+	announce(c, signedOutSession(row.Device, row.where()))
+	return c.Render("partials/session_signed_out", signedOutRow{Row: row, Everywhere: rest.Everywhere}, "")
+}
