@@ -181,3 +181,55 @@ func TestKeyboardOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestPartnerAccessibility runs axe-core on the partner console: Clients,
+// a search, a client's users, a user's sessions (with the Sign out
+// everywhere dialogue open, and after a row's sign-out), the confirmation
+// page, and the user's page in dark mode.
+func TestPartnerAccessibility(t *testing.T) {
+	ctx, srv := setup(t)
+	p := newBrowser(t, ctx, srv, "partner", chromeLinux)
+	p.signIn(partnerEmail)
+	runAxe(t, p, "the partner's Clients")
+
+	p.navigate("/partner/users?q=client")
+	p.do("wait for the results", chromedp.WaitVisible(chromedp.CSS("table.list tbody tr")))
+	runAxe(t, p, "a search's results")
+	account := eval[string](p, `document.querySelector('table.list a[href^="/partner/accounts/"]').getAttribute('href')`)
+	p.navigate(account)
+	p.do("wait for the client's users", chromedp.WaitVisible(chromedp.CSS("table.list tbody tr")))
+	runAxe(t, p, "a client's users")
+
+	p.findUser(adminEmail)
+	user := p.location().RequestURI()
+	runAxe(t, p, "a user's sessions")
+	rows := p.rows()
+	for _, r := range rows {
+		if !strings.HasPrefix(r.ButtonName, "Sign out ") || !strings.Contains(r.ButtonName, r.Device) {
+			t.Errorf("row %s: Sign out button is named %q; want \"Sign out \" and the device %q", r.ID, r.ButtonName, r.Device)
+		}
+	}
+	p.do("open the dialogue",
+		chromedp.Click(chromedp.CSS(`form[data-dialog="confirm-sign-out-everywhere"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`dialog#confirm-sign-out-everywhere[open]`)),
+	)
+	runAxe(t, p, "the sign-out-everywhere dialogue")
+	p.do("close the dialogue", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotPresent(chromedp.CSS(`dialog#confirm-sign-out-everywhere[open]`)))
+	p.signOutRow(rows[0])
+	runAxe(t, p, "a user's sessions after a sign-out")
+
+	p.navigate(user + "/sign-out-everywhere")
+	p.assertText("h1", "Sign Alex Admin out everywhere?")
+	runAxe(t, p, "the sign-out-everywhere confirmation page")
+
+	if _, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p.navigate(user)
+	p.do("wait for the sessions table", chromedp.WaitVisible(chromedp.CSS("table.sessions tbody tr")))
+	runAxe(t, p, "a user's sessions in dark mode")
+	p.navigate("/partner")
+	runAxe(t, p, "the partner's Clients in dark mode")
+}

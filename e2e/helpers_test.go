@@ -47,6 +47,13 @@ const (
 	partnerEmail = "partner@partner.example"
 )
 
+// partnerEmails are the demo's partner users, who land in the partner
+// console rather than in Settings.
+var partnerEmails = map[string]bool{
+	partnerEmail:                    true,
+	"partner-staff@partner.example": true,
+}
+
 // seededOthers is how many sessions demo.Seed gives each customer user
 // before anyone signs in: 3+(i+1)%3 for the i-th demo login.
 var seededOthers = map[string]int{
@@ -461,7 +468,8 @@ func (b *browser) assertText(sel, want string) {
 	}
 }
 
-// signIn signs in through the form and expects to land on Settings.
+// signIn signs in through the form and expects to land where the role
+// starts: Settings for customers, the partner console for partners.
 func (b *browser) signIn(email string) {
 	b.t.Helper()
 	b.navigate("/login")
@@ -471,10 +479,14 @@ func (b *browser) signIn(email string) {
 		chromedp.SendKeys(chromedp.ID("password"), demoPassword),
 	)
 	b.clickAndLoad(`form[action="/login"] button[type=submit]`)
-	if u := b.location(); u.Path != "/settings" {
-		b.t.Fatalf("%s: after signing in as %s the address bar shows %s, want /settings:\n%s", b.name, email, u, b.text("main"))
+	want, heading := "/settings", "Profile"
+	if partnerEmails[email] {
+		want, heading = "/partner", "Clients"
 	}
-	b.assertText("h1", "Profile")
+	if u := b.location(); u.Path != want {
+		b.t.Fatalf("%s: after signing in as %s the address bar shows %s, want %s:\n%s", b.name, email, u, want, b.text("main"))
+	}
+	b.assertText("h1", heading)
 }
 
 // openActiveSessions goes straight to the section by its URL.

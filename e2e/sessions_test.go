@@ -290,6 +290,7 @@ func TestPartnerHasNoActiveSessions(t *testing.T) {
 	ctx, srv := setup(t)
 	p := newBrowser(t, ctx, srv, "partner", chromeLinux)
 	p.signIn(partnerEmail)
+	p.navigate("/settings")
 	links := eval[[]string](p, `Array.from(document.querySelectorAll('nav.sidebar a')).map(a => a.textContent.trim() + ' ' + a.getAttribute('href'))`)
 	if len(links) == 0 {
 		t.Fatal("the partner's Settings has no sidebar links at all")
