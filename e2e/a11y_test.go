@@ -65,11 +65,7 @@ func TestAccessibility(t *testing.T) {
 	if buttons != len(rows)-1 {
 		t.Errorf("%d Sign out buttons for %d other sessions", buttons, len(rows)-1)
 	}
-	for _, r := range rows[1:] {
-		if !strings.HasPrefix(r.ButtonName, "Sign out ") || r.Device == "" || !strings.Contains(r.ButtonName, r.Device) {
-			t.Errorf("row %s: Sign out button is named %q; want \"Sign out \" and the device %q", r.ID, r.ButtonName, r.Device)
-		}
-	}
+	assertButtonNames(t, rows[1:])
 
 	a.do("open the dialog",
 		chromedp.Click(chromedp.CSS(`form[data-dialog="confirm-sign-out-others"] button`)),
@@ -96,6 +92,17 @@ func TestAccessibility(t *testing.T) {
 	}
 	a.openActiveSessions()
 	runAxe(t, a, "Active Sessions in dark mode")
+}
+
+// assertButtonNames checks that each row's Sign out button is named after
+// the session it signs out.
+func assertButtonNames(t *testing.T, rows []row) {
+	t.Helper()
+	for _, r := range rows {
+		if !strings.HasPrefix(r.ButtonName, "Sign out ") || r.Device == "" || !strings.Contains(r.ButtonName, r.Device) {
+			t.Errorf("row %s: Sign out button is named %q; want \"Sign out \" and the device %q", r.ID, r.ButtonName, r.Device)
+		}
+	}
 }
 
 // focused describes document.activeElement.
@@ -204,11 +211,7 @@ func TestPartnerAccessibility(t *testing.T) {
 	user := p.location().RequestURI()
 	runAxe(t, p, "a user's sessions")
 	rows := p.rows()
-	for _, r := range rows {
-		if !strings.HasPrefix(r.ButtonName, "Sign out ") || !strings.Contains(r.ButtonName, r.Device) {
-			t.Errorf("row %s: Sign out button is named %q; want \"Sign out \" and the device %q", r.ID, r.ButtonName, r.Device)
-		}
-	}
+	assertButtonNames(t, rows)
 	p.do("open the dialogue",
 		chromedp.Click(chromedp.CSS(`form[data-dialog="confirm-sign-out-everywhere"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`dialog#confirm-sign-out-everywhere[open]`)),
