@@ -74,7 +74,8 @@ func (s *Store) PendingActivity() int {
 // queue is kept for the next try.
 func (s *Store) FlushActivity() (int, error) {
 	pending := s.activity.take()
-	if len(pending) == 0 {
+	expired, failures := s.events.take()
+	if len(pending)+len(expired)+len(failures) == 0 {
 		return 0, nil
 	}
 	for _, e := range pending {
@@ -112,10 +113,17 @@ func (s *Store) FlushActivity() (int, error) {
 			}
 			n++
 		}
-		return nil
+		now := s.now()
+		for h := range expired {
+			if err := s.recordExpiryTx(tx, h, now); err != nil {
+				return err
+			}
+		}
+		return recordFailuresTx(tx, failures)
 	})
 	if err != nil {
 		s.activity.putBack(pending)
+		s.events.putBack(expired, failures)
 		return 0, fmt.Errorf("store: flush last-active of %d sessions: %w", len(pending), err)
 	}
 	return n, nil

@@ -52,6 +52,9 @@ func (s *Store) validate(token string) (*cachedSession, Session, error) {
 	now := s.now()
 	sess := e.snapshot()
 	if ended, reason := sess.Ended(now, s.opts.Policy); ended {
+		if sess.RevokedAt.IsZero() {
+			s.events.expire(h) // recorded, dated when it expired, at the next flush
+		}
 		s.cache.forget(h)
 		return nil, Session{}, &EndedError{Reason: reason}
 	}

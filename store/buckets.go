@@ -27,6 +27,9 @@ import bolt "go.etcd.io/bbolt"
 //	partner_clients/     (schema 2)
 //	    <partner id>/    -> one bucket per partner account: the client
 //	        <account id> -> nil   accounts it manages (Account.Partner)
+//	events/              (schema 2)
+//	    <user id>/       -> one bucket per user: its security activity
+//	        <time, 8 bytes big-endian ns><sequence, 8 bytes> -> Event (JSON)
 //
 // Session ids are random and public (they appear in URLs and HTML); token
 // hashes are never rendered. Ownership checks go through user_sessions, so a
@@ -43,16 +46,17 @@ var (
 	bucketUserSessions   = []byte("user_sessions")
 	bucketAccountUsers   = []byte("account_users")
 	bucketPartnerClients = []byte("partner_clients")
+	bucketEvents         = []byte("events")
 	keySchemaVersion     = []byte("schema_version")
 	keyCSRFKey           = []byte("csrf_key")
-	topLevelBuckets      = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions, bucketAccountUsers, bucketPartnerClients}
+	topLevelBuckets      = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions, bucketAccountUsers, bucketPartnerClients, bucketEvents}
 )
 
 // bucketSince is the schema version that added a top-level bucket: a file
 // of an older version, which Open would migrate, may lack it.
 func bucketSince(name []byte) uint64 {
 	switch string(name) {
-	case string(bucketAccountUsers), string(bucketPartnerClients):
+	case string(bucketAccountUsers), string(bucketPartnerClients), string(bucketEvents):
 		return 2
 	}
 	return 1

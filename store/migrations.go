@@ -29,7 +29,7 @@ var migrations = []migration{
 	{version: 1, name: "accounts, users and sessions", migrate: func(*bolt.Tx) error {
 		return nil // the first layout is its buckets alone
 	}},
-	{version: 2, name: "partners manage client accounts", migrate: indexAccountUsers},
+	{version: 2, name: "partners manage client accounts; security activity", migrate: indexAccountUsers},
 }
 
 // indexAccountUsers fills account_users from every user. No account is

@@ -155,7 +155,7 @@ func (s *Store) PartnerRevokeSession(partnerID, actorID, userID, sessionID strin
 		if !sess.RevokedAt.IsZero() {
 			return nil
 		}
-		_, err = s.endByTx(tx, &sess, ReasonPartner, actorID, now)
+		_, err = s.endByTx(tx, &sess, ReasonPartner, Actor{User: actorID}, now)
 		return err
 	})
 	if err != nil {
@@ -178,7 +178,7 @@ func (s *Store) PartnerRevokeAll(partnerID, actorID, userID string) (int, error)
 			return err
 		}
 		var err error
-		n, hashes, err = s.revokeUserSessionsTx(tx, userID, "", ReasonPartnerAll, actorID, s.now().UTC())
+		n, hashes, err = s.revokeUserSessionsTx(tx, userID, "", ReasonPartnerAll, Actor{User: actorID}, s.now().UTC())
 		return err
 	})
 	if err != nil {

@@ -11,6 +11,12 @@ import (
 // returns. A session that is not the user's gives ErrNotFound and changes
 // nothing; one already ended keeps its own reason.
 func (s *Store) RevokeUserSession(userID, sessionID string, reason Reason) (Session, error) {
+	return s.RevokeUserSessionBy(userID, sessionID, reason, Actor{})
+}
+
+// RevokeUserSessionBy is RevokeUserSession recording who did it: another
+// of the user's sessions signing this one out.
+func (s *Store) RevokeUserSessionBy(userID, sessionID string, reason Reason, by Actor) (Session, error) {
 	now := s.now().UTC()
 	var sess Session
 	err := s.update(func(tx *bolt.Tx) error {
@@ -21,7 +27,7 @@ func (s *Store) RevokeUserSession(userID, sessionID string, reason Reason) (Sess
 		if !sess.RevokedAt.IsZero() {
 			return nil
 		}
-		_, err = s.endTx(tx, &sess, reason, now)
+		_, err = s.endByTx(tx, &sess, reason, by, now)
 		return err
 	})
 	if err != nil {
@@ -50,7 +56,7 @@ func (s *Store) revokeMany(userID, keepID string, reason Reason) (int, error) {
 	)
 	err := s.update(func(tx *bolt.Tx) error {
 		var err error
-		n, hashes, err = s.revokeUserSessionsTx(tx, userID, keepID, reason, "", s.now().UTC())
+		n, hashes, err = s.revokeUserSessionsTx(tx, userID, keepID, reason, Actor{Session: keepID}, s.now().UTC())
 		return err
 	})
 	if err != nil {
@@ -65,7 +71,7 @@ func (s *Store) revokeMany(userID, keepID string, reason Reason) (int, error) {
 // ("" for the user or an operator). Sessions that already ended keep
 // their own reason and are not counted. hashes names every record written,
 // for the caller to drop from the cache once committed.
-func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason Reason, by string, now time.Time) (n int, hashes []TokenHash, err error) {
+func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason Reason, by Actor, now time.Time) (n int, hashes []TokenHash, err error) {
 	set := getSessionSetBucket(tx, userID)
 	if set == nil {
 		return 0, nil, nil
@@ -87,28 +93,37 @@ func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason 
 	return n, hashes, nil
 }
 
-// endTx revokes x, which has no RevokedAt yet, for reason at now, and
+// endTx revokes x, which has no RevokedAt yet, for reason at now, records
+// the event, and
 // reports whether it was live. One that had already expired is closed with
 // its own reason and end time instead, so that it keeps its reason and a
 // request racing with this call cannot bring it back.
 func (s *Store) endTx(tx *bolt.Tx, x *Session, reason Reason, now time.Time) (bool, error) {
-	return s.endByTx(tx, x, reason, "", now)
+	return s.endByTx(tx, x, reason, Actor{}, now)
 }
 
-// endByTx is endTx recording by, the user who revoked the session for its
-// user (a partner user), when the revoke is what ended it.
-func (s *Store) endByTx(tx *bolt.Tx, x *Session, reason Reason, by string, now time.Time) (bool, error) {
+// endByTx is endTx recording by, who revoked the session for its user,
+// when the revoke is what ended it. An expired session's event is dated
+// when it expired and names no one.
+func (s *Store) endByTx(tx *bolt.Tx, x *Session, reason Reason, by Actor, now time.Time) (bool, error) {
 	s.mergeActivity(x)
 	ended, own := x.Ended(now, s.opts.Policy)
 	if ended {
 		x.RevokedAt, x.RevokeReason = x.endedAt(now, s.opts.Policy), own
+		by = Actor{}
 	} else {
-		x.RevokedAt, x.RevokeReason, x.RevokedBy = now, reason, by
+		x.RevokedAt, x.RevokeReason, x.RevokedBy = now, reason, by.User
 	}
-	return !ended, putSession(tx, *x)
+	if err := putSession(tx, *x); err != nil {
+		return false, err
+	}
+	return !ended, addEventTx(tx, x.UserID, endedEvent(*x, by))
 }
 
-func revokeTx(tx *bolt.Tx, x Session, reason Reason, now time.Time) error {
+func revokeTx(tx *bolt.Tx, x Session, reason Reason, by Actor, now time.Time) error {
 	x.RevokedAt, x.RevokeReason = now, reason
-	return putSession(tx, x)
+	if err := putSession(tx, x); err != nil {
+		return err
+	}
+	return addEventTx(tx, x.UserID, endedEvent(x, by))
 }

@@ -125,11 +125,15 @@ func (s *Store) createSessionTx(tx *bolt.Tx, sess Session, now time.Time) ([]Tok
 	if err != nil {
 		return nil, err
 	}
-	capped, err := s.enforceCapTx(tx, set, now)
+	capped, err := s.enforceCapTx(tx, set, sess.ID, now)
 	if err != nil {
 		return nil, err
 	}
 	if err := putSession(tx, sess); err != nil {
+		return nil, err
+	}
+	signedIn := Event{At: sess.CreatedAt, Kind: EventSignedIn, SessionID: sess.ID, Device: sess.Device, Place: sess.FirstPlace}
+	if err := addEventTx(tx, sess.UserID, signedIn); err != nil {
 		return nil, err
 	}
 	if err := getSessionsByIDBucket(tx).Put([]byte(sess.ID), sess.hash[:]); err != nil {
@@ -139,8 +143,8 @@ func (s *Store) createSessionTx(tx *bolt.Tx, sess Session, now time.Time) ([]Tok
 }
 
 // enforceCapTx revokes the least recently active live sessions in set so
-// that one more fits under MaxSessionsPerUser.
-func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, now time.Time) ([]TokenHash, error) {
+// that one more, newID, fits under MaxSessionsPerUser.
+func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, newID string, now time.Time) ([]TokenHash, error) {
 	limit := s.opts.MaxSessionsPerUser
 	if limit <= 0 {
 		return nil, nil
@@ -164,7 +168,7 @@ func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, now time.Time) ([]To
 	sort.Slice(live, func(i, j int) bool { return live[i].LastActive.Before(live[j].LastActive) })
 	var ended []TokenHash
 	for _, x := range live[:len(live)-limit+1] {
-		if err := revokeTx(tx, x, ReasonSessionLimit, now); err != nil {
+		if err := revokeTx(tx, x, ReasonSessionLimit, Actor{Session: newID}, now); err != nil {
 			return nil, err
 		}
 		ended = append(ended, x.hash)

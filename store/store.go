@@ -26,6 +26,7 @@ type Store struct {
 	lists    *listCache
 	activity *activity
 	dirs     partnerDirs
+	events   eventQueue
 	writes   atomic.Int64
 }
 

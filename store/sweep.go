@@ -57,7 +57,7 @@ func (s *Store) doomed(x Session, now time.Time, retention time.Duration) bool {
 // sweepBatch reads up to batch sessions after the key after and deletes the
 // ones past retention. It returns the last key read, or nil at the end.
 func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention time.Duration) ([]TokenHash, []byte, error) {
-	var candidates []TokenHash
+	var candidates, expired []TokenHash
 	var last []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		records := getSessionsBucket(tx)
@@ -76,6 +76,8 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 			copy(x.hash[:], k)
 			if s.doomed(x, now, retention) {
 				candidates = append(candidates, x.hash)
+			} else if s.unrecordedExpiry(x, now) {
+				expired = append(expired, x.hash)
 			}
 			last = bytes.Clone(k)
 			k, _ = c.Next()
@@ -85,7 +87,7 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 		}
 		return nil
 	})
-	if err != nil || len(candidates) == 0 {
+	if err != nil || len(candidates)+len(expired) == 0 {
 		return nil, last, err
 	}
 	var deleted []TokenHash
@@ -108,6 +110,11 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 				return err
 			}
 			deleted = append(deleted, h)
+		}
+		for _, h := range expired {
+			if err := s.recordExpiryTx(tx, h, now); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

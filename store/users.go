@@ -157,7 +157,8 @@ func (s *Store) SetPasswordHash(userID, hash string, revokeSessions bool, keepID
 	if revokeSessions {
 		revoke = ReasonPasswordChanged
 	}
-	revoked, err = s.updateUser(userID, func(u *User) { u.PasswordHash = hash }, revoke, keepID)
+	changed := &Event{At: s.now(), Kind: EventPasswordChanged, By: Actor{Session: keepID}}
+	revoked, err = s.updateUser(userID, func(u *User) { u.PasswordHash = hash }, revoke, keepID, changed)
 	if err != nil {
 		return 0, fmt.Errorf("store: set password of user %s: %w", userID, err)
 	}
@@ -171,17 +172,19 @@ func (s *Store) SetUserDisabled(userID string, disabled bool) (revoked int, err 
 	if disabled {
 		revoke = ReasonUserDisabled
 	}
-	revoked, err = s.updateUser(userID, func(u *User) { u.Disabled = disabled }, revoke, "")
+	revoked, err = s.updateUser(userID, func(u *User) { u.Disabled = disabled }, revoke, "", nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: disable user %s: %w", userID, err)
 	}
 	return revoked, nil
 }
 
-// updateUser applies change to one user and, if revoke is set, revokes the
-// user's sessions other than keepID in the same transaction. Afterwards all
-// of the user's sessions leave the cache, since they carry the old user.
-func (s *Store) updateUser(userID string, change func(*User), revoke Reason, keepID string) (revoked int, err error) {
+// updateUser applies change to one user, records event if there is one
+// and, if revoke is set, revokes the user's sessions other than keepID
+// (the session that made the change, if any), all in one transaction.
+// Afterwards all of the user's sessions leave the cache, since they carry
+// the old user.
+func (s *Store) updateUser(userID string, change func(*User), revoke Reason, keepID string, event *Event) (revoked int, err error) {
 	var all []TokenHash
 	err = s.update(func(tx *bolt.Tx) error {
 		b := getUsersBucket(tx)
@@ -194,10 +197,15 @@ func (s *Store) updateUser(userID string, change func(*User), revoke Reason, kee
 			return err
 		}
 		all = userSessionHashesTx(tx, userID)
+		if event != nil {
+			if err := addEventTx(tx, userID, *event); err != nil {
+				return err
+			}
+		}
 		if revoke == "" {
 			return nil
 		}
-		revoked, _, err = s.revokeUserSessionsTx(tx, userID, keepID, revoke, "", s.now().UTC())
+		revoked, _, err = s.revokeUserSessionsTx(tx, userID, keepID, revoke, Actor{Session: keepID}, s.now().UTC())
 		return err
 	})
 	if err != nil {

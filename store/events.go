@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"portal/device"
+	"portal/geo"
+)
+
+// The security activity log. Every change to a user's sessions writes its
+// event in the transaction that makes the change, so there is never an
+// event without its change or a change without its event, and no extra
+// commit. Events hold ids and codes, never sentences (those are rendered
+// when shown, so a wording change applies to old events), and never a
+// full address, a token, a raw user agent or a password.
+
+// EventKind says what happened.
+type EventKind string
+
+// Event kinds. They are stored, so never rename one.
+const (
+	EventSignedIn        EventKind = "signed_in"         // a session began
+	EventEnded           EventKind = "ended"             // a session was revoked or expired: Reason says which
+	EventPasswordChanged EventKind = "password_changed"  // the user's password was changed
+	EventSignInFailed    EventKind = "sign_in_failed"    // wrong passwords, Count of them from one network in one window
+	EventSignInThrottled EventKind = "sign_in_throttled" // sign-ins refused by the throttle, grouped the same way
+)
+
+// EventKinds lists the kinds in the order a filter shows them.
+var EventKinds = []EventKind{EventSignedIn, EventEnded, EventPasswordChanged, EventSignInFailed, EventSignInThrottled}
+
+// Actor is who made a change for a user: one of the user's own sessions
+// (signing out another device), a partner user, or nobody recorded (the
+// session's own sign-out, the policy, an operator command).
+type Actor struct {
+	Session string `json:"session,omitempty"` // a session id of the same user
+	User    string `json:"user,omitempty"`    // a partner user's id
+}
+
+// Event is one entry of a user's security activity.
+type Event struct {
+	At        time.Time   `json:"at"`
+	Kind      EventKind   `json:"kind"`
+	SessionID string      `json:"session,omitempty"` // the session it concerns
+	Reason    Reason      `json:"reason,omitempty"`  // why it ended (EventEnded)
+	By        Actor       `json:"by,omitzero"`
+	Device    device.Info `json:"device,omitzero"` // of a sign-in
+	Place     geo.Place   `json:"place,omitzero"`  // of a sign-in or failed attempts
+	Count     int         `json:"count,omitempty"` // attempts in a group
+	Until     time.Time   `json:"until,omitzero"`  // the last attempt of a group
+
+	key []byte
+}
+
+// Bounds of the log: a user keeps at most maxEventsPerUser events (the
+// oldest go first), failed attempts from one network are one event per
+// failureWindow, and the sweeper deletes events older than the activity
+// retention.
+const (
+	maxEventsPerUser = 1000
+	failureWindow    = 5 * time.Minute
+	// EventPageSize is how many events a page of the log holds.
+	EventPageSize = 50
+)
+
+// eventKey orders a user's events by time: the instant in nanoseconds,
+// then the bucket's sequence, so events of one instant keep the order
+// they were written in.
+func eventKey(at time.Time, seq uint64) []byte {
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(at.UnixNano()))
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// addEventTx records e for userID in tx, dropping the user's oldest events
+// beyond maxEventsPerUser.
+func addEventTx(tx *bolt.Tx, userID string, e Event) error {
+	b, err := tx.Bucket(bucketEvents).CreateBucketIfNotExists([]byte(userID))
+	if err != nil {
+		return err
+	}
+	e.At = e.At.UTC()
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := put(b, eventKey(e.At, seq), e); err != nil {
+		return fmt.Errorf("record %s event: %w", e.Kind, err)
+	}
+	// Count with a cursor: Stats does not see this transaction's writes.
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.Last(); k != nil && n <= maxEventsPerUser; k, _ = c.Prev() {
+		n++
+	}
+	if n <= maxEventsPerUser {
+		return nil
+	}
+	for k, _ := c.First(); k != nil && n > maxEventsPerUser; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+		n--
+	}
+	return nil
+}
+
+// endedEvent is the event of x having ended, as recorded in x.
+func endedEvent(x Session, by Actor) Event {
+	return Event{At: x.RevokedAt, Kind: EventEnded, SessionID: x.ID, Reason: x.RevokeReason, By: by}
+}
+
+// EventQuery asks for a page of a user's events.
+type EventQuery struct {
+	Kinds []EventKind // only these; all when empty
+	Since time.Time   // only events at or after; all when zero
+	Page  int         // from 1
+}
+
+// EventPage is one page of events, newest first.
+type EventPage struct {
+	Events      []Event
+	Total       int
+	Page, Pages int
+}
+
+// UserEvents returns a page of userID's events, newest first.
+func (s *Store) UserEvents(userID string, q EventQuery) (EventPage, error) {
+	var match []Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEvents).Bucket([]byte(userID))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			if !q.Since.IsZero() && int64(binary.BigEndian.Uint64(k[:8])) < q.Since.UnixNano() {
+				break
+			}
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("event %x: %w", k, err)
+			}
+			if len(q.Kinds) == 0 || slices.Contains(q.Kinds, e.Kind) {
+				e.key = slices.Clone(k)
+				match = append(match, e)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return EventPage{}, fmt.Errorf("store: activity of user %s: %w", userID, err)
+	}
+	p := EventPage{Total: len(match), Page: max(q.Page, 1), Pages: max((len(match)+EventPageSize-1)/EventPageSize, 1)}
+	if start := (p.Page - 1) * EventPageSize; start < len(match) {
+		p.Events = match[start:min(start+EventPageSize, len(match))]
+	}
+	return p, nil
+}
+
+// unrecordedExpiry reports whether x has expired (idle or lifetime) but
+// nothing has recorded it yet.
+func (s *Store) unrecordedExpiry(x Session, now time.Time) bool {
+	if !x.RevokedAt.IsZero() {
+		return false
+	}
+	s.mergeActivity(&x)
+	ended, _ := x.Ended(now, s.opts.Policy)
+	return ended
+}
+
+// recordExpiryTx closes the session under h if it has expired without a
+// record, with its event dated when it expired, not when it was noticed.
+func (s *Store) recordExpiryTx(tx *bolt.Tx, h TokenHash, now time.Time) error {
+	x, err := loadSession(getSessionsBucket(tx), h)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if !s.unrecordedExpiry(x, now) {
+		return nil
+	}
+	s.mergeActivity(&x)
+	_, reason := x.Ended(now, s.opts.Policy)
+	x.RevokedAt, x.RevokeReason = x.endedAt(now, s.opts.Policy), reason
+	if err := putSession(tx, x); err != nil {
+		return err
+	}
+	return addEventTx(tx, x.UserID, endedEvent(x, Actor{}))
+}
+
+// SweepEvents deletes events older than retention, at most batch in each
+// short transaction, and reports how many it deleted. It stops between
+// batches when ctx is done.
+func (s *Store) SweepEvents(ctx context.Context, retention time.Duration, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	cutoff := uint64(s.now().Add(-retention).UnixNano())
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n := 0
+		err := s.db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketEvents).ForEach(func(user, _ []byte) error {
+				if k, _ := tx.Bucket(bucketEvents).Bucket(user).Cursor().First(); k != nil && binary.BigEndian.Uint64(k[:8]) < cutoff {
+					n++
+				}
+				return nil
+			})
+		})
+		if err != nil || n == 0 {
+			return total, err
+		}
+		deleted := 0
+		err = s.update(func(tx *bolt.Tx) error {
+			deleted = 0
+			return tx.Bucket(bucketEvents).ForEach(func(user, _ []byte) error {
+				c := tx.Bucket(bucketEvents).Bucket(user).Cursor()
+				for k, _ := c.First(); k != nil && deleted < batch && binary.BigEndian.Uint64(k[:8]) < cutoff; k, _ = c.First() {
+					if err := c.Delete(); err != nil {
+						return err
+					}
+					deleted++
+				}
+				return nil
+			})
+		})
+		total += deleted
+		if err != nil {
+			return total, fmt.Errorf("store: sweep events: %w", err)
+		}
+		if deleted == 0 {
+			return total, nil
+		}
+	}
+}
