@@ -98,6 +98,9 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	try, wait := h.throttle.reserve(h.now(), keys...)
 	if try == nil {
 		h.log.Warn("sign-in throttled", "ip", geo.Mask(addr))
+		if u, err := h.store.UserByEmail(email); err == nil {
+			h.store.RecordSignInFailure(u.ID, h.geo.Place(addr), true)
+		}
 		retryAfter(c, wait)
 		return h.loginFailed(c, fiber.StatusTooManyRequests, email, "Too many failed sign-in attempts. Try again in "+humanDuration(wait)+".")
 	}
@@ -113,6 +116,11 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 	}
 	if !ok {
 		h.log.Info("sign-in failed", "user_id", user.ID, "ip", geo.Mask(addr))
+		if user.ID != "" {
+			// Queued for the next flush: recording must not change the
+			// answer's timing, nor reveal which emails exist.
+			h.store.RecordSignInFailure(user.ID, h.geo.Place(addr), false)
+		}
 		return h.loginFailed(c, fiber.StatusUnauthorized, email, errBadCredentials)
 	}
 	try.succeeded()
