@@ -18,21 +18,23 @@ import (
 // Config is everything the server can be told at start. Each flag has a
 // PORTAL_* environment variable; a flag given on the command line wins.
 type Config struct {
-	Addr           string
-	DB             string
-	GeoIPDB        string
-	IdleTimeout    time.Duration
-	MaxLifetime    time.Duration
-	FlushInterval  time.Duration
-	Retention      time.Duration
-	MaxSessions    int
-	TrustedProxies []netip.Prefix
-	ProxyHeader    string
-	SecureCookies  bool
-	LogFormat      string
-	Demo           bool
-	DemoReset      bool
-	Version        bool
+	Addr          string
+	DB            string
+	GeoIPDB       string
+	IdleTimeout   time.Duration
+	MaxLifetime   time.Duration
+	FlushInterval time.Duration
+	Retention     time.Duration
+	// ActivityRetention is how long security activity events are kept.
+	ActivityRetention time.Duration
+	MaxSessions       int
+	TrustedProxies    []netip.Prefix
+	ProxyHeader       string
+	SecureCookies     bool
+	LogFormat         string
+	Demo              bool
+	DemoReset         bool
+	Version           bool
 
 	// The operator commands live in package cli, which starts the server;
 	// the admin socket runs them for a CLI that found the database locked.
@@ -57,6 +59,7 @@ var options = []option{
 	{"max-lifetime", "PORTAL_MAX_LIFETIME", "14d", "end sessions this long after sign-in, however active"},
 	{"flush-interval", "PORTAL_FLUSH_INTERVAL", "30s", "how often last-active times are written to disk"},
 	{"retention", "PORTAL_RETENTION", "30d", "keep ended sessions this long before deleting them"},
+	{"activity-retention", "PORTAL_ACTIVITY_RETENTION", "90d", "keep security activity (sign-ins, sign-outs, failed attempts) this long"},
 	{"max-sessions", "PORTAL_MAX_SESSIONS", "100", "live sessions per user; a new sign-in ends the least recently active (0 = no cap)"},
 	{"trusted-proxies", "PORTAL_TRUSTED_PROXIES", "", "comma-separated IPs/CIDRs of reverse proxies whose forwarding header is believed"},
 	{"proxy-header", "PORTAL_PROXY_HEADER", "X-Forwarded-For", "header carrying the client address from a trusted proxy"},
@@ -140,6 +143,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	c.IdleTimeout, c.MaxLifetime = policy.IdleTimeout, policy.MaxLifetime
 	c.FlushInterval = dur("flush-interval", time.Second)
 	c.Retention = dur("retention", 0)
+	c.ActivityRetention = dur("activity-retention", time.Hour)
 	if c.FlushInterval > time.Minute && len(errs) == 0 {
 		errs = append(errs, fmt.Errorf("-flush-interval must be at most 1m so last-active stays accurate to a minute, got %q", *raw["flush-interval"]))
 	}

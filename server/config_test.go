@@ -16,15 +16,16 @@ const cfgDay = 24 * time.Hour
 // cfgDefaults is what ParseConfig gives with no flags and no environment.
 func cfgDefaults() Config {
 	return Config{
-		Addr:          "127.0.0.1:8080",
-		DB:            "portal.db",
-		IdleTimeout:   12 * time.Hour,
-		MaxLifetime:   14 * cfgDay,
-		FlushInterval: 30 * time.Second,
-		Retention:     30 * cfgDay,
-		MaxSessions:   100,
-		ProxyHeader:   "X-Forwarded-For",
-		LogFormat:     "text",
+		Addr:              "127.0.0.1:8080",
+		DB:                "portal.db",
+		IdleTimeout:       12 * time.Hour,
+		MaxLifetime:       14 * cfgDay,
+		FlushInterval:     30 * time.Second,
+		Retention:         30 * cfgDay,
+		ActivityRetention: 90 * cfgDay,
+		MaxSessions:       100,
+		ProxyHeader:       "X-Forwarded-For",
+		LogFormat:         "text",
 	}
 }
 
@@ -58,6 +59,8 @@ func TestConfigValues(t *testing.T) {
 		{name: "PORTAL_FLUSH_INTERVAL", env: map[string]string{"PORTAL_FLUSH_INTERVAL": "1m"}, want: func(c *Config) { c.FlushInterval = time.Minute }},
 		{name: "-retention", args: []string{"-retention", "0s"}, want: func(c *Config) { c.Retention = 0 }},
 		{name: "PORTAL_RETENTION", env: map[string]string{"PORTAL_RETENTION": "90d"}, want: func(c *Config) { c.Retention = 90 * cfgDay }},
+		{name: "-activity-retention", args: []string{"-activity-retention", "7d"}, want: func(c *Config) { c.ActivityRetention = 7 * cfgDay }},
+		{name: "PORTAL_ACTIVITY_RETENTION", env: map[string]string{"PORTAL_ACTIVITY_RETENTION": "365d"}, want: func(c *Config) { c.ActivityRetention = 365 * cfgDay }},
 		{name: "-max-sessions", args: []string{"-max-sessions", "0"}, want: func(c *Config) { c.MaxSessions = 0 }},
 		{name: "PORTAL_MAX_SESSIONS", env: map[string]string{"PORTAL_MAX_SESSIONS": "100000"}, want: func(c *Config) { c.MaxSessions = 100000 }},
 		{name: "-trusted-proxies", args: []string{"-trusted-proxies", "10.0.0.1, 192.168.1.7/24,::1"}, want: func(c *Config) {
@@ -126,6 +129,7 @@ func TestConfigErrors(t *testing.T) {
 		{args: []string{"-flush-interval", "500ms"}, want: `-flush-interval must be a duration like 30m, 12h or 14d, at least 1s, got "500ms"`},
 		{args: []string{"-flush-interval", "2m"}, want: `-flush-interval must be at most 1m so last-active stays accurate to a minute, got "2m"`},
 		{env: map[string]string{"PORTAL_RETENTION": "-1h"}, want: `-retention must be a duration like 30m, 12h or 14d, at least 0s, got "-1h"`},
+		{args: []string{"-activity-retention", "10m"}, want: `-activity-retention must be a duration like 30m, 12h or 14d, at least 1h0m0s, got "10m"`},
 		{args: []string{"-idle-timeout", "15d"}, want: "-idle-timeout (15d) must not be longer than -max-lifetime (14d)"},
 		{args: []string{"-max-sessions", "-1"}, want: `-max-sessions must be a whole number from 0 to 100000, got "-1"`},
 		{env: map[string]string{"PORTAL_MAX_SESSIONS": "lots"}, want: `-max-sessions must be a whole number from 0 to 100000, got "lots"`},

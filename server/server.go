@@ -237,6 +237,15 @@ func (s *Server) sweepLoop(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Info("deleted ended sessions", "count", n)
 		}
+		err = s.guarded(func() (err error) { n, err = s.store.SweepEvents(ctx, s.cfg.ActivityRetention, 500); return err })
+		if s.stopIfDamaged(err) || ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.log.Error("activity sweep failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("deleted old security activity", "count", n)
+		}
 		select {
 		case <-ctx.Done():
 			return
