@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -420,14 +421,27 @@ func (w *crashWorld) verifyFile(t *testing.T, path string, killedAt time.Time) {
 
 	db := openFileReadOnly(t, path)
 	defer db.Close()
+	events := map[string]map[string][]store.EventKind{} // user id -> session id -> kinds recorded
 	for _, s := range w.confirmed {
 		x, found := fileSession(t, db, s.b.token)
 		if !found {
 			t.Errorf("session of %s signed in at %s got its cookie but is not in the database", s.email, s.at.Format(time.StampMilli))
 			continue
 		}
+		if events[x.UserID] == nil {
+			events[x.UserID] = fileEvents(t, db, x.UserID)
+		}
+		// Every change is written with its event in one transaction, so
+		// an acknowledged change has its event after any crash.
+		if !slices.Contains(events[x.UserID][x.ID], store.EventSignedIn) {
+			t.Errorf("session %s is on disk without its sign-in event", x.ID[:8])
+		}
+		w.kinds["events"]++
 		if how, ok := w.revoked[s]; ok && x.RevokedAt.IsZero() {
 			t.Errorf("%s of session %s was confirmed to the browser but is not on disk", how, x.ID[:8])
+		}
+		if !x.RevokedAt.IsZero() && !slices.Contains(events[x.UserID][x.ID], store.EventEnded) {
+			t.Errorf("session %s ended (%s) on disk without its event", x.ID[:8], x.RevokeReason)
 		}
 		if s.email == crashPartner && !x.RevokedAt.IsZero() {
 			t.Errorf("partner session %s ended (%s), but nothing in the test ends it", x.ID[:8], x.RevokeReason)

@@ -344,6 +344,31 @@ func fileSession(t *testing.T, db *bolt.DB, token string) (store.Session, bool) 
 	return s, found
 }
 
+// fileEvents reads a user's security activity straight from the file:
+// for each session id, the kinds of its events.
+func fileEvents(t *testing.T, db *bolt.DB, userID string) map[string][]store.EventKind {
+	t.Helper()
+	out := map[string][]store.EventKind{}
+	err := db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("events")).Bucket([]byte(userID))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			var e store.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			out[e.SessionID] = append(out[e.SessionID], e.Kind)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("read events: %v", err)
+	}
+	return out
+}
+
 func openFileReadOnly(t *testing.T, path string) *bolt.DB {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
