@@ -79,8 +79,9 @@ func (s *seeder) sample(i int) store.NewSession {
 
 // current creates the session a benchmark worker uses: a desktop browser
 // on the loopback address, active now.
-func (s *seeder) current(u store.User) (store.Session, string, error) {
-	return s.st.CreateSession(u.ID, store.SignIn(userAgents[1], s.loc.Place(loopback)))
+func (s *seeder) current(u store.User) (login, error) {
+	sess, token, err := s.st.CreateSession(u.ID, store.SignIn(userAgents[1], s.loc.Place(loopback)))
+	return login{UserID: u.ID, SessionID: sess.ID, Token: token}, err
 }
 
 // login is a signed-in browser the load generator can act as.
@@ -99,11 +100,11 @@ func (s *seeder) usersWithSessions(n, perUser int) ([]login, error) {
 		if err != nil {
 			return nil, err
 		}
-		sess, token, err := s.current(u)
+		l, err := s.current(u)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, login{UserID: u.ID, SessionID: sess.ID, Token: token})
+		out = append(out, l)
 		for i := 1; i < perUser; i++ {
 			if _, _, err := s.session(u.ID, i); err != nil {
 				return nil, err
@@ -139,11 +140,11 @@ func (s *seeder) revokeOnePool(victims, perUser int) (revokePool, error) {
 		if err != nil {
 			return p, err
 		}
-		sess, token, err := s.current(usr)
+		l, err := s.current(usr)
 		if err != nil {
 			return p, err
 		}
-		p.Actors = append(p.Actors, login{UserID: usr.ID, SessionID: sess.ID, Token: token})
+		p.Actors = append(p.Actors, l)
 		for i := 1; i < perUser; i++ {
 			x, _, err := s.session(usr.ID, i)
 			if err != nil {

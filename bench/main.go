@@ -12,6 +12,10 @@
 //	go run ./bench -big         # adds 1,000,000 other sessions (several more minutes)
 //	go run ./bench -pin         # server on CPU 0, load generator on CPU 1 (Linux, taskset)
 //
+// Besides the customer's Active Sessions page, it measures the partner
+// console's pages (partner.go) for a partner of 10 and one of 1,000
+// client accounts holding the same 1,000 users and 10,000 sessions.
+//
 // BENCHMARKS.md explains the scenarios, the flags and the last results.
 package main
 
@@ -62,7 +66,7 @@ func main() {
 	flag.DurationVar(&cfg.Duration, "d", 3*time.Second, "duration of each timed run")
 	flag.DurationVar(&cfg.Warmup, "warmup", time.Second, "untimed load before a read scenario's first run")
 	flag.IntVar(&cfg.Runs, "runs", 2, "timed runs per scenario; odd runs go in list order, even runs in reverse")
-	flag.BoolVar(&cfg.Big, "big", false, "also run auth-fragment-1M and list-100-1M against a store with -big-users×-big-per-user other sessions")
+	flag.BoolVar(&cfg.Big, "big", false, "also run auth-fragment-1M, list-100-1M and the partner-*-1M scenarios against a store with -big-users×-big-per-user other sessions")
 	flag.IntVar(&cfg.BigUsers, "big-users", 100_000, "other users seeded for -big")
 	flag.IntVar(&cfg.BigPerUser, "big-per-user", 10, "sessions per other user seeded for -big")
 	flag.StringVar(&cfg.Dir, "dir", os.TempDir(), "where the databases under test live (their disk is what revokes fsync)")

@@ -44,7 +44,7 @@ func runSuite(cfg config, r loadRunner, scenarios []scenario, out io.Writer) (ma
 				return nil, fmt.Errorf("%s run %d: %w", sc.name, run+1, err)
 			}
 			results[sc.name] = append(results[sc.name], m)
-			fmt.Fprintf(out, "  run %d %-22s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %6d requests  %d errors%s\n",
+			fmt.Fprintf(out, "  run %d %-30s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %6d requests  %d errors%s\n",
 				run+1, sc.name, m.rate(), ms(m.P50), ms(m.P99), m.Requests, m.Errors, m.note())
 		}
 	}

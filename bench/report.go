@@ -91,7 +91,7 @@ func printTable(out io.Writer, cfg config, scenarios []scenario, sums []summary)
 	bare, _ := find(sums, "bare")
 	fmt.Fprintf(out, "\n%d workers, %s, %s per run, %d runs alternating order; figures are medians over runs\n",
 		cfg.Workers, cfg.loop(), cfg.Duration, cfg.Runs)
-	fmt.Fprintf(out, "%-22s %9s %8s %8s %14s | %8s %9s %8s %7s %11s %7s  %s\n",
+	fmt.Fprintf(out, "%-30s %9s %8s %8s %14s | %8s %9s %8s %7s %11s %7s  %s\n",
 		"scenario", "req/s", "p50_ms", "p99_ms", "ratio_vs_bare", "p99/bare", "cpu_ratio", "wtx/1k", "flushes", "cpu_us/req", "bytes", "req/s per run")
 	for _, s := range sums {
 		ratio, p99r, cpur := 0.0, 0.0, 0.0
@@ -102,14 +102,14 @@ func printTable(out io.Writer, cfg config, scenarios []scenario, sums []summary)
 		for _, r := range s.Runs {
 			runs = append(runs, fmt.Sprintf("%.0f", r))
 		}
-		fmt.Fprintf(out, "%-22s %9.0f %8.2f %8.2f %14.2f | %8.2f %9.2f %8.2f %7d %11.1f %7d  %s%s\n",
+		fmt.Fprintf(out, "%-30s %9.0f %8.2f %8.2f %14.2f | %8.2f %9.2f %8.2f %7d %11.1f %7d  %s%s\n",
 			s.Name, s.RPS, s.P50, s.P99, ratio, p99r, cpur, s.WtxPer1k, s.Flushes, s.CPUPerReq, s.BytesPer, strings.Join(runs, " / "), s.flag())
 	}
 	fmt.Fprintln(out, "\ncpu_ratio: bare's cpu_us/req over the scenario's: the throughput ratio if both were CPU-bound; steadier than ratio_vs_bare when other work competes for the CPUs.")
 	fmt.Fprintln(out, "wtx/1k: bbolt write transactions (store.WriteTxCount) per 1,000 requests, including the timer's last-active flushes (counted under flushes).")
 	fmt.Fprintf(out, "cpu_us/req: CPU time of the benchmark process per request (%s).\n", cpuScope(cfg))
 	for _, sc := range scenarios {
-		fmt.Fprintf(out, "  %-22s %s\n", sc.name, sc.about)
+		fmt.Fprintf(out, "  %-30s %s\n", sc.name, sc.about)
 	}
 }
 
@@ -177,15 +177,15 @@ func printTargets(out io.Writer, sums []summary, heap []heapUse, open bool) {
 		r := frag.RPS / sess.RPS
 		fmt.Fprintf(out, "  %s auth-fragment req/s >= 2x fiber-session-memory: %.2fx (by CPU per request: %.2fx)\n", throughput(r >= 2), r, sess.CPUPerReq/frag.CPUPerReq)
 	}
-	for _, name := range []string{"auth-page", "auth-fragment", "list-100", "auth-fragment-1M", "list-100-1M"} {
-		s, ok := find(sums, name)
-		if !ok {
+	for _, s := range sums {
+		if s.Name == "bare" || s.Name == "fiber-session-memory" || strings.HasPrefix(s.Name, "revoke-") {
 			continue
 		}
 		byRequests := s.WriteTx - s.Flushes
 		fmt.Fprintf(out, "  %s zero write txs per authenticated request, %s: %d write txs in %d requests, %d of them timer flushes\n",
-			verdict(byRequests <= 0), name, s.WriteTx, s.Requests, s.Flushes)
+			verdict(byRequests <= 0), s.Name, s.WriteTx, s.Requests, s.Flushes)
 	}
+	printPartnerTargets(out, sums, open, verdict, throughput)
 	for _, pair := range [][2]string{{"auth-fragment", "auth-fragment-1M"}, {"list-100", "list-100-1M"}} {
 		small, ok1 := find(sums, pair[0])
 		big, ok2 := find(sums, pair[1])

@@ -41,8 +41,8 @@ type scenario struct {
 
 // env is everything the scenarios talk to.
 type env struct {
-	bare, sessions     *server
-	small, writes, big *portal // big is nil without -big
+	bare, sessions              *server
+	small, writes, partner, big *portal // big is nil without -big
 }
 
 // readPlan sends method path as each login, one login per worker.
@@ -74,7 +74,9 @@ func revokeAllPlan(base string, pool revokePool) plan {
 }
 
 // buildScenarios lists the scenarios in table order.
-func buildScenarios(e *env, fx *fixtures, sessionCookies []string) []scenario {
+// consoles and bigConsoles are the partner console's scenarios on the
+// partner store and on the big one.
+func buildScenarios(e *env, fx *fixtures, sessionCookies []string, consoles, bigConsoles []partnerScenario) []scenario {
 	fixed := func(p plan) func(int) plan { return func(int) plan { return p } }
 	bare := plan{Method: http.MethodGet, Base: e.bare.base, Jobs: []job{{Path: "/fragment"}}}
 	sess := plan{Method: http.MethodGet, Base: e.sessions.base}
@@ -102,6 +104,9 @@ func buildScenarios(e *env, fx *fixtures, sessionCookies []string) []scenario {
 			plan:  func(r int) plan { return revokeAllPlan(e.writes.base, fx.RevokeAll[r]) },
 			about: fmt.Sprintf("htmx POST %s by a fresh user with %d other sessions", signOutOthersPath, revokeAllOther)},
 	}
+	for _, ps := range consoles {
+		list = append(list, ps.scenario)
+	}
 	if e.big != nil {
 		m := fmt.Sprintf(" with %d other sessions in the store", fx.BigSessions)
 		list = append(list,
@@ -111,6 +116,9 @@ func buildScenarios(e *env, fx *fixtures, sessionCookies []string) []scenario {
 			scenario{name: "list-100-1M", warm: true, owner: e.big,
 				plan:  fixed(readPlan(e.big.base, activeSessionsPath, nil, fx.Listers)),
 				about: "list-100" + m})
+	}
+	for _, ps := range bigConsoles {
+		list = append(list, ps.scenario)
 	}
 	return list
 }

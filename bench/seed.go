@@ -24,8 +24,10 @@ const (
 // the logins the scenarios act as.
 type fixtures struct {
 	SmallDB, BigDB, WritesDB string  // BigDB is "" without -big
+	PartnerDB                string  // SmallDB's users plus Partners'
 	Readers                  []login // one per worker, fewSessions sessions each
 	Listers                  []login // one per worker, manySessions sessions each
+	Partners                 []partnerFixture
 	RevokeOne, RevokeAll     []revokePool
 	BigSessions              int // other sessions in BigDB
 }
@@ -39,10 +41,12 @@ func seedAll(cfg config, seedDir, workDir string, loc handlers.Locator, out io.W
 	if err != nil {
 		return nil, err
 	}
-	fx := &fixtures{SmallDB: filepath.Join(workDir, "small.db"), WritesDB: filepath.Join(workDir, "writes.db")}
+	fx := &fixtures{SmallDB: filepath.Join(workDir, "small.db"), WritesDB: filepath.Join(workDir, "writes.db"),
+		PartnerDB: filepath.Join(workDir, "partner.db")}
 
-	// The read scenarios' store: their users and nothing else; with -big
-	// the same users plus a million other sessions.
+	// The read scenarios' store: their users and nothing else. Then the
+	// partner console's store: the same plus the partners, their clients
+	// and users. With -big, that plus a million other sessions.
 	err = withSeedStore(filepath.Join(seedDir, "reads.db"), loc, pw, func(s *seeder) error {
 		t0, w0 := time.Now(), s.st.WriteTxCount()
 		var err error
@@ -56,6 +60,12 @@ func seedAll(cfg config, seedDir, workDir string, loc handlers.Locator, out io.W
 		fmt.Fprintf(out, "seeded reads store: %d users, %d sessions, %d write txs in %s (%s per tx)\n",
 			2*cfg.Workers, n, s.st.WriteTxCount()-w0, since(t0), perTx(t0, s.st.WriteTxCount()-w0))
 		if err := snapshot(s.st, fx.SmallDB); err != nil {
+			return err
+		}
+		if fx.Partners, err = seedPartners(s, cfg.Workers, out); err != nil {
+			return err
+		}
+		if err := snapshot(s.st, fx.PartnerDB); err != nil {
 			return err
 		}
 		if !cfg.Big {

@@ -112,6 +112,9 @@ func startAll(cfg config, fx *fixtures, loc handlers.Locator, log *slog.Logger, 
 	if e.writes, err = startPortal(fx.WritesDB, loc, log, cfg.Flush); err != nil {
 		return fail(err)
 	}
+	if e.partner, err = startPortal(fx.PartnerDB, loc, log, cfg.Flush); err != nil {
+		return fail(err)
+	}
 	if fx.BigDB != "" {
 		if e.big, err = startPortal(fx.BigDB, loc, log, cfg.Flush); err != nil {
 			return fail(err)
@@ -138,6 +141,17 @@ func startAll(cfg config, fx *fixtures, loc handlers.Locator, log *slog.Logger, 
 		}
 		if _, err := checkPage(c.p.base, c.l, c.htmx, c.rows); err != nil {
 			return fail(fmt.Errorf("%s: %w", c.label, err))
+		}
+	}
+	consoles := partnerScenarios(e.partner, fx.Partners, cfg.Workers, "", "")
+	var bigConsoles []partnerScenario
+	if e.big != nil {
+		bigConsoles = partnerScenarios(e.big, fx.Partners, cfg.Workers, "-1M",
+			fmt.Sprintf(", with %d other sessions in the store", fx.BigSessions))
+	}
+	for _, ps := range append(slices.Clip(consoles), bigConsoles...) {
+		if err := ps.check(); err != nil {
+			return fail(err)
 		}
 	}
 	for r := range fx.RevokeOne {
@@ -172,7 +186,7 @@ func startAll(cfg config, fx *fixtures, loc handlers.Locator, log *slog.Logger, 
 		return fail(err)
 	}
 	fmt.Fprintf(out, "auth-fragment body %d bytes; bare fragment %d rows, %d bytes\n", fragBytes, len(data.Rows), bareBytes)
-	all := buildScenarios(e, fx, cookies)
+	all := buildScenarios(e, fx, cookies, consoles, bigConsoles)
 	if cfg.Only != "" {
 		keep := strings.Split(cfg.Only, ",")
 		all = slices.DeleteFunc(all, func(s scenario) bool { return s.name != "bare" && !slices.Contains(keep, s.name) })
@@ -188,7 +202,7 @@ func (e *env) close() error {
 			errs = append(errs, s.close())
 		}
 	}
-	for _, p := range []*portal{e.small, e.writes, e.big} {
+	for _, p := range []*portal{e.small, e.writes, e.partner, e.big} {
 		if p != nil {
 			errs = append(errs, p.close())
 		}
