@@ -463,7 +463,7 @@ func TestServeWriteFailure(t *testing.T) {
 		revokeSentence = "Couldn&#39;t sign that session out because the change could not be saved."
 		logoutSentence = "Couldn&#39;t sign you out because the change could not be saved."
 		othersSentence = "Couldn&#39;t sign out the other sessions because the change could not be saved."
-		signInSentence = "Signing in failed because the portal could not save your session."
+		signInSentence = "Couldn&#39;t sign you in because the change could not be saved."
 	)
 	// expect checks one response against what this phase must give.
 	expect := func(what string, r binResponse, err error, saved bool, success, sentence string) {

@@ -18,6 +18,13 @@ type userError struct {
 
 func (e *userError) Error() string { return e.message }
 
+// notSaved is what a person is told when a change could not be committed
+// (disk full, read-only file system): what failed, and that nothing
+// changed, so trying again is safe.
+func notSaved(what string) error {
+	return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't " + what + " because the change could not be saved. Try again."}
+}
+
 // statusText is the plain sentence shown for each status we send.
 var statusText = map[int][2]string{
 	fiber.StatusBadRequest:                  {"Bad request", "The request was not understood. Go back and try again."},

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"portal/activity"
 	"portal/geo"
 	"portal/password"
 	"portal/store"
@@ -124,10 +124,12 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 		return h.loginFailed(c, fiber.StatusUnauthorized, email, errBadCredentials)
 	}
 	try.succeeded()
-	sess, token, err := h.store.CreateSession(user.ID, store.SignIn(string(c.Request().Header.UserAgent()), h.geo.Place(addr)))
+	in := store.SignIn(string(c.Request().Header.UserAgent()), h.geo.Place(addr))
+	in.TimeZone = browserZone(formValue(c, "tz"))
+	sess, token, err := h.store.CreateSession(user.ID, in)
 	if err != nil {
 		h.log.Error("sign-in could not be saved", "user_id", user.ID, "err", err)
-		return &userError{status: fiber.StatusServiceUnavailable, message: "Signing in failed because the portal could not save your session. Try again in a moment."}
+		return notSaved("sign you in")
 	}
 	h.log.Info("signed in", "user_id", user.ID, "session", sess.ID[:8], "ip", geo.Mask(addr))
 	h.cookie(c, preSessionCookie, "", -1)
@@ -191,14 +193,4 @@ func (h *Handler) reasonText(r store.Reason) string {
 
 // humanDuration writes d the way a person would: "12 hours", "14 days",
 // "2 minutes".
-func humanDuration(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
-		return plural(int(d/(24*time.Hour)), "day", "")
-	case d >= time.Hour && d%time.Hour == 0:
-		return plural(int(d/time.Hour), "hour", "")
-	case d >= time.Minute:
-		return plural(int((d+time.Minute-1)/time.Minute), "minute", "")
-	}
-	return plural(int((d+time.Second-1)/time.Second), "second", "")
-}
+var humanDuration = activity.Duration

@@ -13,7 +13,7 @@ func (h *Handler) logout(c *fiber.Ctx) error {
 	a := authOf(c)
 	if _, err := h.store.RevokeUserSession(a.User.ID, a.Session.ID, store.ReasonSignedOut); err != nil {
 		h.log.Error("sign-out could not be saved", "user_id", a.User.ID, "session", a.Session.ID[:8], "err", err)
-		return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't sign you out because the change could not be saved. Try again."}
+		return notSaved("sign you out")
 	}
 	addr, _ := h.clientAddr(c) // already read without error by requireSession
 	h.log.Info("signed out", "user_id", a.User.ID, "session", a.Session.ID[:8], "ip", geo.Mask(addr))

@@ -142,10 +142,3 @@ func (pc *partialCache) store(k partialKey, out template.HTML) {
 	pc.cur[k] = out
 	pc.curBytes += len(out)
 }
-
-// stats reports hits and misses since start, for tests and the benchmark.
-func (pc *partialCache) stats() (hits, misses uint64) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	return pc.hits, pc.miss
-}

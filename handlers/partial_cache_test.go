@@ -264,3 +264,10 @@ func TestCachedRowsFollowTheSessions(t *testing.T) {
 		t.Fatal("B's signed-out session is still listed")
 	}
 }
+
+// stats reports hits and misses since start.
+func (pc *partialCache) stats() (hits, misses uint64) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.hits, pc.miss
+}

@@ -31,7 +31,7 @@ func (h *Handler) partnerSignOutSession(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	case err != nil:
 		h.log.Error("partner revoke could not be saved", "partner_user_id", a.User.ID, "user_id", uid, "session", sid[:8], "err", err)
-		return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't sign that session out because the change could not be saved. Try again."}
+		return notSaved("sign that session out")
 	}
 	h.log.Info("partner signed out a session", "partner_user_id", a.User.ID, "user_id", uid, "session", sid[:8])
 	if !isHTMX(c) {
@@ -42,8 +42,12 @@ func (h *Handler) partnerSignOutSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	row := h.row(sess, false, a.CSRF, h.now())
+	recent, err := h.recentlyEnded(c, uid, h.describer(c, uid, partnerNames), activityURL(partnerUserURL(uid), nil, []store.EventKind{store.EventEnded}, 1, "#security-activity"))
+	if err != nil {
+		return err
+	}
+	row := h.row(sess, false, a.CSRF, h.now(), zoneOf(c))
 	row.SignOutBase = partnerSessionsBase(uid)
 	announce(c, signedOutSession(row.Device, row.where()))
-	return c.Render("partials/session_signed_out", signedOutRow{Row: row, Everywhere: rest.Everywhere}, "")
+	return c.Render("partials/session_signed_out", signedOutRow{Row: row, Everywhere: rest.Everywhere, Recent: recent}, "")
 }

@@ -42,7 +42,7 @@ func (h *Handler) partnerSignOutEverywhere(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	case err != nil:
 		h.log.Error("partner revoke-all could not be saved", "partner_user_id", a.User.ID, "user_id", id, "err", err)
-		return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't sign the user out because the change could not be saved. Try again."}
+		return notSaved("sign the user out")
 	}
 	h.log.Info("partner signed a user out everywhere", "partner_user_id", a.User.ID, "user_id", id, "count", n)
 	if !isHTMX(c) {
@@ -51,6 +51,9 @@ func (h *Handler) partnerSignOutEverywhere(c *fiber.Ctx) error {
 	}
 	p, err := h.userSessions(c, id)
 	if err != nil {
+		return err
+	}
+	if err := h.addUserActivity(c, p, activityQuery{Page: 1}); err != nil {
 		return err
 	}
 	p.Message = signedOutEverywhere(n)

@@ -70,7 +70,7 @@ func (h *Handler) passwordChange(c *fiber.Ctx) error {
 	n, err := h.store.SetPasswordHash(a.User.ID, hash, signOut, a.Session.ID)
 	if err != nil {
 		h.log.Error("password change could not be saved", "user_id", a.User.ID, "err", err)
-		return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't change your password because the change could not be saved. Try again."}
+		return notSaved("change your password")
 	}
 	h.log.Info("password changed", "user_id", a.User.ID, "session", a.Session.ID[:8], "signed_out_others", n)
 	h.setFlash(c, "password", n)

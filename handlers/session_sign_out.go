@@ -30,7 +30,7 @@ func (h *Handler) signOutSession(c *fiber.Ctx) error {
 		return errNoSuchSession
 	case err != nil:
 		h.log.Error("revoke could not be saved", "user_id", a.User.ID, "session", id[:8], "err", err)
-		return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't sign that session out because the change could not be saved. Try again."}
+		return notSaved("sign that session out")
 	}
 	h.log.Info("session signed out", "user_id", a.User.ID, "by_session", a.Session.ID[:8], "session", id[:8])
 	if !isHTMX(c) {
@@ -43,16 +43,22 @@ func (h *Handler) signOutSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	row := h.row(sess, false, a.CSRF, h.now())
+	recent, err := h.ownRecentlyEnded(c)
+	if err != nil {
+		return err
+	}
+	row := h.row(sess, false, a.CSRF, h.now(), zoneOf(c))
 	announce(c, signedOutSession(row.Device, row.where()))
-	return c.Render("partials/session_signed_out", signedOutRow{Row: row, Sessions: rest}, "")
+	return c.Render("partials/session_signed_out", signedOutRow{Row: row, Sessions: rest, Recent: recent}, "")
 }
 
 // signedOutRow is the row of a session just signed out, with what the
 // control that signs out all the rest counts: the customer's own list, or
-// the partner console's Sign out everywhere for the row's user.
+// the partner console's Sign out everywhere for the row's user; and
+// Recently signed out, which now lists it.
 type signedOutRow struct {
 	Row        sessionRow
 	Sessions   *sessionList
 	Everywhere *everywhereControl
+	Recent     *recentList
 }

@@ -29,7 +29,7 @@ func (h *Handler) signOutOthers(c *fiber.Ctx) error {
 	n, err := h.store.RevokeOtherSessions(a.User.ID, a.Session.ID, store.ReasonRevokedAll)
 	if err != nil {
 		h.log.Error("revoke-all could not be saved", "user_id", a.User.ID, "err", err)
-		return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't sign out the other sessions because the change could not be saved. Try again."}
+		return notSaved("sign out the other sessions")
 	}
 	h.log.Info("other sessions signed out", "user_id", a.User.ID, "by_session", a.Session.ID[:8], "count", n)
 	if !isHTMX(c) {
@@ -38,6 +38,9 @@ func (h *Handler) signOutOthers(c *fiber.Ctx) error {
 	}
 	v, err := h.listSessions(c)
 	if err != nil {
+		return err
+	}
+	if v.Recent, err = h.ownRecentlyEnded(c); err != nil {
 		return err
 	}
 	v.Message = signedOutOthers(n)
