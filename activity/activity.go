@@ -1,0 +1,180 @@
+// Package activity turns the security activity log's events into the
+// sentences people read: on Active Sessions (Recently signed out), in the
+// Security activity settings section, on the partner console and from the
+// operator CLI. Events hold ids and codes; the words are chosen here, when
+// shown, so a change of wording applies to old events too. It knows
+// nothing of HTTP or templates.
+package activity
+
+import (
+	"strconv"
+	"time"
+
+	"portal/store"
+)
+
+// Lookup answers what an event names only by id: the viewed user's
+// sessions (live or ended) and partner users.
+type Lookup interface {
+	// Session is one of the user's sessions, ok false if it is not (or no
+	// longer) in the store.
+	Session(id string) (s store.Session, ok bool)
+	// UserName is the name of the user id, ok false if there is none.
+	UserName(id string) (name string, ok bool)
+}
+
+// Entry is one event as a person reads it.
+type Entry struct {
+	At       time.Time
+	Kind     store.EventKind
+	Sentence string // what happened, and from where or by whom
+	// SessionID is the session the event concerns, "" for none (password
+	// changes, failed sign-ins). Session is that session as the store has
+	// it now, when HasSession.
+	SessionID  string
+	Session    store.Session
+	HasSession bool
+}
+
+// Describer writes entries for one viewer.
+type Describer struct {
+	Lookup Lookup
+	// Policy and SessionLimit are the rules that ended sessions, for the
+	// sentences of expiries and of the session cap.
+	Policy       store.Policy
+	SessionLimit int
+	// Zone is where times inside a sentence (a group of failed sign-ins'
+	// first and last) are given; UTC when nil.
+	Zone *time.Location
+	// Partner names the user's AiDial partner the way the viewer would
+	// say it: "your AiDial partner" (the default) to the user themselves.
+	Partner string
+}
+
+// Describe writes e as an entry.
+func (d Describer) Describe(e store.Event) Entry {
+	out := Entry{At: e.At, Kind: e.Kind, SessionID: e.SessionID}
+	if e.SessionID != "" && d.Lookup != nil {
+		out.Session, out.HasSession = d.Lookup.Session(e.SessionID)
+	}
+	switch e.Kind {
+	case store.EventSignedIn:
+		out.Sentence = "Signed in with " + e.Device.Label()
+		if where := placeText(e.Place); where != "" {
+			out.Sentence += " from " + where
+		}
+	case store.EventEnded:
+		out.Sentence = d.ended(e)
+	case store.EventPasswordChanged:
+		out.Sentence = d.withFrom("Password changed", e.By)
+	case store.EventSignInFailed:
+		out.Sentence = plural(e.Count, "failed sign-in attempt") + " from " + networkText(e) + d.span(e)
+	case store.EventSignInThrottled:
+		out.Sentence = plural(e.Count, "sign-in attempt") + " from " + networkText(e) + " refused after too many failures" + d.span(e)
+	default:
+		out.Sentence = "Security event (" + string(e.Kind) + ")"
+	}
+	return out
+}
+
+// ended says why a session ended, and who or what ended it.
+func (d Describer) ended(e store.Event) string {
+	switch e.Reason {
+	case store.ReasonSignedOut:
+		return "Signed out in that browser"
+	case store.ReasonRevoked:
+		return "Signed out from " + d.fromOrAnother(e.By)
+	case store.ReasonRevokedAll:
+		return "Signed out with “Sign out all other devices” from " + d.fromOrAnother(e.By)
+	case store.ReasonIdle:
+		if d.Policy.IdleTimeout <= 0 {
+			return "Expired after a time without activity"
+		}
+		return "Expired after " + Duration(d.Policy.IdleTimeout) + " without activity"
+	case store.ReasonLifetime:
+		if d.Policy.MaxLifetime <= 0 {
+			return "Reached its time limit"
+		}
+		return "Reached the " + adjective(d.Policy.MaxLifetime) + " limit"
+	case store.ReasonPasswordChanged:
+		return d.withFrom("Signed out when the password was changed", e.By)
+	case store.ReasonUserDisabled:
+		return "Signed out when the account was disabled"
+	case store.ReasonEverywhere:
+		return "Signed out of every device by " + d.partner()
+	case store.ReasonSessionLimit:
+		if d.SessionLimit <= 0 {
+			return "Ended because too many sessions were signed in"
+		}
+		return "Ended because more than " + strconv.Itoa(d.SessionLimit) + " sessions were signed in"
+	case store.ReasonPasswordGuesses:
+		return "Signed out after the current password was entered wrongly too many times"
+	case store.ReasonPartner:
+		return "Signed out by " + d.partnerUser(e.By)
+	case store.ReasonPartnerAll:
+		return "Signed out of every device by " + d.partnerUser(e.By)
+	}
+	return "Ended"
+}
+
+// from is the session that acted, as "Firefox 133 on Windows (Berlin,
+// Germany)"; "" when none was recorded or it is gone.
+func (d Describer) from(by store.Actor) string {
+	if by.Session == "" || d.Lookup == nil {
+		return ""
+	}
+	s, ok := d.Lookup.Session(by.Session)
+	if !ok {
+		return ""
+	}
+	return SessionText(s)
+}
+
+// withFrom is s, then " from " and the session that acted, if known.
+func (d Describer) withFrom(s string, by store.Actor) string {
+	if from := d.from(by); from != "" {
+		return s + " from " + from
+	}
+	return s
+}
+
+func (d Describer) fromOrAnother(by store.Actor) string {
+	if from := d.from(by); from != "" {
+		return from
+	}
+	return "another session"
+}
+
+func (d Describer) partner() string {
+	if d.Partner == "" {
+		return "your AiDial partner"
+	}
+	return d.Partner
+}
+
+// partnerUser is the partner, and the partner user by name when known.
+func (d Describer) partnerUser(by store.Actor) string {
+	if by.User != "" && d.Lookup != nil {
+		if name, ok := d.Lookup.UserName(by.User); ok && name != "" {
+			return d.partner() + " (" + name + ")"
+		}
+	}
+	return d.partner()
+}
+
+// span is when a group of attempts happened, in the viewer's zone:
+// ", 10:02–10:05", or " at 10:02" within one minute; "" for one attempt.
+func (d Describer) span(e store.Event) string {
+	if e.Count <= 1 || e.Until.IsZero() {
+		return ""
+	}
+	loc := d.Zone
+	if loc == nil {
+		loc = time.UTC
+	}
+	first, last := e.At.In(loc).Format("15:04"), e.Until.In(loc).Format("15:04")
+	if first == last {
+		return " at " + first
+	}
+	return ", " + first + "–" + last
+}

@@ -1,0 +1,183 @@
+package activity
+
+import (
+	"testing"
+	"time"
+
+	"portal/device"
+	"portal/geo"
+	"portal/store"
+)
+
+// fakeLookup knows two sessions and one partner user.
+type fakeLookup struct{}
+
+const (
+	firefoxID = "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
+	phoneID   = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+	goneID    = "00000000000000000000000000000000"
+	patID     = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"
+)
+
+var (
+	berlin  = geo.Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", Location: geo.Location{City: "Berlin", Country: "Germany", CountryCode: "DE"}}
+	firefox = store.Session{ID: firefoxID, Device: device.Info{Browser: "Firefox", BrowserVersion: "133", OS: "Windows", Type: device.Desktop}, FirstPlace: berlin, LastPlace: berlin}
+	phone   = store.Session{ID: phoneID, Device: device.Info{Browser: "Safari", OS: "iOS", Device: "iPhone", Type: device.Phone},
+		LastPlace: geo.Place{Network: "198.51.100.0/24", Masked: "198.51.100.x"}}
+)
+
+func (fakeLookup) Session(id string) (store.Session, bool) {
+	switch id {
+	case firefoxID:
+		return firefox, true
+	case phoneID:
+		return phone, true
+	}
+	return store.Session{}, false
+}
+
+func (fakeLookup) UserName(id string) (string, bool) {
+	if id == patID {
+		return "Pat Partner", true
+	}
+	return "", false
+}
+
+var policy = store.Policy{IdleTimeout: 12 * time.Hour, MaxLifetime: 14 * 24 * time.Hour}
+
+func TestDescribe(t *testing.T) {
+	at := time.Date(2026, 11, 27, 9, 2, 0, 0, time.UTC)
+	ended := func(r store.Reason, by store.Actor) store.Event {
+		return store.Event{At: at, Kind: store.EventEnded, SessionID: phoneID, Reason: r, By: by}
+	}
+	byFirefox, byGone, byPat := store.Actor{Session: firefoxID}, store.Actor{Session: goneID}, store.Actor{User: patID}
+	tests := []struct {
+		name string
+		e    store.Event
+		want string
+	}{
+		{"sign-in", store.Event{At: at, Kind: store.EventSignedIn, SessionID: firefoxID, Device: firefox.Device, Place: berlin},
+			"Signed in with Firefox 133 on Windows from Berlin, Germany (203.0.113.x)"},
+		{"sign-in from a private network", store.Event{At: at, Kind: store.EventSignedIn, Device: firefox.Device,
+			Place: geo.Place{Masked: "10.1.2.x", Location: geo.Location{Private: true}}}, "Signed in with Firefox 133 on Windows from a private network (10.1.2.x)"},
+		{"sign-in, place unknown", store.Event{At: at, Kind: store.EventSignedIn, Device: phone.Device, Place: geo.Place{Masked: "198.51.100.x"}},
+			"Signed in with Safari on iPhone from 198.51.100.x"},
+		{"sign-in, nothing known", store.Event{At: at, Kind: store.EventSignedIn}, "Signed in with Unknown browser"},
+
+		{"own sign-out", ended(store.ReasonSignedOut, store.Actor{}), "Signed out in that browser"},
+		{"signed out from another session", ended(store.ReasonRevoked, byFirefox), "Signed out from Firefox 133 on Windows (Berlin, Germany)"},
+		{"signed out from a session that is gone", ended(store.ReasonRevoked, byGone), "Signed out from another session"},
+		{"signed out from a session with only a network", ended(store.ReasonRevoked, store.Actor{Session: phoneID}), "Signed out from Safari on iPhone (198.51.100.x)"},
+		{"sign out all other devices", ended(store.ReasonRevokedAll, byFirefox), "Signed out with “Sign out all other devices” from Firefox 133 on Windows (Berlin, Germany)"},
+		{"sign out all other devices, actor gone", ended(store.ReasonRevokedAll, byGone), "Signed out with “Sign out all other devices” from another session"},
+		{"idle", ended(store.ReasonIdle, store.Actor{}), "Expired after 12 hours without activity"},
+		{"lifetime", ended(store.ReasonLifetime, store.Actor{}), "Reached the 14-day limit"},
+		{"password changed from a session", ended(store.ReasonPasswordChanged, byFirefox), "Signed out when the password was changed from Firefox 133 on Windows (Berlin, Germany)"},
+		{"password changed by the operator", ended(store.ReasonPasswordChanged, store.Actor{}), "Signed out when the password was changed"},
+		{"user disabled", ended(store.ReasonUserDisabled, store.Actor{}), "Signed out when the account was disabled"},
+		{"operator: everywhere", ended(store.ReasonEverywhere, store.Actor{}), "Signed out of every device by your AiDial partner"},
+		{"session cap", ended(store.ReasonSessionLimit, byFirefox), "Ended because more than 100 sessions were signed in"},
+		{"password guesses", ended(store.ReasonPasswordGuesses, store.Actor{}), "Signed out after the current password was entered wrongly too many times"},
+		{"partner", ended(store.ReasonPartner, byPat), "Signed out by your AiDial partner (Pat Partner)"},
+		{"partner user gone", ended(store.ReasonPartner, store.Actor{User: goneID}), "Signed out by your AiDial partner"},
+		{"partner: everywhere", ended(store.ReasonPartnerAll, byPat), "Signed out of every device by your AiDial partner (Pat Partner)"},
+		{"a reason this version does not know", ended("future_reason", store.Actor{}), "Ended"},
+
+		{"password change", store.Event{At: at, Kind: store.EventPasswordChanged, By: byFirefox}, "Password changed from Firefox 133 on Windows (Berlin, Germany)"},
+		{"password change by the operator", store.Event{At: at, Kind: store.EventPasswordChanged}, "Password changed"},
+
+		{"failed attempts", store.Event{At: at, Kind: store.EventSignInFailed, Place: berlin, Count: 3, Until: at.Add(3 * time.Minute)},
+			"3 failed sign-in attempts from Berlin, Germany (203.0.113.x), 09:02–09:05"},
+		{"one failed attempt", store.Event{At: at, Kind: store.EventSignInFailed, Place: berlin, Count: 1, Until: at},
+			"1 failed sign-in attempt from Berlin, Germany (203.0.113.x)"},
+		{"failed attempts in one minute", store.Event{At: at, Kind: store.EventSignInFailed, Count: 2, Until: at.Add(20 * time.Second)},
+			"2 failed sign-in attempts from an unknown network at 09:02"},
+		{"throttled", store.Event{At: at, Kind: store.EventSignInThrottled, Place: berlin, Count: 4, Until: at.Add(4 * time.Minute)},
+			"4 sign-in attempts from Berlin, Germany (203.0.113.x) refused after too many failures, 09:02–09:06"},
+		{"a kind this version does not know", store.Event{At: at, Kind: "future_kind"}, "Security event (future_kind)"},
+	}
+	d := Describer{Lookup: fakeLookup{}, Policy: policy, SessionLimit: 100}
+	seenKinds, seenReasons := map[store.EventKind]bool{}, map[store.Reason]bool{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := d.Describe(tt.e)
+			if got.Sentence != tt.want {
+				t.Errorf("Describe = %q\n           want %q", got.Sentence, tt.want)
+			}
+			if !got.At.Equal(tt.e.At) || got.Kind != tt.e.Kind || got.SessionID != tt.e.SessionID {
+				t.Errorf("entry %+v does not carry the event's time, kind and session", got)
+			}
+		})
+		seenKinds[tt.e.Kind], seenReasons[tt.e.Reason] = true, true
+	}
+	for _, k := range store.EventKinds {
+		if !seenKinds[k] {
+			t.Errorf("no test for kind %s", k)
+		}
+	}
+	for _, r := range []store.Reason{store.ReasonSignedOut, store.ReasonRevoked, store.ReasonRevokedAll, store.ReasonIdle, store.ReasonLifetime,
+		store.ReasonPasswordChanged, store.ReasonUserDisabled, store.ReasonEverywhere, store.ReasonSessionLimit, store.ReasonPasswordGuesses,
+		store.ReasonPartner, store.ReasonPartnerAll} {
+		if !seenReasons[r] {
+			t.Errorf("no test for reason %s", r)
+		}
+	}
+}
+
+// TestDescribeForOthers: the partner is named as the viewer would name
+// them, span times are in the viewer's zone, and rules that are off read
+// without a number.
+func TestDescribeForOthers(t *testing.T) {
+	at := time.Date(2026, 7, 1, 9, 2, 0, 0, time.UTC)
+	berlinZone, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Describer{Lookup: fakeLookup{}, Zone: berlinZone, Partner: "the AiDial partner"}
+	tests := []struct {
+		e    store.Event
+		want string
+	}{
+		{store.Event{At: at, Kind: store.EventEnded, Reason: store.ReasonPartner, By: store.Actor{User: patID}}, "Signed out by the AiDial partner (Pat Partner)"},
+		{store.Event{At: at, Kind: store.EventSignInFailed, Place: berlin, Count: 3, Until: at.Add(3 * time.Minute)}, "3 failed sign-in attempts from Berlin, Germany (203.0.113.x), 11:02–11:05"},
+		{store.Event{At: at, Kind: store.EventEnded, Reason: store.ReasonIdle}, "Expired after a time without activity"},
+		{store.Event{At: at, Kind: store.EventEnded, Reason: store.ReasonLifetime}, "Reached its time limit"},
+		{store.Event{At: at, Kind: store.EventEnded, Reason: store.ReasonSessionLimit}, "Ended because too many sessions were signed in"},
+	}
+	for _, tt := range tests {
+		if got := d.Describe(tt.e).Sentence; got != tt.want {
+			t.Errorf("Describe(%s %s) = %q, want %q", tt.e.Kind, tt.e.Reason, got, tt.want)
+		}
+	}
+}
+
+// TestEntrySession: an entry carries the session it concerns, as the
+// store has it now, when there is one.
+func TestEntrySession(t *testing.T) {
+	d := Describer{Lookup: fakeLookup{}}
+	if e := d.Describe(store.Event{Kind: store.EventEnded, SessionID: firefoxID}); !e.HasSession || e.Session.ID != firefoxID {
+		t.Errorf("entry %+v, want the Firefox session", e)
+	}
+	if e := d.Describe(store.Event{Kind: store.EventEnded, SessionID: goneID}); e.HasSession {
+		t.Errorf("entry %+v names a session the store does not have", e)
+	}
+	if e := d.Describe(store.Event{Kind: store.EventSignInFailed}); e.HasSession || e.SessionID != "" {
+		t.Errorf("a failed sign-in concerns no session: %+v", e)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		12 * time.Hour: "12 hours", time.Hour: "1 hour", 14 * 24 * time.Hour: "14 days", 24 * time.Hour: "24 hours",
+		90 * time.Second: "2 minutes", 30 * time.Minute: "30 minutes", 5 * time.Second: "5 seconds",
+	} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for d, want := range map[time.Duration]string{14 * 24 * time.Hour: "14-day", 12 * time.Hour: "12-hour", time.Hour: "1-hour"} {
+		if got := adjective(d); got != want {
+			t.Errorf("adjective(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

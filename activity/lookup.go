@@ -1,0 +1,46 @@
+package activity
+
+import (
+	"portal/store"
+)
+
+// StoreLookup answers for one user's log from the store: only that user's
+// own sessions (another user's session id is unknown), and any user's
+// name. Each answer is read once; use one per page.
+func StoreLookup(st *store.Store, userID string) Lookup {
+	return &storeLookup{st: st, userID: userID, sessions: map[string]session{}, names: map[string]string{}}
+}
+
+type session struct {
+	s  store.Session
+	ok bool
+}
+
+type storeLookup struct {
+	st       *store.Store
+	userID   string
+	sessions map[string]session
+	names    map[string]string
+}
+
+func (l *storeLookup) Session(id string) (store.Session, bool) {
+	if x, seen := l.sessions[id]; seen {
+		return x.s, x.ok
+	}
+	s, err := l.st.UserSession(l.userID, id)
+	x := session{s: s, ok: err == nil}
+	l.sessions[id] = x
+	return x.s, x.ok
+}
+
+func (l *storeLookup) UserName(id string) (string, bool) {
+	if name, seen := l.names[id]; seen {
+		return name, name != ""
+	}
+	u, err := l.st.UserByID(id)
+	if err != nil {
+		u.Name = ""
+	}
+	l.names[id] = u.Name
+	return u.Name, u.Name != ""
+}

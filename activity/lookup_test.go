@@ -1,0 +1,56 @@
+package activity
+
+import (
+	"path/filepath"
+	"testing"
+
+	"portal/store"
+)
+
+// TestStoreLookup: the lookup finds the user's own sessions, live or
+// ended, and no one else's; and any user's name.
+func TestStoreLookup(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "portal.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	acct, err := st.CreateAccount("Acme", store.AccountClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []store.User
+	for _, email := range []string{"ann@example.com", "bob@example.com"} {
+		u, err := st.CreateUser(store.NewUser{AccountID: acct.ID, Email: email, Name: "Name " + email, Role: store.RoleClientStaff, PasswordHash: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	mine, _, err := st.CreateSession(users[0].ID, store.NewSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RevokeUserSession(users[0].ID, mine.ID, store.ReasonSignedOut); err != nil {
+		t.Fatal(err)
+	}
+	theirs, _, err := st.CreateSession(users[1].ID, store.NewSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := StoreLookup(st, users[0].ID)
+	for range 2 { // the second time from memory
+		if s, ok := l.Session(mine.ID); !ok || s.ID != mine.ID || s.RevokeReason != store.ReasonSignedOut {
+			t.Errorf("own ended session: %+v %v", s, ok)
+		}
+		if _, ok := l.Session(theirs.ID); ok {
+			t.Error("another user's session was found")
+		}
+		if name, ok := l.UserName(users[1].ID); !ok || name != "Name bob@example.com" {
+			t.Errorf("name: %q %v", name, ok)
+		}
+		if _, ok := l.UserName("0123456789abcdef0123456789abcdef"); ok {
+			t.Error("a made-up user has a name")
+		}
+	}
+}

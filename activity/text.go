@@ -1,0 +1,76 @@
+package activity
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"portal/geo"
+	"portal/store"
+)
+
+// SessionText names a session as a sentence does: its device and, in
+// brackets, where it was last seen: "Firefox 133 on Windows (Berlin,
+// Germany)", "Chrome 131 on macOS (203.0.113.x)", or the device alone.
+func SessionText(s store.Session) string {
+	where := s.LastPlace.Label()
+	if where == "" {
+		where = s.LastPlace.Masked
+	}
+	if where == "" {
+		return s.Device.Label()
+	}
+	return s.Device.Label() + " (" + where + ")"
+}
+
+// placeText is a place with its masked network: "Berlin, Germany
+// (203.0.113.x)", "a private network (10.1.2.x)", "203.0.113.x", or "".
+func placeText(p geo.Place) string {
+	where := p.Label()
+	if p.Private {
+		where = "a private network"
+	}
+	switch {
+	case where == "":
+		return p.Masked
+	case p.Masked == "":
+		return where
+	}
+	return where + " (" + p.Masked + ")"
+}
+
+// networkText is where failed attempts came from, never "".
+func networkText(e store.Event) string {
+	if t := placeText(e.Place); t != "" {
+		return t
+	}
+	return "an unknown network"
+}
+
+// Duration writes d the way a person would: "12 hours", "14 days",
+// "2 minutes".
+func Duration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return plural(int(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	case d >= time.Minute:
+		return plural(int((d+time.Minute-1)/time.Minute), "minute")
+	}
+	return plural(int((d+time.Second-1)/time.Second), "second")
+}
+
+// adjective is Duration before a noun: "14-day", "12-hour".
+func adjective(d time.Duration) string {
+	n, unit, _ := strings.Cut(Duration(d), " ")
+	return n + "-" + strings.TrimSuffix(unit, "s")
+}
+
+// plural is n and unit, with an s on the unit unless n is 1.
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
