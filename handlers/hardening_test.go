@@ -91,7 +91,7 @@ func TestSecurity_PlantedHelperCookies(t *testing.T) {
 	other := e.browser(uaIPhone)
 	other.signIn("s@example.com")
 	other.cookies[flashCookie] = a.cookies[flashCookie]
-	if p := other.get(activeSessionsURL); strings.Contains(p.body, "Signed out") {
+	if p := other.get(activeSessionsURL); strings.Contains(p.body, "Signed out 1 other session.") {
 		t.Fatal("a flash cookie copied from another session was shown")
 	}
 	if p := a.get(activeSessionsURL); !strings.Contains(p.body, "Signed out 1 other session.") {

@@ -121,7 +121,8 @@ type browser struct {
 	e       *env
 	ua      string
 	cookies map[string]string
-	last    string // body of the last page, for CSRF tokens
+	last    string            // body of the last page, for CSRF tokens
+	headers map[string]string // sent with every request, before do's own
 }
 
 func (e *env) browser(ua string) *browser {
@@ -154,6 +155,9 @@ func (b *browser) do(method, target string, form url.Values, hdr map[string]stri
 	}
 	for k, v := range b.cookies {
 		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	for k, v := range b.headers {
+		req.Header.Set(k, v)
 	}
 	for k, v := range hdr {
 		if v == "" {

@@ -42,7 +42,7 @@ func (h *Handler) partnerSignOutSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	recent, err := h.recentlyEnded(c, uid, h.describer(c, uid, partnerNames), activityURL(partnerUserURL(uid), nil, []store.EventKind{store.EventEnded}, 1, "#security-activity"))
+	recent, err := h.partnerRecentlyEnded(c, uid)
 	if err != nil {
 		return err
 	}

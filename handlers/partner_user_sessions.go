@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"portal/store"
 )
 
 // userSessionsPage is a client user's live sessions as their partner sees
@@ -14,6 +16,10 @@ type userSessionsPage struct {
 	Rows                           []sessionRow
 	Everywhere                     *everywhereControl
 	Message                        string
+	// Recent and Activity are the user's Recently signed out and security
+	// activity, on the page itself; nil in fragments that do not show them.
+	Recent   *recentList
+	Activity *activityList
 }
 
 // everywhereControl is Sign out everywhere for one user: the button and
@@ -24,10 +30,18 @@ type everywhereControl struct {
 	Live                               int
 }
 
-// partnerUser serves GET /partner/users/:id.
+// partnerUser serves GET /partner/users/:id?kind=…&page=N: the user's
+// sessions, those recently signed out, and a page of their activity.
 func (h *Handler) partnerUser(c *fiber.Ctx) error {
+	q, err := activityParams(c)
+	if err != nil {
+		return err
+	}
 	p, err := h.userSessionsAt(c)
 	if err != nil {
+		return err
+	}
+	if err := h.addUserActivity(c, p, q); err != nil {
 		return err
 	}
 	v := h.newPartnerView(c, p.Name, partnerNav{Under: navClients}, pageUser)
@@ -62,10 +76,10 @@ func (h *Handler) userSessions(c *fiber.Ctx, id string) (*userSessionsPage, erro
 		Crumbs: []crumb{clientsCrumb, {Title: acct.Name, Href: partnerAccountURL(acct.ID)}},
 		Rows:   make([]sessionRow, 0, len(list)),
 	}
-	now, base := h.now(), partnerSessionsBase(u.ID)
+	now, loc, base := h.now(), zoneOf(c), partnerSessionsBase(u.ID)
 	live := 0
 	for _, s := range list {
-		r := h.row(s, false, a.CSRF, now)
+		r := h.row(s, false, a.CSRF, now, loc)
 		r.SignOutBase = base
 		if !r.Ended {
 			live++
@@ -78,4 +92,37 @@ func (h *Handler) userSessions(c *fiber.Ctx, id string) (*userSessionsPage, erro
 		Sentence: willSignOutEverywhere(live, u.Name), CSRF: a.CSRF, Live: live,
 	}
 	return p, nil
+}
+
+// partnerNames is how the console names a client user's partner in the
+// user's activity.
+const partnerNames = "the AiDial partner"
+
+// addUserActivity adds the user's Recently signed out and a page of their
+// activity to p, which the caller's partner has been checked to manage.
+// Entries link to the sessions on the page itself.
+func (h *Handler) addUserActivity(c *fiber.Ctx, p *userSessionsPage, q activityQuery) error {
+	d := h.describer(c, p.UserID, partnerNames)
+	base := partnerUserURL(p.UserID)
+	var err error
+	if p.Recent, err = h.recentlyEnded(c, p.UserID, d, activityURL(base, nil, []store.EventKind{store.EventEnded}, 1, activityAnchor)); err != nil {
+		return err
+	}
+	p.Activity, err = h.activityPage(c, p.UserID, q, d, &sessionLinks{}, func(kinds []store.EventKind, page int) string {
+		return activityURL(base, nil, kinds, page, activityAnchor)
+	})
+	if err != nil {
+		return err
+	}
+	p.Activity.Action = base + activityAnchor
+	return nil
+}
+
+// activityAnchor is where the activity starts on the user's page.
+const activityAnchor = "#security-activity"
+
+// partnerRecentlyEnded is the user's Recently signed out alone.
+func (h *Handler) partnerRecentlyEnded(c *fiber.Ctx, userID string) (*recentList, error) {
+	return h.recentlyEnded(c, userID, h.describer(c, userID, partnerNames),
+		activityURL(partnerUserURL(userID), nil, []store.EventKind{store.EventEnded}, 1, activityAnchor))
 }

@@ -37,7 +37,7 @@ func newRenderBench(b *testing.B) renderBench {
 		b.Fatal(err)
 	}
 	h := &Handler{store: e.st, now: e.clock.Now}
-	row := h.row(sess, false, "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5", e.clock.Now())
+	row := h.row(sess, false, "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5", e.clock.Now(), time.UTC)
 	if row.Location == "" {
 		b.Fatal("the benchmark row has no location; the demo GeoIP database did not resolve")
 	}
@@ -98,7 +98,7 @@ func BenchmarkBuildSessionRow(b *testing.B) {
 	rb := newRenderBench(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if r := rb.h.row(rb.sess, false, rb.row.CSRF, rb.now); r.ID == "" {
+		if r := rb.h.row(rb.sess, false, rb.row.CSRF, rb.now, time.UTC); r.ID == "" {
 			b.Fatal("empty row")
 		}
 	}

@@ -18,6 +18,7 @@ type sessionList struct {
 	OthersSentence string
 	Message        string
 	CSRF           string
+	Recent         *recentList // Recently signed out, on the section's page; nil in fragments that do not show it
 }
 
 // Caption describes the sessions table to screen readers.
@@ -50,17 +51,22 @@ type sessionRow struct {
 // the session id; the partner console's rows post elsewhere.
 const activeSessionsBase = "/settings/active-sessions/"
 
-// when is a time as a row shows it: relative text, exact text, machine form.
+// when is a time as a page shows it: relative text, exact text in the
+// viewer's zone with the zone's abbreviation, machine form.
 type when struct {
 	ISO, Exact, Relative string
 }
 
-func makeWhen(t, now time.Time) when {
-	t = t.UTC()
-	return when{ISO: t.Format(time.RFC3339), Exact: t.Format("2 Jan 2006, 15:04 UTC"), Relative: relative(t, now)}
+// exactFormat is an exact time: "27 Nov 2026, 10:02 CET".
+const exactFormat = "2 Jan 2006, 15:04 MST"
+
+func makeWhen(t, now time.Time, loc *time.Location) when {
+	t = t.In(loc)
+	return when{ISO: t.UTC().Format(time.RFC3339), Exact: t.Format(exactFormat), Relative: relative(t, now)}
 }
 
-// relative says how long ago t was, in words.
+// relative says how long ago t was, in words; past a month, the date in
+// t's zone.
 func relative(t, now time.Time) string {
 	d := now.Sub(t)
 	switch {
@@ -85,11 +91,11 @@ func (h *Handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := h.now()
+	now, loc := h.now(), zoneOf(c)
 	v := &sessionList{CSRF: a.CSRF}
 	v.Rows = make([]sessionRow, 0, len(list))
 	for _, s := range list {
-		v.Rows = append(v.Rows, h.row(s, s.ID == a.Session.ID, a.CSRF, now))
+		v.Rows = append(v.Rows, h.row(s, s.ID == a.Session.ID, a.CSRF, now, loc))
 	}
 	// The store orders by last activity; the current session goes first.
 	slices.SortStableFunc(v.Rows, func(a, b sessionRow) int {
@@ -110,21 +116,21 @@ func (h *Handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
 	return v, nil
 }
 
-// row prepares one session for display.
-func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time) sessionRow {
+// row prepares one session for display, its times in loc.
+func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time, loc *time.Location) sessionRow {
 	info := s.Device
 	r := sessionRow{
 		ID: s.ID, CSRF: csrf, SignOutBase: activeSessionsBase, Current: current,
 		Device: info.Label(), TypeLabel: info.TypeLabel(), Icon: deviceIcon(info.Type),
 		MaskedIP:   s.LastPlace.Masked,
-		Created:    makeWhen(s.CreatedAt, now),
+		Created:    makeWhen(s.CreatedAt, now, loc),
 		NoLocation: "Unknown location",
 	}
 	// The current row says "Active now" rather than a time; leaving the
 	// time out keeps the row's value, and so its cached HTML, the same from
 	// one request to the next.
 	if !current {
-		r.LastActive = makeWhen(s.LastActive, now)
+		r.LastActive = makeWhen(s.LastActive, now, loc)
 	}
 	r.Location, r.Approx = s.Where()
 	if ended, reason := s.Ended(now, h.store.Policy()); ended {

@@ -26,6 +26,8 @@ var sections = []section{
 		partial: "partials/password", data: (*Handler).passwordForm},
 	{Slug: "active-sessions", Title: "Active Sessions", Group: accountAndSecurity, CustomerOnly: true,
 		partial: "partials/active_sessions", data: (*Handler).activeSessions},
+	{Slug: securityActivitySlug, Title: "Security activity", Group: accountAndSecurity,
+		partial: "partials/security_activity", data: (*Handler).securityActivity},
 }
 
 // confirmSignOutOthers is the Active Sessions page that asks before
@@ -197,6 +199,13 @@ func (h *Handler) passwordForm(c *fiber.Ctx) (any, error) {
 	return &passwordView{CSRF: authOf(c).CSRF}, nil
 }
 
+// activeSessions is the caller's live sessions and, under them, those
+// recently signed out.
 func (h *Handler) activeSessions(c *fiber.Ctx) (any, error) {
-	return h.listSessions(c)
+	v, err := h.listSessions(c)
+	if err != nil {
+		return nil, err
+	}
+	v.Recent, err = h.ownRecentlyEnded(c)
+	return v, err
 }

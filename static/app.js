@@ -3,6 +3,49 @@
 (function () {
   "use strict";
 
+  // Sign-in: tell the portal the browser's time zone, so exact times are
+  // shown in it. Without JavaScript the field stays empty and times are
+  // in UTC, which the pages say.
+  function fillTimeZone() {
+    var zone = "";
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (e) {
+      zone = "";
+    }
+    document.querySelectorAll("input[data-time-zone]").forEach(function (input) {
+      input.value = zone;
+    });
+  }
+
+  // An address naming something inside a closed <details> (a Recently
+  // signed out entry) opens it, in browsers that do not do so themselves.
+  function revealTarget() {
+    var id = "";
+    try {
+      id = decodeURIComponent(location.hash.slice(1));
+    } catch (e) {
+      return;
+    }
+    var target = id && document.getElementById(id);
+    if (!target) return;
+    for (var d = target.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) {
+      d.open = true;
+    }
+    target.scrollIntoView();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      fillTimeZone();
+      revealTarget();
+    });
+  } else {
+    fillTimeZone();
+    revealTarget();
+  }
+  window.addEventListener("hashchange", revealTarget);
+
   // "Sign out all other devices": with JavaScript, confirm in a <dialog>
   // instead of navigating to the confirmation page.
   document.addEventListener("submit", function (event) {

@@ -146,6 +146,7 @@ type Session struct {
 	Device       device.Info `json:"device"`
 	FirstPlace   geo.Place   `json:"first_place"`
 	LastPlace    geo.Place   `json:"last_place"`
+	TimeZone     string      `json:"tz,omitempty"` // the browser's IANA time zone at sign-in, checked by the caller; "" for none
 
 	hash TokenHash
 }

@@ -40,6 +40,7 @@ type NewSession struct {
 	Place      geo.Place
 	CreatedAt  time.Time
 	LastActive time.Time
+	TimeZone   string // the browser's IANA time zone, already checked; "" for none
 }
 
 // SignIn describes a sign-in from a browser sending user agent ua, seen at
@@ -100,7 +101,7 @@ func newSession(userID string, in NewSession, token string, now time.Time) Sessi
 	sess := Session{
 		ID: newID(), UserID: userID, CreatedAt: in.CreatedAt, LastActive: in.LastActive,
 		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place,
-		hash: HashToken(token),
+		TimeZone: in.TimeZone, hash: HashToken(token),
 	}
 	if sess.CreatedAt.IsZero() {
 		sess.CreatedAt = now
@@ -141,6 +142,10 @@ func (s *Store) createSessionTx(tx *bolt.Tx, sess Session, now time.Time) ([]Tok
 	}
 	return capped, set.Put([]byte(sess.ID), nil)
 }
+
+// SessionLimit is how many live sessions a user may have (0: no cap), for
+// the sentence that explains a session the cap ended.
+func (s *Store) SessionLimit() int { return s.opts.MaxSessionsPerUser }
 
 // enforceCapTx revokes the least recently active live sessions in set so
 // that one more, newID, fits under MaxSessionsPerUser.

@@ -1,0 +1,83 @@
+package handlers
+
+import (
+	"html/template"
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/activity"
+	"portal/store"
+)
+
+// recentList is Recently signed out, under the live sessions on Active
+// Sessions and on the partner console's user page: the sessions that
+// ended in the last 30 days, newest first, each with why and who. It is a
+// record; nothing in it can be acted on.
+type recentList struct {
+	Count    string // how many ended, as a sentence
+	Entries  []endedEntry
+	More     string // when not all are listed: where the rest are
+	MoreHref string
+}
+
+// endedEntry is one ended session as Recently signed out shows it: the
+// row's device and location text and the sentence of why. A plain value,
+// cached like a row.
+type endedEntry struct {
+	ID                string // the session id, for the #ended-ID anchor
+	Device, TypeLabel string
+	Icon              template.HTML
+	Location          string
+	Approx            bool
+	MaskedIP          string
+	Sentence          string
+	When              when
+}
+
+// everySignOutURL is the Security activity section showing sign-outs only.
+var everySignOutURL = activityURL("/settings", url.Values{"section": {securityActivitySlug}}, []store.EventKind{store.EventEnded}, 1, "")
+
+// ownRecentlyEnded is the caller's own Recently signed out.
+func (h *Handler) ownRecentlyEnded(c *fiber.Ctx) (*recentList, error) {
+	id := authOf(c).User.ID
+	return h.recentlyEnded(c, id, h.describer(c, id, ""), everySignOutURL)
+}
+
+// recentlyEnded reads userID's Recently signed out, for the caller. more
+// is the address of every sign-out of the user, for when there are more
+// than one page.
+func (h *Handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describer, more string) (*recentList, error) {
+	now := h.now()
+	res, err := h.store.UserEvents(userID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}, Since: now.Add(-recentWindow)})
+	if err != nil {
+		return nil, err
+	}
+	l := &recentList{Entries: make([]endedEntry, 0, len(res.Events))}
+	switch res.Total {
+	case 0:
+		l.Count = "No sessions ended in the last 30 days."
+	case 1:
+		l.Count = "1 session ended in the last 30 days."
+	default:
+		l.Count = strconv.Itoa(res.Total) + " sessions ended in the last 30 days, newest first."
+	}
+	if res.Total > len(res.Events) {
+		l.More, l.MoreHref = "The "+strconv.Itoa(len(res.Events))+" most recent are listed. See every sign-out in Security activity.", more
+	}
+	for _, e := range res.Events {
+		en := d.Describe(e)
+		item := endedEntry{ID: e.SessionID, Sentence: en.Sentence, When: makeWhen(en.At, now, d.Zone),
+			Device: "A session no longer kept", TypeLabel: "Unknown device", Icon: deviceIcon(""), Location: "Unknown location"}
+		if s := en.Session; en.HasSession {
+			item.Device, item.TypeLabel, item.Icon = s.Device.Label(), s.Device.TypeLabel(), deviceIcon(s.Device.Type)
+			if where, approx := s.Where(); where != "" {
+				item.Location, item.Approx = where, approx
+			}
+			item.MaskedIP = s.LastPlace.Masked
+		}
+		l.Entries = append(l.Entries, item)
+	}
+	return l, nil
+}

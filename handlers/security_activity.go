@@ -1,0 +1,224 @@
+package handlers
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"portal/activity"
+	"portal/store"
+)
+
+// A user's security activity, in two places: the Security activity
+// section of Settings (every role that signs in, for their own account)
+// and the partner console's user page (for a client user). Both are one
+// list, filtered by kind and paginated, in views/partials/activity_list.
+
+// kindLabels names the kinds in the filter.
+var kindLabels = map[store.EventKind]string{
+	store.EventSignedIn:        "Sign-ins",
+	store.EventEnded:           "Sign-outs and expiries",
+	store.EventPasswordChanged: "Password changes",
+	store.EventSignInFailed:    "Failed sign-ins",
+	store.EventSignInThrottled: "Refused sign-ins",
+}
+
+var errBadKind = &userError{status: fiber.StatusBadRequest,
+	message: "The activity filter names a kind of activity the portal does not know. Tick the kinds to show and press Filter."}
+
+// activityQuery is the filter and page a list was asked for: ?kind=…&page=N.
+type activityQuery struct {
+	Kinds []store.EventKind
+	Page  int
+}
+
+// activityParams reads the list's query, or a 400 with a sentence.
+func activityParams(c *fiber.Ctx) (activityQuery, error) {
+	var q activityQuery
+	raw := c.Context().QueryArgs().PeekMulti("kind")
+	if len(raw) > len(store.EventKinds) {
+		return q, errBadKind
+	}
+	for _, k := range raw {
+		kind, ok := knownKind(string(k))
+		if !ok {
+			return q, errBadKind
+		}
+		q.Kinds = append(q.Kinds, kind)
+	}
+	var err error
+	q.Page, err = pageParam(c)
+	return q, err
+}
+
+func knownKind(s string) (store.EventKind, bool) {
+	for _, k := range store.EventKinds {
+		if string(k) == s {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// activityList is a page of a user's activity with its filter and pager.
+type activityList struct {
+	Action  string // where the filter form goes
+	Section string // its hidden section field, "" for none
+	Kinds   []kindOption
+	Entries []activityEntry
+	Summary string
+	Empty   string // said instead of the list when the page is empty
+	Zone    string // which zone the times are in
+	Pager   pager
+}
+
+// kindOption is one checkbox of the filter.
+type kindOption struct {
+	Value, Label string
+	Checked      bool
+}
+
+// activityEntry is one event as the list shows it. It is a plain value,
+// so its HTML is cached by it (see partialCache).
+type activityEntry struct {
+	Sentence    string
+	When        when
+	Href        string // the session it concerns, where a page shows it
+	SessionText string // that session, as the link reads
+}
+
+// sessionLinks says where a page shows a user's sessions: live ones in a
+// sessions table (#session-ID), those ended lately in Recently signed out
+// (#ended-ID). base is that page's address ("" for this page); nil
+// sessionLinks means no page shows them.
+type sessionLinks struct{ base string }
+
+// recentWindow is how far back Recently signed out goes.
+const recentWindow = 30 * 24 * time.Hour
+
+// href is where s is shown at now, or "".
+func (l *sessionLinks) href(s store.Session, now time.Time, p store.Policy) string {
+	if l == nil {
+		return ""
+	}
+	if ended, _ := s.Ended(now, p); !ended {
+		return l.base + "#session-" + s.ID
+	}
+	if !s.RevokedAt.IsZero() && now.Sub(s.RevokedAt) < recentWindow {
+		return l.base + "#ended-" + s.ID
+	}
+	return ""
+}
+
+// describer writes the sentences of userID's events for the caller, who
+// names the user's partner as partner ("" for "your AiDial partner").
+func (h *Handler) describer(c *fiber.Ctx, userID, partner string) activity.Describer {
+	return activity.Describer{
+		Lookup: activity.StoreLookup(h.store, userID), Policy: h.store.Policy(),
+		SessionLimit: h.store.SessionLimit(), Zone: zoneOf(c), Partner: partner,
+	}
+}
+
+// activityPage reads a page of userID's activity. link builds the
+// address of another page with the same filter.
+func (h *Handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d activity.Describer, links *sessionLinks,
+	link func(kinds []store.EventKind, page int) string) (*activityList, error) {
+	res, err := h.store.UserEvents(userID, store.EventQuery{Kinds: q.Kinds, Page: q.Page})
+	if err != nil {
+		return nil, err
+	}
+	now, policy := h.now(), h.store.Policy()
+	l := &activityList{Zone: zoneSentence(c), Entries: make([]activityEntry, 0, len(res.Events))}
+	for _, k := range store.EventKinds {
+		checked := len(q.Kinds) == 0
+		for _, want := range q.Kinds {
+			checked = checked || want == k
+		}
+		l.Kinds = append(l.Kinds, kindOption{Value: string(k), Label: kindLabels[k], Checked: checked})
+	}
+	for _, e := range res.Events {
+		en := d.Describe(e)
+		item := activityEntry{Sentence: en.Sentence, When: makeWhen(en.At, now, d.Zone)}
+		if en.HasSession {
+			if item.Href = links.href(en.Session, now, policy); item.Href != "" {
+				item.SessionText = activity.SessionText(en.Session)
+			}
+		}
+		l.Entries = append(l.Entries, item)
+	}
+	switch {
+	case res.Total == 0 && len(q.Kinds) > 0:
+		l.Empty = "No activity of the kinds ticked."
+	case res.Total == 0:
+		l.Empty = "No security activity has been recorded yet."
+	case len(l.Entries) == 0:
+		l.Empty = "There is no page " + strconv.Itoa(res.Page) + ". The last page is " + strconv.Itoa(res.Pages) + "."
+	case len(q.Kinds) > 0:
+		l.Summary = entries(res.Total) + " of the kinds ticked, newest first."
+	default:
+		l.Summary = entries(res.Total) + ", newest first."
+	}
+	l.Pager = pager{Page: res.Page, Pages: res.Pages}
+	if res.Page > 1 {
+		l.Pager.Prev = link(q.Kinds, min(res.Page-1, res.Pages))
+	}
+	if res.Page < res.Pages {
+		l.Pager.Next = link(q.Kinds, res.Page+1)
+	}
+	return l, nil
+}
+
+// activityURL is the address of a page of a filtered list: base with
+// fixed (such as the section) first, then the kinds and the page, then
+// the fragment.
+func activityURL(base string, fixed url.Values, kinds []store.EventKind, page int, fragment string) string {
+	v := url.Values{}
+	for k, vs := range fixed {
+		v[k] = vs
+	}
+	for _, k := range kinds {
+		v.Add("kind", string(k))
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) > 0 {
+		base += "?" + v.Encode()
+	}
+	return base + fragment
+}
+
+// entries is "1 entry", "2 entries".
+func entries(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return strconv.Itoa(n) + " entries"
+}
+
+const securityActivitySlug = "security-activity"
+
+// securityActivity is the Security activity section: the caller's own
+// activity. Customers' entries link to Active Sessions.
+func (h *Handler) securityActivity(c *fiber.Ctx) (any, error) {
+	q, err := activityParams(c)
+	if err != nil {
+		return nil, err
+	}
+	a := authOf(c)
+	var links *sessionLinks
+	if a.User.Role.IsCustomer() {
+		links = &sessionLinks{base: activeSessionsURL}
+	}
+	fixed := url.Values{"section": {securityActivitySlug}}
+	l, err := h.activityPage(c, a.User.ID, q, h.describer(c, a.User.ID, ""), links, func(kinds []store.EventKind, page int) string {
+		return activityURL("/settings", fixed, kinds, page, "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.Action, l.Section = "/settings", securityActivitySlug
+	return l, nil
+}
