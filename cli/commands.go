@@ -41,6 +41,7 @@ var cliCommands = []*cliCommand{
 	{"user list", "", "List users: email, role, account, whether disabled, live sessions.", cmdUserList, true},
 	{"sessions list", "-email EMAIL", "List a user's live sessions: device, location, sign-in and last-active times.", cmdSessionsList, true},
 	{"sessions revoke-all", "-email EMAIL", "Sign a user out everywhere.", cmdSessionsRevokeAll, true},
+	{"activity", "-email EMAIL [-since 7d]", "Show a user's security activity, newest first: sign-ins, what ended each session and who did it, password changes, failed sign-ins.", cmdActivity, true},
 	{"backup", "[-force] FILE", "Write a consistent copy of the database to FILE.", cmdBackup, false},
 	{"health", "[-url URL]", "Ask the running server whether it is up (for container health checks).", cmdHealth, false},
 	{"version", "", "Print the version.", cmdVersion, false},

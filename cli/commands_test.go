@@ -218,6 +218,32 @@ func TestCommands(t *testing.T) {
 			after: func(t *testing.T, r cliResult) { cliWantEnded(t, db, ids["TOKENS"], store.ReasonEverywhere) }},
 		{name: "revoke-all again", args: []string{"sessions", "revoke-all", "-email", "ann@example.com"}, out: "ended 0 sessions."},
 
+		// Security activity.
+		{name: "activity without -email", args: []string{"activity"}, code: 2, errOut: "portal: -email is required"},
+		{name: "activity with a bad -since", args: []string{"activity", "-email", "ann@example.com", "-since", "a week"}, code: 2,
+			errOut: `portal: -since must be a duration like 12h, 7d or 90d, got "a week"`},
+		{name: "activity with a negative -since", args: []string{"activity", "-email", "ann@example.com", "-since", "-3d"}, code: 2, errOut: "-since must be a duration"},
+		{name: "activity of an unknown user", args: []string{"activity", "-email", "nobody@example.com"}, code: 1, errOut: "there is no user with email nobody@example.com"},
+		{name: "activity of a user without any", args: []string{"activity", "-email", "pat@partner.example", "-since", "90d"}, out: "pat@partner.example has no security activity in the last 90 days."},
+		{name: "activity", args: []string{"activity", "-email", "ANN@example.com", "-since", "12h"}, out: "Signed out of every device by their AiDial partner",
+			after: func(t *testing.T, r cliResult) {
+				lines := strings.Split(strings.TrimSpace(r.out), "\n")
+				if len(lines) != 5 || !regexp.MustCompile(`^TIME +SESSION +WHAT$`).MatchString(lines[0]) {
+					t.Fatalf("want a header and four lines (two sign-ins, two sign-outs):\n%s", r.out)
+				}
+				row := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d UTC  [0-9a-f]{8}  (.*)$`)
+				for i, line := range lines[1:] {
+					m := row.FindStringSubmatch(line)
+					want := "Signed out of every device by their AiDial partner"
+					if i >= 2 {
+						want = "Signed in with Chrome 131 on macOS from Berlin, Germany (203.0.113.x)"
+					}
+					if m == nil || m[1] != want {
+						t.Errorf("line %d: %q, want a UTC time, a session and %q", i+1, line, want)
+					}
+				}
+			}},
+
 		// Passwords.
 		{name: "passwd without -email", args: []string{"user", "passwd"}, stdin: "a brand new password\n", code: 2, errOut: "portal: -email is required"},
 		{name: "passwd with the password as an argument", args: []string{"user", "passwd", "-email", "ann@example.com", "a brand new password"}, code: 2, errOut: "user passwd takes no arguments besides its flags, got 1"},
