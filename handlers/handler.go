@@ -63,6 +63,7 @@ type Handler struct {
 	now      func() time.Time
 	throttle *throttle
 	hashGate *password.Gate
+	ended    *endedSessions
 }
 
 // Body and header limits: every form here is a few hundred bytes.
@@ -93,7 +94,8 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 	if cfg.PasswordGate == nil {
 		cfg.PasswordGate = newHashGate()
 	}
-	h := &Handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), hashGate: cfg.PasswordGate}
+	h := &Handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), hashGate: cfg.PasswordGate,
+		ended: newEndedSessions(maxEndedSessions)}
 
 	fcfg := fiber.Config{
 		Views:                 engine,

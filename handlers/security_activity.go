@@ -116,7 +116,7 @@ func (l *sessionLinks) href(s store.Session, now time.Time, p store.Policy) stri
 // names the user's partner as partner ("" for "your AiDial partner").
 func (h *Handler) describer(c *fiber.Ctx, userID, partner string) activity.Describer {
 	return activity.Describer{
-		Lookup: activity.StoreLookup(h.store, userID), Policy: h.store.Policy(),
+		Lookup: h.ended.lookup(userID, activity.StoreLookup(h.store, userID)), Policy: h.store.Policy(),
 		SessionLimit: h.store.SessionLimit(), Zone: zoneOf(c), Partner: partner,
 	}
 }

@@ -1,0 +1,77 @@
+package handlers
+
+import (
+	"sync"
+
+	"portal/activity"
+	"portal/store"
+)
+
+// endedSessions remembers sessions that have ended, for the sentences of
+// Recently signed out and Security activity: once a session's end is
+// recorded its record never changes again (the activity flush skips it,
+// a second revoke keeps the first reason), so a copy stays true until the
+// sweeper deletes it, after which the copy only names the device of an
+// event that still exists. Entries are keyed by user and session, so one
+// user's lookup never finds another's session. Two generations bound it,
+// like the partial cache.
+type endedSessions struct {
+	mu        sync.Mutex
+	cur, prev map[endedKey]store.Session
+	max       int
+}
+
+type endedKey struct{ user, session string }
+
+// maxEndedSessions is the size of a generation: every ended session on
+// the pages of a few hundred users.
+const maxEndedSessions = 8192
+
+func newEndedSessions(max int) *endedSessions {
+	return &endedSessions{cur: map[endedKey]store.Session{}, max: max}
+}
+
+func (c *endedSessions) get(k endedKey) (store.Session, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.cur[k]
+	if !ok {
+		if s, ok = c.prev[k]; ok {
+			c.put(k, s)
+		}
+	}
+	return s, ok
+}
+
+// put adds s; c.mu is held.
+func (c *endedSessions) put(k endedKey, s store.Session) {
+	if len(c.cur) >= c.max {
+		c.prev, c.cur = c.cur, make(map[endedKey]store.Session, len(c.cur))
+	}
+	c.cur[k] = s
+}
+
+// lookup is next, answering for ended sessions of userID from c.
+func (c *endedSessions) lookup(userID string, next activity.Lookup) activity.Lookup {
+	return &endedLookup{Lookup: next, user: userID, ended: c}
+}
+
+type endedLookup struct {
+	activity.Lookup
+	user  string
+	ended *endedSessions
+}
+
+func (l *endedLookup) Session(id string) (store.Session, bool) {
+	k := endedKey{l.user, id}
+	if s, ok := l.ended.get(k); ok {
+		return s, true
+	}
+	s, ok := l.Lookup.Session(id)
+	if ok && !s.RevokedAt.IsZero() {
+		l.ended.mu.Lock()
+		l.ended.put(k, s)
+		l.ended.mu.Unlock()
+	}
+	return s, ok
+}
