@@ -44,8 +44,9 @@ func runAxe(t *testing.T, b *browser, page string) {
 	}
 }
 
-// TestAccessibility runs axe-core on sign-in and Active Sessions (list,
-// dialog open, after a sign-out), and checks the Sign out buttons' names
+// TestAccessibility runs axe-core on sign-in, Active Sessions (list,
+// dialog open, after a sign-out, Recently signed out open) and Security
+// activity, and checks the Sign out buttons' names
 // and the live region.
 func TestAccessibility(t *testing.T) {
 	ctx, srv := setup(t)
@@ -83,6 +84,12 @@ func TestAccessibility(t *testing.T) {
 		t.Errorf("the live region says %q; want it to contain \"Signed out\"", got)
 	}
 	runAxe(t, a, "Active Sessions after a sign-out")
+	a.openRecent()
+	runAxe(t, a, "Recently signed out")
+	a.openSecurityActivity()
+	runAxe(t, a, "Security activity")
+	a.navigate("/settings?section=security-activity&kind=ended&kind=signed_in&page=1")
+	runAxe(t, a, "Security activity, filtered")
 
 	// Colour contrast again with the dark palette.
 	if _, err := chromedp.Call(a.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
@@ -91,7 +98,19 @@ func TestAccessibility(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.openActiveSessions()
+	a.openRecent()
 	runAxe(t, a, "Active Sessions in dark mode")
+	a.openSecurityActivity()
+	runAxe(t, a, "Security activity in dark mode")
+}
+
+// openRecent opens Recently signed out on the page.
+func (b *browser) openRecent() {
+	b.t.Helper()
+	b.do("open Recently signed out",
+		chromedp.Click(chromedp.CSS("#recently-signed-out summary")),
+		chromedp.WaitReady(chromedp.CSS("#recently-signed-out[open]")),
+	)
 }
 
 // assertButtonNames checks that each row's Sign out button is named after
@@ -220,6 +239,8 @@ func TestPartnerAccessibility(t *testing.T) {
 	p.do("close the dialogue", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotPresent(chromedp.CSS(`dialog#confirm-sign-out-everywhere[open]`)))
 	p.signOutRow(rows[0])
 	runAxe(t, p, "a user's sessions after a sign-out")
+	p.openRecent()
+	runAxe(t, p, "a user's Recently signed out and security activity")
 
 	p.navigate(user + "/sign-out-everywhere")
 	p.assertText("h1", "Sign Alex Admin out everywhere?")
@@ -232,7 +253,10 @@ func TestPartnerAccessibility(t *testing.T) {
 	}
 	p.navigate(user)
 	p.do("wait for the sessions table", chromedp.WaitVisible(chromedp.CSS("table.sessions tbody tr")))
+	p.openRecent()
 	runAxe(t, p, "a user's sessions in dark mode")
+	p.navigate("/settings?section=security-activity")
+	runAxe(t, p, "the partner's own Security activity in dark mode")
 	p.navigate("/partner")
 	runAxe(t, p, "the partner's Clients in dark mode")
 }
