@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -676,4 +677,32 @@ func TestCommandPolicyFromEnv(t *testing.T) {
 		t.Errorf("revoke-all of an idle session: exit %d, %q %q", r.code, r.out, r.errOut)
 	}
 	cliWantEnded(t, db, tok, store.ReasonIdle)
+}
+
+// TestCommandsActivityWhileServing: with the server holding the file, the
+// server runs 'activity' on its own store, and its answer (or a usage
+// error) comes back as it would offline.
+func TestCommandsActivityWhileServing(t *testing.T) {
+	bin := buildPortal(t)
+	db := filepath.Join(t.TempDir(), "portal.db")
+	p := startBin(t, bin, "-demo", "-db", db, "-addr", "127.0.0.1:0")
+	p.waitListening(30 * time.Second)
+	run := func(args ...string) cliResult {
+		t.Helper()
+		return portalCLI(t, map[string]string{"PORTAL_DB": db}, "", args...)
+	}
+	if r := run("sessions", "revoke-all", "-email", "staff@client.example"); r.code != 0 {
+		t.Fatalf("revoke-all while serving: exit %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	r := run("activity", "-email", "staff@client.example", "-since", "30d")
+	if r.code != 0 || !strings.Contains(r.out, "Signed out of every device by their AiDial partner") || !strings.Contains(r.out, "Signed in with ") {
+		t.Fatalf("activity while serving: exit %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	if r := run("activity", "-email", "staff@client.example", "-since", "soon"); r.code != 2 || !strings.Contains(r.errOut, "-since must be a duration") {
+		t.Fatalf("a bad -since while serving: exit %d, %q", r.code, r.errOut)
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(15 * time.Second); code != 0 {
+		t.Fatalf("server exit %d", code)
+	}
 }
