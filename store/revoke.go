@@ -93,18 +93,12 @@ func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason 
 	return n, hashes, nil
 }
 
-// endTx revokes x, which has no RevokedAt yet, for reason at now, records
-// the event, and
-// reports whether it was live. One that had already expired is closed with
-// its own reason and end time instead, so that it keeps its reason and a
-// request racing with this call cannot bring it back.
-func (s *Store) endTx(tx *bolt.Tx, x *Session, reason Reason, now time.Time) (bool, error) {
-	return s.endByTx(tx, x, reason, Actor{}, now)
-}
-
-// endByTx is endTx recording by, who revoked the session for its user,
-// when the revoke is what ended it. An expired session's event is dated
-// when it expired and names no one.
+// endByTx revokes x, which has no RevokedAt yet, for reason at now,
+// recording by, who revoked it for its user, and the event, and reports
+// whether it was live. One that had already expired is closed with its own
+// reason and end time instead (its event dated when it expired, naming no
+// one), so that it keeps its reason and a request racing with this call
+// cannot bring it back.
 func (s *Store) endByTx(tx *bolt.Tx, x *Session, reason Reason, by Actor, now time.Time) (bool, error) {
 	s.mergeActivity(x)
 	ended, own := x.Ended(now, s.opts.Policy)
