@@ -115,7 +115,7 @@ func parseHop(s string) (netip.Addr, bool) {
 // headers only from trusted proxies. The result is a copy, safe to keep.
 // A forwarding header that cannot be read is the client's error (400 or
 // 431), never a reason to take the proxy for the client.
-func (h *Handler) clientAddr(c *fiber.Ctx) (netip.Addr, error) {
+func (h *handler) clientAddr(c *fiber.Ctx) (netip.Addr, error) {
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
 	var hdrs []string
 	if len(h.cfg.TrustedProxies) > 0 {

@@ -26,27 +26,27 @@ const (
 // secure reports whether this request reached us over HTTPS: by
 // configuration, or by a trusted proxy saying so. Without trusted proxies
 // Fiber would believe anyone's X-Forwarded-Proto, so it is not asked.
-func (h *Handler) secure(c *fiber.Ctx) bool {
+func (h *handler) secure(c *fiber.Ctx) bool {
 	return h.cfg.SecureCookies || (len(h.cfg.TrustedProxies) > 0 && c.Protocol() == "https")
 }
 
 // cookieName is the name cookie base goes by on this request.
-func (h *Handler) cookieName(c *fiber.Ctx, base string) string {
+func (h *handler) cookieName(c *fiber.Ctx, base string) string {
 	if h.secure(c) {
 		return hostPrefix + base
 	}
 	return base
 }
 
-func (h *Handler) sessionCookieName(c *fiber.Ctx) string { return h.cookieName(c, sessionCookie) }
+func (h *handler) sessionCookieName(c *fiber.Ctx) string { return h.cookieName(c, sessionCookie) }
 
 // readCookie returns a copy of the cookie's value, safe to keep after the
 // handler returns.
-func (h *Handler) readCookie(c *fiber.Ctx, base string) string {
+func (h *handler) readCookie(c *fiber.Ctx, base string) string {
 	return strings.Clone(c.Cookies(h.cookieName(c, base)))
 }
 
-func (h *Handler) cookie(c *fiber.Ctx, name, value string, maxAge time.Duration) {
+func (h *handler) cookie(c *fiber.Ctx, name, value string, maxAge time.Duration) {
 	ck := &fiber.Cookie{
 		Name: h.cookieName(c, name), Value: value, Path: "/", HTTPOnly: true,
 		Secure: h.secure(c), SameSite: fiber.CookieSameSiteLaxMode,
@@ -63,17 +63,17 @@ func (h *Handler) cookie(c *fiber.Ctx, name, value string, maxAge time.Duration)
 	c.Set(fiber.HeaderCacheControl, "no-store")
 }
 
-func (h *Handler) setSessionCookie(c *fiber.Ctx, token string) {
+func (h *handler) setSessionCookie(c *fiber.Ctx, token string) {
 	h.cookie(c, sessionCookie, token, h.store.Policy().MaxLifetime)
 }
 
-func (h *Handler) clearSessionCookie(c *fiber.Ctx) {
+func (h *handler) clearSessionCookie(c *fiber.Ctx) {
 	h.cookie(c, sessionCookie, "", -1)
 }
 
 // preSession returns the anonymous browser id that the sign-in form's CSRF
 // token is bound to, creating it if needed.
-func (h *Handler) preSession(c *fiber.Ctx) string {
+func (h *handler) preSession(c *fiber.Ctx) string {
 	if v := h.readCookie(c, preSessionCookie); len(v) == 43 {
 		return v
 	}
@@ -88,12 +88,12 @@ func (h *Handler) preSession(c *fiber.Ctx) string {
 // code, never free text, and a MAC binding the code to the session that
 // set it, so nobody can plant a cookie that makes the page say something
 // else.
-func (h *Handler) setFlash(c *fiber.Ctx, code string, n int) {
+func (h *handler) setFlash(c *fiber.Ctx, code string, n int) {
 	v := code + "." + strconv.Itoa(n)
 	h.cookie(c, flashCookie, v+"."+h.csrfToken(csrfFlash, authOf(c).Session.ID+":"+v), time.Minute)
 }
 
-func (h *Handler) takeFlash(c *fiber.Ctx) string {
+func (h *handler) takeFlash(c *fiber.Ctx) string {
 	raw := h.readCookie(c, flashCookie)
 	if raw == "" {
 		return ""

@@ -24,7 +24,7 @@ const (
 	csrfField  = "_csrf"
 )
 
-func (h *Handler) csrfToken(purpose, id string) string {
+func (h *handler) csrfToken(purpose, id string) string {
 	mac := hmac.New(sha256.New, h.store.CSRFKey())
 	mac.Write([]byte(purpose))
 	mac.Write([]byte{':'})
@@ -32,7 +32,7 @@ func (h *Handler) csrfToken(purpose, id string) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-func (h *Handler) csrfValid(c *fiber.Ctx, purpose, id string) bool {
+func (h *handler) csrfValid(c *fiber.Ctx, purpose, id string) bool {
 	got := c.Get(csrfHeader)
 	if got == "" {
 		got = formValue(c, csrfField)
@@ -52,7 +52,7 @@ var errCSRF = &userError{
 }
 
 // requireCSRF checks the session-bound token on state-changing requests.
-func (h *Handler) requireCSRF(c *fiber.Ctx) error {
+func (h *handler) requireCSRF(c *fiber.Ctx) error {
 	a := authOf(c)
 	if a == nil || !h.csrfValid(c, csrfSession, a.Session.ID) {
 		return errCSRF
@@ -63,7 +63,7 @@ func (h *Handler) requireCSRF(c *fiber.Ctx) error {
 // sameOrigin refuses unsafe requests that a browser says came from another
 // site. Sec-Fetch-Site is authoritative where sent; older browsers are
 // judged by Origin, then Referer.
-func (h *Handler) sameOrigin(c *fiber.Ctx) error {
+func (h *handler) sameOrigin(c *fiber.Ctx) error {
 	switch c.Get("Sec-Fetch-Site") {
 	case "cross-site", "same-site":
 		return errCSRF

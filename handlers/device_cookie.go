@@ -22,12 +22,12 @@ const deviceCookieLifetime = 365 * 24 * time.Hour
 // nonceLen is the base64url length of the 16 random bytes of a nonce.
 const nonceLen = 22
 
-func (h *Handler) deviceMAC(nonce, email string) string {
+func (h *handler) deviceMAC(nonce, email string) string {
 	return h.csrfToken(csrfDevice, nonce+":"+strings.ToLower(email))
 }
 
 // rememberDevice gives the browser a device cookie for email.
-func (h *Handler) rememberDevice(c *fiber.Ctx, email string) {
+func (h *handler) rememberDevice(c *fiber.Ctx, email string) {
 	var b [16]byte
 	rand.Read(b[:])
 	nonce := base64.RawURLEncoding.EncodeToString(b[:])
@@ -36,7 +36,7 @@ func (h *Handler) rememberDevice(c *fiber.Ctx, email string) {
 
 // knownDevice returns the nonce of the browser's device cookie if it was
 // issued at a successful sign-in to email.
-func (h *Handler) knownDevice(c *fiber.Ctx, email string) (string, bool) {
+func (h *handler) knownDevice(c *fiber.Ctx, email string) (string, bool) {
 	nonce, mac, ok := strings.Cut(h.readCookie(c, deviceCookie), ".")
 	if !ok || len(nonce) != nonceLen || len(mac) > 64 {
 		return "", false

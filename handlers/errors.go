@@ -41,7 +41,7 @@ var statusText = map[int][2]string{
 // handleError maps every error to a status and a sentence in one place. A
 // full page gets an error page; an htmx request gets the sentence in the
 // flash region, so it is visible and announced instead of silently dropped.
-func (h *Handler) handleError(c *fiber.Ctx, err error) error {
+func (h *handler) handleError(c *fiber.Ctx, err error) error {
 	status := fiber.StatusInternalServerError
 	msg := ""
 	reload := false

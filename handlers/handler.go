@@ -54,8 +54,9 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Handler holds what every request needs.
-type Handler struct {
+// handler holds what every request needs: the store, the locator, the
+// configuration and the throttles. New returns the Fiber app built on it.
+type handler struct {
 	store    *store.Store
 	geo      Locator
 	cfg      Config
@@ -94,7 +95,7 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 	if cfg.PasswordGate == nil {
 		cfg.PasswordGate = newHashGate()
 	}
-	h := &Handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), hashGate: cfg.PasswordGate,
+	h := &handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), hashGate: cfg.PasswordGate,
 		ended: newEndedSessions(maxEndedSessions)}
 
 	fcfg := fiber.Config{
@@ -132,7 +133,7 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 	return app, nil
 }
 
-func (h *Handler) routes(app *fiber.App) {
+func (h *handler) routes(app *fiber.App) {
 	app.Use(h.logRequests, h.securityHeaders, recover.New(), h.limitUserAgent)
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
 	app.Get("/healthz", h.healthz)
@@ -169,7 +170,7 @@ func (h *Handler) routes(app *fiber.App) {
 
 // home sends a signed-in user to where their role starts, anyone else to
 // sign-in (with the reason, if their session just ended).
-func (h *Handler) home(c *fiber.Ctx) error {
+func (h *handler) home(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	a, reason, err := h.authenticate(c)
 	switch {
@@ -181,7 +182,7 @@ func (h *Handler) home(c *fiber.Ctx) error {
 	return h.redirect(c, landing(a.User.Role))
 }
 
-func (h *Handler) healthz(c *fiber.Ctx) error {
+func (h *handler) healthz(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.SendString("ok\n")
 }
@@ -189,7 +190,7 @@ func (h *Handler) healthz(c *fiber.Ctx) error {
 // readyz reports whether the database answers and how the GeoIP database
 // stands; a missing GeoIP database degrades rows but is not "unready".
 // It names no file path: anyone who can reach the portal can read it.
-func (h *Handler) readyz(c *fiber.Ctx) error {
+func (h *handler) readyz(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	geoState := "disabled"
 	if h.geo != nil {

@@ -32,7 +32,7 @@ func newHashGate() *password.Gate {
 
 // hashing runs fn, which hashes a password, inside the gate, or returns
 // password.ErrBusy without running it.
-func (h *Handler) hashing(fn func()) error {
+func (h *handler) hashing(fn func()) error {
 	release, err := h.hashGate.Enter()
 	if err != nil {
 		return err

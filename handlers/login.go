@@ -22,7 +22,7 @@ const errBadCredentials = "The email or password is incorrect."
 
 // loginPage shows the sign-in form, with the reason if the browser was just
 // signed out. A signed-in browser goes straight to where its role starts.
-func (h *Handler) loginPage(c *fiber.Ctx) error {
+func (h *handler) loginPage(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store") // also on the redirects below
 	a, _, err := h.authenticate(c)
 	if err != nil {
@@ -57,7 +57,7 @@ type loginView struct {
 	DemoPassword         string
 }
 
-func (h *Handler) newLoginView(c *fiber.Ctx) *loginView {
+func (h *handler) newLoginView(c *fiber.Ctx) *loginView {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	v := &loginView{Layout: h.newLayout(c, "Sign in"), CSRF: h.csrfToken(csrfLogin, h.preSession(c))}
 	if h.cfg.Demo {
@@ -66,7 +66,7 @@ func (h *Handler) newLoginView(c *fiber.Ctx) *loginView {
 	return v
 }
 
-func (h *Handler) loginFailed(c *fiber.Ctx, status int, email, msg string) error {
+func (h *handler) loginFailed(c *fiber.Ctx, status int, email, msg string) error {
 	v := h.newLoginView(c)
 	v.Email, v.Error = email, msg
 	return c.Status(status).Render("login", v)
@@ -75,7 +75,7 @@ func (h *Handler) loginFailed(c *fiber.Ctx, status int, email, msg string) error
 // loginSubmit checks the credentials and starts a new session. Every
 // sign-in gets a fresh token: whatever cookie the browser brought is never
 // promoted, so a planted cookie cannot become authenticated.
-func (h *Handler) loginSubmit(c *fiber.Ctx) error {
+func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	if !h.csrfValid(c, csrfLogin, h.readCookie(c, preSessionCookie)) {
 		return errCSRF
 	}
@@ -141,7 +141,7 @@ func (h *Handler) loginSubmit(c *fiber.Ctx) error {
 // checkCredentials looks the user up and checks the password, inside the
 // hashing gate. An unknown email spends the same time on a dummy hash and
 // gets the same answer as a wrong password.
-func (h *Handler) checkCredentials(email, pw string) (store.User, bool, error) {
+func (h *handler) checkCredentials(email, pw string) (store.User, bool, error) {
 	user, err := h.store.UserByEmail(email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, false, err
@@ -161,7 +161,7 @@ func (h *Handler) checkCredentials(email, pw string) (store.User, bool, error) {
 }
 
 // reasonText tells a browser why it is back at sign-in.
-func (h *Handler) reasonText(r store.Reason) string {
+func (h *handler) reasonText(r store.Reason) string {
 	switch r {
 	case store.ReasonSignedOut:
 		return "You have signed out."

@@ -9,7 +9,7 @@ import (
 
 // logout is the portal's normal sign-out control: it ends the current
 // session, committed before the browser is told.
-func (h *Handler) logout(c *fiber.Ctx) error {
+func (h *handler) logout(c *fiber.Ctx) error {
 	a := authOf(c)
 	if _, err := h.store.RevokeUserSession(a.User.ID, a.Session.ID, store.ReasonSignedOut); err != nil {
 		h.log.Error("sign-out could not be saved", "user_id", a.User.ID, "session", a.Session.ID[:8], "err", err)

@@ -27,7 +27,7 @@ func isHTMX(c *fiber.Ctx) bool { return c.Get(hxRequest) == "true" }
 // redirect sends the browser to path: a 303 for a normal request, an
 // HX-Redirect for htmx (which ignores the headers of 3xx responses and would
 // otherwise swap the target page into a fragment).
-func (h *Handler) redirect(c *fiber.Ctx, path string) error {
+func (h *handler) redirect(c *fiber.Ctx, path string) error {
 	if isHTMX(c) {
 		c.Set(hxRedirect, path)
 		return c.SendStatus(fiber.StatusOK)
@@ -41,7 +41,7 @@ func (h *Handler) redirect(c *fiber.Ctx, path string) error {
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
-func (h *Handler) securityHeaders(c *fiber.Ctx) error {
+func (h *handler) securityHeaders(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentSecurityPolicy, contentSecurityPolicy)
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderReferrerPolicy, "same-origin")
@@ -63,7 +63,7 @@ func (h *Handler) securityHeaders(c *fiber.Ctx) error {
 // bytes, all that the parser reads.
 const maxUserAgent = 1024
 
-func (h *Handler) limitUserAgent(c *fiber.Ctx) error {
+func (h *handler) limitUserAgent(c *fiber.Ctx) error {
 	if len(c.Request().Header.UserAgent()) > maxUserAgent {
 		return &userError{status: fiber.StatusRequestHeaderFieldsTooLarge,
 			message: "Your browser sent a User-Agent header longer than 1024 bytes, which the portal does not accept. Use a browser without a modified User-Agent."}
@@ -73,7 +73,7 @@ func (h *Handler) limitUserAgent(c *fiber.Ctx) error {
 
 // logRequests writes one line per request. It logs the route pattern, not
 // the raw path or query, so nothing a user typed ends up in the log.
-func (h *Handler) logRequests(c *fiber.Ctx) error {
+func (h *handler) logRequests(c *fiber.Ctx) error {
 	start := time.Now()
 	var b [8]byte
 	rand.Read(b[:])
@@ -111,7 +111,7 @@ func authOf(c *fiber.Ctx) *auth {
 
 // requireSession admits only requests with a live session cookie. Anyone
 // else is sent to sign-in, with the reason when their session ended.
-func (h *Handler) requireSession(c *fiber.Ctx) error {
+func (h *handler) requireSession(c *fiber.Ctx) error {
 	a, reason, err := h.authenticate(c)
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func (h *Handler) requireSession(c *fiber.Ctx) error {
 
 // toSignIn sends the browser to sign-in, with the reason its session
 // ended if there is one.
-func (h *Handler) toSignIn(c *fiber.Ctx, reason store.Reason) error {
+func (h *handler) toSignIn(c *fiber.Ctx, reason store.Reason) error {
 	to := "/login"
 	if reason != "" {
 		to += "?reason=" + url.QueryEscape(string(reason))
@@ -138,7 +138,7 @@ func (h *Handler) toSignIn(c *fiber.Ctx, reason store.Reason) error {
 // authenticate validates the session cookie. It returns nil auth for an
 // anonymous caller, with the reason if the cookie named a session that has
 // ended (and clears that cookie).
-func (h *Handler) authenticate(c *fiber.Ctx) (*auth, store.Reason, error) {
+func (h *handler) authenticate(c *fiber.Ctx) (*auth, store.Reason, error) {
 	token := c.Cookies(h.sessionCookieName(c))
 	if token == "" {
 		return nil, "", nil
@@ -167,7 +167,7 @@ func (h *Handler) authenticate(c *fiber.Ctx) (*auth, store.Reason, error) {
 
 // customerOnly hides the Active Sessions routes from partner roles: they
 // get the same 404 as for a page that does not exist.
-func (h *Handler) customerOnly(c *fiber.Ctx) error {
+func (h *handler) customerOnly(c *fiber.Ctx) error {
 	if a := authOf(c); a == nil || !a.User.Role.IsCustomer() {
 		return fiber.ErrNotFound
 	}

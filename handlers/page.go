@@ -29,7 +29,7 @@ type signedIn struct {
 }
 
 // newLayout fills the layout for the caller, signed in or not.
-func (h *Handler) newLayout(c *fiber.Ctx, title string) layoutView {
+func (h *handler) newLayout(c *fiber.Ctx, title string) layoutView {
 	l := layoutView{Title: title, Demo: h.cfg.Demo}
 	if a := authOf(c); a != nil {
 		l.User = &signedIn{Name: a.User.Name, RoleLabel: a.User.Role.Label(), CSRF: a.CSRF, Partner: isPartner(a.User.Role)}

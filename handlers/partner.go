@@ -43,7 +43,7 @@ func landing(r store.Role) string {
 
 // partnerOnly hides the console from customer roles: they get the same
 // 404 as for a page that does not exist, whatever the method.
-func (h *Handler) partnerOnly(c *fiber.Ctx) error {
+func (h *handler) partnerOnly(c *fiber.Ctx) error {
 	if a := authOf(c); a == nil || !isPartner(a.User.Role) {
 		return fiber.ErrNotFound
 	}
@@ -104,7 +104,7 @@ type partnerView struct {
 }
 
 // newPartnerView starts a console page; the caller fills Page.
-func (h *Handler) newPartnerView(c *fiber.Ctx, title string, nav partnerNav, page string) *partnerView {
+func (h *handler) newPartnerView(c *fiber.Ctx, title string, nav partnerNav, page string) *partnerView {
 	v := &partnerView{Layout: h.newLayout(c, title), Nav: nav, page: page}
 	v.Layout.Area = areaPartner
 	if !isHTMX(c) {
@@ -114,7 +114,7 @@ func (h *Handler) newPartnerView(c *fiber.Ctx, title string, nav partnerNav, pag
 }
 
 // renderPartner sends the page alone to htmx, the whole page otherwise.
-func (h *Handler) renderPartner(c *fiber.Ctx, v *partnerView) error {
+func (h *handler) renderPartner(c *fiber.Ctx, v *partnerView) error {
 	if isHTMX(c) {
 		return c.Render(v.page, v.Page, "")
 	}

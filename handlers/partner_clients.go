@@ -18,7 +18,7 @@ type clientItem struct {
 }
 
 // partnerClients serves GET /partner.
-func (h *Handler) partnerClients(c *fiber.Ctx) error {
+func (h *handler) partnerClients(c *fiber.Ctx) error {
 	list, err := h.store.PartnerClients(partnerOf(c))
 	if err != nil {
 		return err

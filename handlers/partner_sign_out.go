@@ -15,7 +15,7 @@ import (
 // form goes back to the user's page. The store checks, in the same
 // transaction as the revoke, that the partner manages the user and that
 // the session is the user's: anything else is the not-found page.
-func (h *Handler) partnerSignOutSession(c *fiber.Ctx) error {
+func (h *handler) partnerSignOutSession(c *fiber.Ctx) error {
 	a := authOf(c)
 	uid, err := pathID(c, "id")
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 // /partner/users/:id/sign-out-everywhere, the confirmation page for
 // browsers without JavaScript (with it, a <dialog> on the user's page
 // asks instead).
-func (h *Handler) partnerSignOutEverywhereConfirm(c *fiber.Ctx) error {
+func (h *handler) partnerSignOutEverywhereConfirm(c *fiber.Ctx) error {
 	p, err := h.userSessionsAt(c)
 	if err != nil {
 		return err
@@ -30,7 +30,7 @@ func (h *Handler) partnerSignOutEverywhereConfirm(c *fiber.Ctx) error {
 // /partner/users/:id/sign-out-everywhere: every live session of a client
 // user is revoked in one transaction, scope checked inside it, and the
 // page says how many.
-func (h *Handler) partnerSignOutEverywhere(c *fiber.Ctx) error {
+func (h *handler) partnerSignOutEverywhere(c *fiber.Ctx) error {
 	a := authOf(c)
 	id, err := pathID(c, "id")
 	if err != nil {

@@ -32,7 +32,7 @@ type everywhereControl struct {
 
 // partnerUser serves GET /partner/users/:id?kind=…&page=N: the user's
 // sessions, those recently signed out, and a page of their activity.
-func (h *Handler) partnerUser(c *fiber.Ctx) error {
+func (h *handler) partnerUser(c *fiber.Ctx) error {
 	q, err := activityParams(c)
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func (h *Handler) partnerUser(c *fiber.Ctx) error {
 }
 
 // userSessionsAt reads the page of the user the path names.
-func (h *Handler) userSessionsAt(c *fiber.Ctx) (*userSessionsPage, error) {
+func (h *handler) userSessionsAt(c *fiber.Ctx) (*userSessionsPage, error) {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func (p *userSessionsPage) Caption() string {
 
 // userSessions reads the page of the user id, if the caller's partner
 // manages the user's account; store.ErrNotFound otherwise.
-func (h *Handler) userSessions(c *fiber.Ctx, id string) (*userSessionsPage, error) {
+func (h *handler) userSessions(c *fiber.Ctx, id string) (*userSessionsPage, error) {
 	a := authOf(c)
 	u, acct, list, err := h.store.PartnerUserSessions(partnerOf(c), id)
 	if err != nil {
@@ -101,7 +101,7 @@ const partnerNames = "the AiDial partner"
 // addUserActivity adds the user's Recently signed out and a page of their
 // activity to p, which the caller's partner has been checked to manage.
 // Entries link to the sessions on the page itself.
-func (h *Handler) addUserActivity(c *fiber.Ctx, p *userSessionsPage, q activityQuery) error {
+func (h *handler) addUserActivity(c *fiber.Ctx, p *userSessionsPage, q activityQuery) error {
 	d := h.describer(c, p.UserID, partnerNames)
 	base := partnerUserURL(p.UserID)
 	var err error
@@ -122,7 +122,7 @@ func (h *Handler) addUserActivity(c *fiber.Ctx, p *userSessionsPage, q activityQ
 const activityAnchor = "#security-activity"
 
 // partnerRecentlyEnded is the user's Recently signed out alone.
-func (h *Handler) partnerRecentlyEnded(c *fiber.Ctx, userID string) (*recentList, error) {
+func (h *handler) partnerRecentlyEnded(c *fiber.Ctx, userID string) (*recentList, error) {
 	return h.recentlyEnded(c, userID, h.describer(c, userID, partnerNames),
 		activityURL(partnerUserURL(userID), nil, []store.EventKind{store.EventEnded}, 1, activityAnchor))
 }

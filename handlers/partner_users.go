@@ -46,7 +46,7 @@ type pager struct {
 
 // partnerUsers serves GET /partner/users?q=…&page=N: the users of every
 // client whose email or name contains q (all of them without q).
-func (h *Handler) partnerUsers(c *fiber.Ctx) error {
+func (h *handler) partnerUsers(c *fiber.Ctx) error {
 	q, err := searchParam(c)
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func (h *Handler) partnerUsers(c *fiber.Ctx) error {
 
 // partnerAccount serves GET /partner/accounts/:id?page=N: one client's
 // users.
-func (h *Handler) partnerAccount(c *fiber.Ctx) error {
+func (h *handler) partnerAccount(c *fiber.Ctx) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -113,7 +113,7 @@ func (h *Handler) partnerAccount(c *fiber.Ctx) error {
 }
 
 // clientName is the name of one of the partner's clients, or a 404.
-func (h *Handler) clientName(c *fiber.Ctx, id string) (string, error) {
+func (h *handler) clientName(c *fiber.Ctx, id string) (string, error) {
 	list, err := h.store.PartnerClients(partnerOf(c))
 	if err != nil {
 		return "", err

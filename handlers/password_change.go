@@ -19,7 +19,7 @@ const passwordGuessesSignOut = accountFreeFailures
 // default signs out every other session, since a changed password usually
 // means someone else may have known the old one. Wrong current passwords
 // are throttled per user like sign-ins, and too many end the session.
-func (h *Handler) passwordChange(c *fiber.Ctx) error {
+func (h *handler) passwordChange(c *fiber.Ctx) error {
 	a := authOf(c)
 	current, next := formValue(c, "current_password"), formValue(c, "new_password")
 	signOut := formValue(c, "sign_out_others") != ""
@@ -79,7 +79,7 @@ func (h *Handler) passwordChange(c *fiber.Ctx) error {
 
 // endForGuessing signs out the session that got the current password wrong
 // too often, and sends its browser to sign-in with the reason.
-func (h *Handler) endForGuessing(c *fiber.Ctx, a *auth) error {
+func (h *handler) endForGuessing(c *fiber.Ctx, a *auth) error {
 	if _, err := h.store.RevokeUserSession(a.User.ID, a.Session.ID, store.ReasonPasswordGuesses); err != nil {
 		h.log.Error("could not end a session after wrong passwords", "user_id", a.User.ID, "session", a.Session.ID[:8], "err", err)
 		return err

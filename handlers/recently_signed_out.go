@@ -40,7 +40,7 @@ type endedEntry struct {
 var everySignOutURL = activityURL("/settings", url.Values{"section": {securityActivitySlug}}, []store.EventKind{store.EventEnded}, 1, "")
 
 // ownRecentlyEnded is the caller's own Recently signed out.
-func (h *Handler) ownRecentlyEnded(c *fiber.Ctx) (*recentList, error) {
+func (h *handler) ownRecentlyEnded(c *fiber.Ctx) (*recentList, error) {
 	id := authOf(c).User.ID
 	return h.recentlyEnded(c, id, h.describer(c, id, ""), everySignOutURL)
 }
@@ -48,7 +48,7 @@ func (h *Handler) ownRecentlyEnded(c *fiber.Ctx) (*recentList, error) {
 // recentlyEnded reads userID's Recently signed out, for the caller. more
 // is the address of every sign-out of the user, for when there are more
 // than one page.
-func (h *Handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describer, more string) (*recentList, error) {
+func (h *handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describer, more string) (*recentList, error) {
 	now := h.now()
 	res, err := h.store.UserEvents(userID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}, Since: now.Add(-recentWindow)})
 	if err != nil {

@@ -114,7 +114,7 @@ func (l *sessionLinks) href(s store.Session, now time.Time, p store.Policy) stri
 
 // describer writes the sentences of userID's events for the caller, who
 // names the user's partner as partner ("" for "your AiDial partner").
-func (h *Handler) describer(c *fiber.Ctx, userID, partner string) activity.Describer {
+func (h *handler) describer(c *fiber.Ctx, userID, partner string) activity.Describer {
 	return activity.Describer{
 		Lookup: h.ended.lookup(userID, activity.StoreLookup(h.store, userID)), Policy: h.store.Policy(),
 		SessionLimit: h.store.SessionLimit(), Zone: zoneOf(c), Partner: partner,
@@ -123,7 +123,7 @@ func (h *Handler) describer(c *fiber.Ctx, userID, partner string) activity.Descr
 
 // activityPage reads a page of userID's activity. link builds the
 // address of another page with the same filter.
-func (h *Handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d activity.Describer, links *sessionLinks,
+func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d activity.Describer, links *sessionLinks,
 	link func(kinds []store.EventKind, page int) string) (*activityList, error) {
 	res, err := h.store.UserEvents(userID, store.EventQuery{Kinds: q.Kinds, Page: q.Page})
 	if err != nil {
@@ -202,7 +202,7 @@ const securityActivitySlug = "security-activity"
 
 // securityActivity is the Security activity section: the caller's own
 // activity. Customers' entries link to Active Sessions.
-func (h *Handler) securityActivity(c *fiber.Ctx) (any, error) {
+func (h *handler) securityActivity(c *fiber.Ctx) (any, error) {
 	q, err := activityParams(c)
 	if err != nil {
 		return nil, err

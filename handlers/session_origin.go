@@ -16,7 +16,7 @@ import (
 // different network than last time, and re-parses the user agent when the
 // browser sends a different one (after an update). Otherwise it costs two
 // string comparisons; changes are written with the next activity flush.
-func (h *Handler) noteChanges(c *fiber.Ctx, token string, s store.Session) error {
+func (h *handler) noteChanges(c *fiber.Ctx, token string, s store.Session) error {
 	addr, err := h.clientAddr(c)
 	if err != nil {
 		return err

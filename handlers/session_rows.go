@@ -85,7 +85,7 @@ func relative(t, now time.Time) string {
 }
 
 // listSessions lists the caller's live sessions, current first.
-func (h *Handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
+func (h *handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
 	a := authOf(c)
 	list, err := h.store.ListUserSessions(a.User.ID)
 	if err != nil {
@@ -117,7 +117,7 @@ func (h *Handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
 }
 
 // row prepares one session for display, its times in loc.
-func (h *Handler) row(s store.Session, current bool, csrf string, now time.Time, loc *time.Location) sessionRow {
+func (h *handler) row(s store.Session, current bool, csrf string, now time.Time, loc *time.Location) sessionRow {
 	info := s.Device
 	r := sessionRow{
 		ID: s.ID, CSRF: csrf, SignOutBase: activeSessionsBase, Current: current,

@@ -14,7 +14,7 @@ var errNoSuchSession = &userError{status: fiber.StatusNotFound, message: "That s
 // signOutSession ends one of the caller's other sessions. htmx gets the
 // same row partial back in its signed-out state; a plain form goes back to
 // the list. The store checks ownership: another user's id is a 404.
-func (h *Handler) signOutSession(c *fiber.Ctx) error {
+func (h *handler) signOutSession(c *fiber.Ctx) error {
 	a := authOf(c)
 	id := c.Params("id")
 	if !store.ValidID(id) {

@@ -8,7 +8,7 @@ import (
 
 // signOutOthersConfirm is the confirmation page for browsers without
 // JavaScript (with it, a <dialog> on the list asks instead).
-func (h *Handler) signOutOthersConfirm(c *fiber.Ctx) error {
+func (h *handler) signOutOthersConfirm(c *fiber.Ctx) error {
 	v := h.newSettingsView(c, sectionNamed("active-sessions"))
 	list, err := h.listSessions(c)
 	if err != nil {
@@ -24,7 +24,7 @@ func (h *Handler) signOutOthersConfirm(c *fiber.Ctx) error {
 
 // signOutOthers ends every session of the caller except this one, in one
 // transaction, and shows the list again with how many it ended.
-func (h *Handler) signOutOthers(c *fiber.Ctx) error {
+func (h *handler) signOutOthers(c *fiber.Ctx) error {
 	a := authOf(c)
 	n, err := h.store.RevokeOtherSessions(a.User.ID, a.Session.ID, store.ReasonRevokedAll)
 	if err != nil {

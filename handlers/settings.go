@@ -13,7 +13,7 @@ type section struct {
 	Slug, Title, Group string
 	CustomerOnly       bool
 	partial            string
-	data               func(h *Handler, c *fiber.Ctx) (any, error)
+	data               func(h *handler, c *fiber.Ctx) (any, error)
 }
 
 const accountAndSecurity = "Account and security"
@@ -21,13 +21,13 @@ const accountAndSecurity = "Account and security"
 // sections in sidebar order. The first one a role may see is the default.
 var sections = []section{
 	{Slug: "profile", Title: "Profile", Group: accountAndSecurity,
-		partial: "partials/profile", data: (*Handler).profile},
+		partial: "partials/profile", data: (*handler).profile},
 	{Slug: "password", Title: "Password", Group: accountAndSecurity,
-		partial: "partials/password", data: (*Handler).passwordForm},
+		partial: "partials/password", data: (*handler).passwordForm},
 	{Slug: "active-sessions", Title: "Active Sessions", Group: accountAndSecurity, CustomerOnly: true,
-		partial: "partials/active_sessions", data: (*Handler).activeSessions},
+		partial: "partials/active_sessions", data: (*handler).activeSessions},
 	{Slug: securityActivitySlug, Title: "Security activity", Group: accountAndSecurity,
-		partial: "partials/security_activity", data: (*Handler).securityActivity},
+		partial: "partials/security_activity", data: (*handler).securityActivity},
 }
 
 // confirmSignOutOthers is the Active Sessions page that asks before
@@ -130,7 +130,7 @@ type settingsView struct {
 }
 
 // newSettingsView starts the page of section s; the caller fills Section.
-func (h *Handler) newSettingsView(c *fiber.Ctx, s section) *settingsView {
+func (h *handler) newSettingsView(c *fiber.Ctx, s section) *settingsView {
 	v := &settingsView{
 		Layout:  h.newLayout(c, s.Title),
 		Nav:     sidebar{Customer: authOf(c).User.Role.IsCustomer(), Current: s.Slug},
@@ -145,7 +145,7 @@ func (h *Handler) newSettingsView(c *fiber.Ctx, s section) *settingsView {
 
 // settingsPage serves /settings?section=…; an htmx request gets the settings
 // body alone, a full request the whole page.
-func (h *Handler) settingsPage(c *fiber.Ctx) error {
+func (h *handler) settingsPage(c *fiber.Ctx) error {
 	a := authOf(c)
 	sec, canonical, ok := resolveSection(c.Query("section"), a.User.Role)
 	if !ok {
@@ -169,7 +169,7 @@ func (h *Handler) settingsPage(c *fiber.Ctx) error {
 }
 
 // renderSettings sends the settings body to htmx, the whole page otherwise.
-func (h *Handler) renderSettings(c *fiber.Ctx, v *settingsView) error {
+func (h *handler) renderSettings(c *fiber.Ctx, v *settingsView) error {
 	if isHTMX(c) {
 		return c.Render(v.partial, v, "settings")
 	}
@@ -181,7 +181,7 @@ type profileView struct {
 	Name, Email, RoleLabel, AccountName string
 }
 
-func (h *Handler) profile(c *fiber.Ctx) (any, error) {
+func (h *handler) profile(c *fiber.Ctx) (any, error) {
 	u := authOf(c).User
 	acct, err := h.store.AccountByID(u.AccountID)
 	if err != nil {
@@ -195,13 +195,13 @@ type passwordView struct {
 	CSRF, Error string
 }
 
-func (h *Handler) passwordForm(c *fiber.Ctx) (any, error) {
+func (h *handler) passwordForm(c *fiber.Ctx) (any, error) {
 	return &passwordView{CSRF: authOf(c).CSRF}, nil
 }
 
 // activeSessions is the caller's live sessions and, under them, those
 // recently signed out.
-func (h *Handler) activeSessions(c *fiber.Ctx) (any, error) {
+func (h *handler) activeSessions(c *fiber.Ctx) (any, error) {
 	v, err := h.listSessions(c)
 	if err != nil {
 		return nil, err
