@@ -8,7 +8,7 @@
 //
 // Run it from the module root:
 //
-//	go run ./bench              # about two minutes
+//	go run ./bench              # three to four minutes
 //	go run ./bench -big         # adds 1,000,000 other sessions (several more minutes)
 //	go run ./bench -pin         # server on CPU 0, load generator on CPU 1 (Linux, taskset)
 //

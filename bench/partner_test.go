@@ -177,6 +177,10 @@ func BenchmarkHandlerPartner(b *testing.B) {
 				benchHandler(b, h, req)
 			})
 		}
+		// The console's start page lists every client, unpaginated.
+		b.Run(fmt.Sprintf("clients-%dc", f.Clients), func(b *testing.B) {
+			benchHandler(b, h, getRequest("/partner", cookie, false))
+		})
 		b.Run(fmt.Sprintf("users-%dc-AfterWrite", f.Clients), func(b *testing.B) {
 			benchHandler(b, h, getRequest(partnerKinds[0].pages(f, 1)[0].Path, cookie, false), write)
 		})
