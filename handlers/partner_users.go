@@ -23,11 +23,13 @@ type usersPage struct {
 	Pager       pager
 }
 
-// userItem is one user as a list shows them.
+// userItem is one user as a list shows them. It is a plain value, so the
+// row's HTML is rendered once per distinct value and shared by every
+// partner user who sees it (see partialCache).
 type userItem struct {
 	Name, Email, Href, RoleLabel string
 	AccountName, AccountHref     string
-	Disabled                     bool
+	Disabled, ShowAccount        bool
 	LiveSessions                 int
 }
 
@@ -134,7 +136,7 @@ func fillUsers(p *usersPage, res store.UserPage, link func(n int) string) {
 		p.Users = append(p.Users, userItem{
 			Name: u.Name, Email: u.Email, Href: partnerUserURL(u.ID), RoleLabel: u.Role.Label(),
 			AccountName: u.AccountName, AccountHref: partnerAccountURL(u.AccountID),
-			Disabled: u.Disabled, LiveSessions: u.LiveSessions,
+			Disabled: u.Disabled, ShowAccount: p.ShowAccount, LiveSessions: u.LiveSessions,
 		})
 	}
 	p.Pager = pager{Page: res.Page, Pages: res.Pages}

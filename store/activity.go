@@ -82,7 +82,7 @@ func (s *Store) FlushActivity() (int, error) {
 		e.dirty.Store(false) // a touch after this re-queues the entry
 	}
 	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.updateActivity(func(tx *bolt.Tx) error {
 		n = 0
 		records := getSessionsBucket(tx)
 		for h, e := range pending {

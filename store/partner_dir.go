@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -63,16 +64,17 @@ func (s *Store) PartnerUsers(partnerID string, q UserQuery) (UserPage, error) {
 		return UserPage{}, ErrNotFound
 	}
 	needle := strings.ToLower(strings.TrimSpace(q.Search))
-	var match []UserSummary
+	p := UserPage{Page: max(q.Page, 1)}
+	start := (p.Page - 1) * PageSize
 	for i, u := range d.users {
 		if (q.AccountID == "" || u.AccountID == q.AccountID) && strings.Contains(d.text[i], needle) {
-			match = append(match, u)
+			if p.Total >= start && p.Total < start+PageSize {
+				p.Users = append(p.Users, u)
+			}
+			p.Total++
 		}
 	}
-	p := UserPage{Total: len(match), Page: max(q.Page, 1), Pages: max((len(match)+PageSize-1)/PageSize, 1)}
-	if start := (p.Page - 1) * PageSize; start < len(match) {
-		p.Users = match[start:min(start+PageSize, len(match))]
-	}
+	p.Pages = max((p.Total+PageSize-1)/PageSize, 1)
 	return p, nil
 }
 
@@ -88,10 +90,41 @@ type partnerDir struct {
 	text       []string // lower-case email and name of users[i], for search
 }
 
-// partnerDirs holds one directory per partner that asked recently.
+// partnerDirs holds one directory per partner that asked recently. Every
+// write but the activity flush bumps gen, making them all stale; a stale
+// one is rebuilt by one request at a time per partner (building reads
+// every session of the partner's users), and the others wait for it.
 type partnerDirs struct {
-	mu sync.Mutex
-	m  map[string]*partnerDir
+	gen      atomic.Uint64
+	mu       sync.Mutex
+	m        map[string]*partnerDir
+	building map[string]*sync.Mutex
+}
+
+func (d *partnerDirs) invalidate() { d.gen.Add(1) }
+
+// builder is the lock that one partner's rebuilds take.
+func (d *partnerDirs) builder(partnerID string) *sync.Mutex {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.building == nil || len(d.building) >= maxPartnerDirs {
+		d.building = make(map[string]*sync.Mutex)
+	}
+	b := d.building[partnerID]
+	if b == nil {
+		b = new(sync.Mutex)
+		d.building[partnerID] = b
+	}
+	return b
+}
+
+func (d *partnerDirs) get(partnerID string, gen uint64, now time.Time) *partnerDir {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if x := d.m[partnerID]; x != nil && x.gen == gen && now.Before(x.validUntil) {
+		return x
+	}
+	return nil
 }
 
 // maxPartnerDirs bounds the directories kept; past it the map starts over.
@@ -99,12 +132,15 @@ const maxPartnerDirs = 256
 
 func (s *Store) partnerDir(partnerID string) (*partnerDir, error) {
 	now := s.now()
-	gen := s.lists.generation()
-	s.dirs.mu.Lock()
-	d := s.dirs.m[partnerID]
-	s.dirs.mu.Unlock()
-	if d != nil && d.gen == gen && now.Before(d.validUntil) {
+	gen := s.dirs.gen.Load()
+	if d := s.dirs.get(partnerID, gen, now); d != nil {
 		return d, nil
+	}
+	b := s.dirs.builder(partnerID)
+	b.Lock()
+	defer b.Unlock()
+	if d := s.dirs.get(partnerID, gen, now); d != nil {
+		return d, nil // built while this request waited
 	}
 	d, err := s.buildPartnerDir(partnerID, gen, now)
 	if err != nil {

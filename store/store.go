@@ -95,6 +95,15 @@ func checkPages(tx *bolt.Tx) error {
 // update runs one write transaction. Every write goes through here, so the
 // list cache can never outlive a commit.
 func (s *Store) update(fn func(*bolt.Tx) error) error {
+	defer s.dirs.invalidate() // after the commit: see partnerDirs
+	return s.updateActivity(fn)
+}
+
+// updateActivity is update for the activity flush, which leaves partner
+// directories valid: it only moves last-active times later (so a cached
+// expiry is early, never late) and closes sessions the directory already
+// counted as expired.
+func (s *Store) updateActivity(fn func(*bolt.Tx) error) error {
 	s.writes.Add(1)
 	defer s.lists.invalidate() // after the commit: see listCache
 	return s.db.Update(fn)
