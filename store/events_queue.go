@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -121,7 +124,15 @@ func (s *Store) RecordSignInFailure(userID string, place geo.Place, throttled bo
 // recordFailuresTx adds each group to its user's log, into the event of
 // the same network and window if an earlier flush wrote one.
 func recordFailuresTx(tx *bolt.Tx, groups map[failureKey]*failureGroup) error {
-	for _, g := range groups {
+	// In the order they happened (failures before the refusals they led
+	// to, at one instant), never the map's: the log's order must not
+	// depend on chance.
+	ordered := slices.SortedFunc(maps.Values(groups), func(a, b *failureGroup) int {
+		return cmp.Or(a.first.Compare(b.first), a.last.Compare(b.last),
+			cmp.Compare(slices.Index(EventKinds, a.kind), slices.Index(EventKinds, b.kind)),
+			cmp.Compare(a.userID, b.userID), cmp.Compare(a.place.Network, b.place.Network))
+	})
+	for _, g := range ordered {
 		if getUsersBucket(tx).Get([]byte(g.userID)) == nil {
 			continue // the user is gone
 		}
