@@ -16,7 +16,19 @@ import (
 // all of that user's sessions from the cache, so the next request reads
 // both afresh.
 func (s *Store) Authenticate(token string) (Session, User, error) {
-	e, sess, err := s.validate(token)
+	return s.authenticate(token, true)
+}
+
+// Peek is Authenticate without the activity: it answers whether the
+// session for token is live, and whose it is, but does not move its
+// last-active time. A live-updates stream checks its session with it, so
+// that a page left open does not keep the session alive.
+func (s *Store) Peek(token string) (Session, User, error) {
+	return s.authenticate(token, false)
+}
+
+func (s *Store) authenticate(token string, touch bool) (Session, User, error) {
+	e, sess, err := s.validate(token, touch)
 	if err != nil {
 		return Session{}, User{}, err
 	}
@@ -31,7 +43,7 @@ func (s *Store) Authenticate(token string) (Session, User, error) {
 	return sess, u, nil
 }
 
-func (s *Store) validate(token string) (*cachedSession, Session, error) {
+func (s *Store) validate(token string, touch bool) (*cachedSession, Session, error) {
 	if len(token) != tokenLen {
 		return nil, Session{}, ErrNotFound
 	}
@@ -58,7 +70,7 @@ func (s *Store) validate(token string) (*cachedSession, Session, error) {
 		s.cache.forget(h)
 		return nil, Session{}, &EndedError{Reason: reason}
 	}
-	if e.touch(now) {
+	if touch && e.touch(now) {
 		s.activity.add(h, e)
 	}
 	return e, sess, nil

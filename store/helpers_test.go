@@ -119,7 +119,7 @@ func mustCheck(tb testing.TB, s *Store) {
 // its own: the live session for token, ErrNotFound or *EndedError. Like
 // Authenticate, it records the activity in memory.
 func (s *Store) sessionFor(token string) (Session, error) {
-	_, sess, err := s.validate(token)
+	_, sess, err := s.validate(token, true)
 	return sess, err
 }
 

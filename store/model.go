@@ -165,6 +165,20 @@ func (s Session) Ended(now time.Time, p Policy) (bool, Reason) {
 	return false, ""
 }
 
+// ExpiresAt is when the session will expire under p if it is not used
+// again (and not revoked): the earlier of its idle timeout and its
+// lifetime. Zero if p sets neither.
+func (s Session) ExpiresAt(p Policy) time.Time {
+	var at time.Time
+	if p.IdleTimeout > 0 {
+		at = s.LastActive.Add(p.IdleTimeout)
+	}
+	if end := s.CreatedAt.Add(p.MaxLifetime); p.MaxLifetime > 0 && (at.IsZero() || end.Before(at)) {
+		at = end
+	}
+	return at
+}
+
 // endedAt is when the session ended, for the sweeper's retention period.
 // Zero if it is live.
 func (s Session) endedAt(now time.Time, p Policy) time.Time {

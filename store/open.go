@@ -55,6 +55,9 @@ type Options struct {
 	MaxSessionsPerUser int
 	// CacheSize bounds the in-memory cache of validated sessions.
 	CacheSize int
+	// Notifier hears of every committed change to sessions (live
+	// updates); nil for none.
+	Notifier Notifier
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }

@@ -111,13 +111,15 @@ func (s *Store) endByTx(tx *bolt.Tx, x *Session, reason Reason, by Actor, now ti
 	if err := putSession(tx, *x); err != nil {
 		return false, err
 	}
+	s.notify(tx, x.hash, Change{Kind: SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: x.RevokeReason})
 	return !ended, addEventTx(tx, x.UserID, endedEvent(*x, by))
 }
 
-func revokeTx(tx *bolt.Tx, x Session, reason Reason, by Actor, now time.Time) error {
+func (s *Store) revokeTx(tx *bolt.Tx, x Session, reason Reason, by Actor, now time.Time) error {
 	x.RevokedAt, x.RevokeReason = now, reason
 	if err := putSession(tx, x); err != nil {
 		return err
 	}
+	s.notify(tx, x.hash, Change{Kind: SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: reason})
 	return addEventTx(tx, x.UserID, endedEvent(x, by))
 }

@@ -140,6 +140,7 @@ func (s *Store) createSessionTx(tx *bolt.Tx, sess Session, now time.Time) ([]Tok
 	if err := getSessionsByIDBucket(tx).Put([]byte(sess.ID), sess.hash[:]); err != nil {
 		return nil, err
 	}
+	s.notify(tx, TokenHash{}, Change{Kind: SessionStarted, UserID: sess.UserID, SessionID: sess.ID})
 	return capped, set.Put([]byte(sess.ID), nil)
 }
 
@@ -173,7 +174,7 @@ func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, newID string, now ti
 	sort.Slice(live, func(i, j int) bool { return live[i].LastActive.Before(live[j].LastActive) })
 	var ended []TokenHash
 	for _, x := range live[:len(live)-limit+1] {
-		if err := revokeTx(tx, x, ReasonSessionLimit, Actor{Session: newID}, now); err != nil {
+		if err := s.revokeTx(tx, x, ReasonSessionLimit, Actor{Session: newID}, now); err != nil {
 			return nil, err
 		}
 		ended = append(ended, x.hash)

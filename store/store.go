@@ -27,6 +27,7 @@ type Store struct {
 	activity *activity
 	dirs     partnerDirs
 	events   eventQueue
+	changes  notifications
 	writes   atomic.Int64
 }
 
@@ -95,8 +96,10 @@ func checkPages(tx *bolt.Tx) error {
 // update runs one write transaction. Every write goes through here, so the
 // list cache can never outlive a commit.
 func (s *Store) update(fn func(*bolt.Tx) error) error {
-	defer s.dirs.invalidate() // after the commit: see partnerDirs
-	return s.updateActivity(fn)
+	err := s.updateActivity(fn)
+	s.dirs.invalidate() // after the commit: see partnerDirs
+	s.publish()         // after every cache has forgotten the old state
+	return err
 }
 
 // updateActivity is update for the activity flush, which leaves partner

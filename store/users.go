@@ -197,6 +197,10 @@ func (s *Store) updateUser(userID string, change func(*User), revoke Reason, kee
 			return err
 		}
 		all = userSessionHashesTx(tx, userID)
+		// Forgotten before the change is published, as notify does for one
+		// session: a listener re-reading a session must see the new user.
+		tx.OnCommit(func() { s.cache.forget(all...) })
+		s.notify(tx, TokenHash{}, Change{Kind: UserChanged, UserID: userID})
 		if event != nil {
 			if err := addEventTx(tx, userID, *event); err != nil {
 				return err
@@ -211,6 +215,5 @@ func (s *Store) updateUser(userID string, change func(*User), revoke Reason, kee
 	if err != nil {
 		return 0, err
 	}
-	s.cache.forget(all...)
 	return revoked, nil
 }

@@ -1,0 +1,81 @@
+package store
+
+import (
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ChangeKind says what happened to a user's sessions.
+type ChangeKind uint8
+
+const (
+	// SessionStarted: a session was created (a sign-in).
+	SessionStarted ChangeKind = iota + 1
+	// SessionEnded: a session was revoked (by anyone, for any reason,
+	// the session cap included).
+	SessionEnded
+	// UserChanged: the user's password or enabled state changed; what was
+	// authorised before may no longer be.
+	UserChanged
+)
+
+// Change is one committed change to a user's sessions, as the Notifier
+// hears of it. It holds ids and a reason code, never a token.
+type Change struct {
+	Kind      ChangeKind
+	UserID    string
+	SessionID string // "" for UserChanged
+	Reason    Reason // why a session ended; "" otherwise
+}
+
+// Notifier hears of every committed change to sessions, after the commit
+// and after the store's caches have forgotten what the change made stale,
+// so a listener that reads the store on hearing of a change reads the
+// change. Publish is called on the writer's goroutine and must not block.
+// Expiries are not published: nothing is written when a session expires,
+// so listeners that care keep their own timers (Session.ExpiresAt).
+type Notifier interface {
+	Publish(changes []Change)
+}
+
+// notifications collects the changes of committed transactions until the
+// writer that committed them has invalidated the caches and publishes
+// them. A writer may publish another's changes along with its own; that
+// is safe since every cache invalidation covers all earlier commits.
+type notifications struct {
+	mu      sync.Mutex
+	pending []Change
+}
+
+// notify queues ch to be published once tx commits, and drops the session
+// with hash h (if any) from the cache at the same moment, before anyone
+// hears of the change.
+func (s *Store) notify(tx *bolt.Tx, h TokenHash, ch Change) {
+	tx.OnCommit(func() {
+		if h != (TokenHash{}) {
+			s.cache.forget(h)
+		}
+		if s.opts.Notifier == nil {
+			return
+		}
+		s.changes.mu.Lock()
+		s.changes.pending = append(s.changes.pending, ch)
+		s.changes.mu.Unlock()
+	})
+}
+
+// publish hands the queued changes to the Notifier. update calls it after
+// every write, once the caches are invalidated.
+func (s *Store) publish() {
+	if s.opts.Notifier == nil {
+		return
+	}
+	s.changes.mu.Lock()
+	batch := s.changes.pending
+	s.changes.pending = nil
+	s.changes.mu.Unlock()
+	if len(batch) > 0 {
+		s.opts.Notifier.Publish(batch)
+	}
+}
