@@ -1,0 +1,159 @@
+package postgres
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"portal/geo"
+	"portal/store"
+)
+
+// sessionCache keeps sessions that validated recently, so a request costs
+// a map lookup rather than a query, as in the bbolt store (store/cache.go).
+// With several instances on one database a revoke may come from another
+// process, so the cache is trusted only while the listener hears every
+// revocation (listen.go): while it is down the cache is empty and keeps
+// nothing, and every validation reads through to PostgreSQL.
+type sessionCache struct {
+	mu      sync.RWMutex
+	entries map[store.TokenHash]*cachedSession
+	gen     uint64 // bumped under mu by every forget
+	trusted bool   // the listener is up: entries may be kept
+	limit   int
+}
+
+// cachedSession is one validated session plus what requests learned about
+// it since it was loaded.
+type cachedSession struct {
+	sess       store.Session // as loaded; never mutated after insert
+	hash       store.TokenHash
+	lastActive atomic.Int64
+	place      atomic.Pointer[geo.Place]
+	agent      atomic.Pointer[store.Agent]
+	user       atomic.Pointer[store.User] // filled by the first Authenticate
+	dirty      atomic.Bool
+}
+
+func newSessionCache(limit int) *sessionCache {
+	return &sessionCache{entries: make(map[store.TokenHash]*cachedSession), limit: limit}
+}
+
+func newCachedSession(r sessionRow) *cachedSession {
+	e := &cachedSession{sess: r.Session, hash: r.hash}
+	e.lastActive.Store(r.LastActive.UnixNano())
+	if r.user.ID != "" {
+		u := r.user
+		e.user.Store(&u)
+	}
+	return e
+}
+
+// snapshot is the session with the activity seen since it was loaded.
+func (e *cachedSession) snapshot() store.Session {
+	s := e.sess
+	s.LastActive = time.Unix(0, e.lastActive.Load()).UTC()
+	if p := e.place.Load(); p != nil {
+		s.LastPlace = *p
+	}
+	if a := e.agent.Load(); a != nil {
+		s.UserAgent, s.Device = a.UserAgent, a.Device
+	}
+	return s
+}
+
+// touch moves last-active forward to now and reports whether the entry
+// just became dirty (so the caller queues it for the next flush).
+func (e *cachedSession) touch(now time.Time) bool {
+	n := now.UnixNano()
+	for {
+		old := e.lastActive.Load()
+		if n <= old || e.lastActive.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	return !e.dirty.Load() && e.dirty.CompareAndSwap(false, true)
+}
+
+func (c *sessionCache) peek(h store.TokenHash) *cachedSession {
+	c.mu.RLock()
+	e := c.entries[h]
+	c.mu.RUnlock()
+	return e
+}
+
+// load returns the cached entry for h, reading it with fetch on a miss.
+// Ended sessions are returned but not kept, and nothing is kept while the
+// cache is not trusted or when a forget raced with the read (which may
+// then predate a revoke).
+func (c *sessionCache) load(h store.TokenHash, fetch func() (sessionRow, error)) (*cachedSession, error) {
+	if e := c.peek(h); e != nil {
+		return e, nil
+	}
+	for attempt := 0; ; attempt++ {
+		c.mu.RLock()
+		gen := c.gen
+		c.mu.RUnlock()
+		r, err := fetch()
+		if err != nil {
+			return nil, err
+		}
+		e := newCachedSession(r)
+		if !r.RevokedAt.IsZero() {
+			return e, nil
+		}
+		c.mu.Lock()
+		if c.gen != gen && attempt < 3 {
+			c.mu.Unlock()
+			continue // a revoke committed while we read: read again
+		}
+		if old := c.entries[h]; old != nil {
+			c.mu.Unlock()
+			return old, nil
+		}
+		if c.gen == gen && c.trusted {
+			if len(c.entries) >= c.limit {
+				for k := range c.entries { // evict any one; its pending activity stays queued
+					delete(c.entries, k)
+					break
+				}
+			}
+			c.entries[h] = e
+		}
+		c.mu.Unlock()
+		return e, nil
+	}
+}
+
+// forget drops entries after their sessions were revoked, changed or
+// deleted, here or by another instance.
+func (c *sessionCache) forget(hashes ...store.TokenHash) {
+	if len(hashes) == 0 {
+		return
+	}
+	c.mu.Lock()
+	for _, h := range hashes {
+		delete(c.entries, h)
+	}
+	c.gen++
+	c.mu.Unlock()
+}
+
+// setTrusted empties the cache and says whether it may keep entries from
+// now on: false when the listener went down (a revoke may go unheard),
+// true once it listens again. Emptying it both times drops anything a
+// revocation missed meanwhile could have made stale.
+func (c *sessionCache) setTrusted(t bool) {
+	c.mu.Lock()
+	clear(c.entries)
+	c.gen++
+	c.trusted = t
+	c.mu.Unlock()
+}
+
+// isTrusted reports whether the cache currently keeps entries.
+func (c *sessionCache) isTrusted() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.trusted
+}

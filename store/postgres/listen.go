@@ -1,0 +1,174 @@
+package postgres
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+
+	"portal/store"
+)
+
+// channel is the notification channel of revocations. Every transaction
+// that ends, changes or deletes sessions sends the token hashes it
+// touched (hex, comma-separated) with pg_notify; PostgreSQL delivers them
+// when, and only if, the transaction commits.
+const channel = "portal_sessions"
+
+// hashesPerNotify keeps a payload under PostgreSQL's 8000-byte limit.
+const hashesPerNotify = 100
+
+// notifyTx sends hashes to every listening instance (this one included)
+// when tx commits.
+func notifyTx(ctx context.Context, tx pgx.Tx, hashes []store.TokenHash) error {
+	for len(hashes) > 0 {
+		n := min(len(hashes), hashesPerNotify)
+		parts := make([]string, n)
+		for i, h := range hashes[:n] {
+			parts[i] = hex.EncodeToString(h[:])
+		}
+		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", channel, strings.Join(parts, ",")); err != nil {
+			return err
+		}
+		hashes = hashes[n:]
+	}
+	return nil
+}
+
+// parsePayload reads notifyTx's payload, skipping anything malformed.
+func parsePayload(p string) []store.TokenHash {
+	var out []store.TokenHash
+	for part := range strings.SplitSeq(p, ",") {
+		var h store.TokenHash
+		if b, err := hex.DecodeString(part); err == nil && len(b) == len(h) {
+			copy(h[:], b)
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// listener holds one connection of its own that LISTENs on channel and
+// drops each notified session from the cache. While it is not listening
+// the cache is not trusted (sessionCache.setTrusted); it reconnects by
+// itself.
+type listener struct {
+	cache  *sessionCache
+	cfg    *pgconn.Config
+	cancel context.CancelFunc
+	done   chan struct{}
+	up     chan struct{} // closed the first time it listens
+	pid    atomic.Uint32 // backend of the listening connection; 0 while down
+}
+
+// checkEvery is how long the listener waits for a notification before it
+// checks that its connection still answers: a connection cut without a
+// word (a network partition) is otherwise noticed only by TCP.
+const checkEvery = 5 * time.Second
+
+func startListener(s *Store, connCfg pgconn.Config) *listener {
+	cfg := connCfg.Copy()
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &listener{cache: s.cache, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
+	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
+		if n.Channel == channel {
+			l.cache.forget(parsePayload(n.Payload)...)
+		}
+	}
+	// A deadline, not a cancel request, ends a wait: a wait that times
+	// out leaves the connection usable, and no cancel request can land
+	// on the check that follows.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
+	go l.run(ctx)
+	return l
+}
+
+func (l *listener) run(ctx context.Context) {
+	defer close(l.done)
+	first := true
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		err := l.listen(ctx, &first)
+		l.pid.Store(0)
+		l.cache.setTrusted(false)
+		if ctx.Err() != nil {
+			return
+		}
+		slog.Warn("store: not listening for revocations; sessions are read from PostgreSQL until it is back", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+// listen connects, LISTENs, trusts the cache and waits for notifications
+// until the connection fails or ctx ends.
+func (l *listener) listen(ctx context.Context, first *bool) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := pgconn.ConnectConfig(cctx, l.cfg)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+channel).ReadAll(); err != nil {
+		return err
+	}
+	// From here every revocation that commits reaches us.
+	l.pid.Store(conn.PID())
+	l.cache.setTrusted(true)
+	if *first {
+		*first = false
+		close(l.up)
+	}
+	for {
+		wctx, cancel := context.WithTimeout(ctx, checkEvery)
+		err := conn.WaitForNotification(wctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err == nil {
+			continue
+		}
+		var nerr net.Error
+		if !pgconn.Timeout(err) && !(errors.As(err, &nerr) && nerr.Timeout()) || conn.IsClosed() {
+			return err
+		}
+		pctx, cancel := context.WithTimeout(ctx, checkEvery)
+		err = conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// waitUp waits until the listener first listens, or ctx ends.
+func (l *listener) waitUp(ctx context.Context) error {
+	select {
+	case <-l.up:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stop ends the listener and waits for it.
+func (l *listener) stop() {
+	l.cancel()
+	<-l.done
+}

@@ -1,0 +1,124 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"portal/store"
+)
+
+// sessionRow is a session with the hash of its token, its key.
+type sessionRow struct {
+	store.Session
+	hash store.TokenHash
+	user store.User // its user, where the query read it too
+}
+
+// sessionCols are the columns sessionScan reads, in its order.
+const sessionCols = `s.token_hash, s.id, s.user_id, s.created_at, s.last_active, s.revoked_at,
+	s.revoke_reason, s.revoked_by, s.user_agent, s.device, s.first_place, s.last_place, s.time_zone`
+
+// sessionScan receives sessionCols.
+type sessionScan struct {
+	r         sessionRow
+	hash      []byte
+	revokedAt *time.Time
+	reason    string
+}
+
+func (x *sessionScan) dests() []any {
+	r := &x.r
+	return []any{&x.hash, &r.ID, &r.UserID, &r.CreatedAt, &r.LastActive, &x.revokedAt,
+		&x.reason, &r.RevokedBy, &r.UserAgent, &r.Device, &r.FirstPlace, &r.LastPlace, &r.TimeZone}
+}
+
+func (x *sessionScan) row() sessionRow {
+	r := x.r
+	copy(r.hash[:], x.hash)
+	r.CreatedAt, r.LastActive = r.CreatedAt.UTC(), r.LastActive.UTC()
+	if x.revokedAt != nil {
+		r.RevokedAt = x.revokedAt.UTC()
+	}
+	r.RevokeReason = store.Reason(x.reason)
+	return r
+}
+
+// userCols are the columns userScan reads, in its order.
+const userCols = `u.id, u.account_id, u.email, u.name, u.role, u.password_hash, u.disabled, u.created_at`
+
+type userScan struct{ u store.User }
+
+func (x *userScan) dests() []any {
+	u := &x.u
+	return []any{&u.ID, &u.AccountID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &u.CreatedAt}
+}
+
+func (x *userScan) user() store.User {
+	u := x.u
+	u.CreatedAt = u.CreatedAt.UTC()
+	return u
+}
+
+// accountCols are the columns scanAccount reads, in its order.
+const accountCols = `a.id, a.name, a.kind, coalesce(a.partner_id, ''), a.created_at`
+
+func scanAccount(row pgx.Row) (store.Account, error) {
+	var a store.Account
+	err := row.Scan(&a.ID, &a.Name, &a.Kind, &a.Partner, &a.CreatedAt)
+	a.CreatedAt = a.CreatedAt.UTC()
+	return a, notFound(err)
+}
+
+// notFound turns "no rows" into store.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// querySessions runs a query selecting sessionCols.
+func querySessions(ctx context.Context, q querier, sql string, args ...any) ([]sessionRow, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sessionRow
+	for rows.Next() {
+		var x sessionScan
+		if err := rows.Scan(x.dests()...); err != nil {
+			return nil, fmt.Errorf("read a session: %w", err)
+		}
+		out = append(out, x.row())
+	}
+	return out, rows.Err()
+}
+
+// querySession is querySessions for one row, or store.ErrNotFound.
+func querySession(ctx context.Context, q querier, sql string, args ...any) (sessionRow, error) {
+	var x sessionScan
+	if err := q.QueryRow(ctx, sql, args...).Scan(x.dests()...); err != nil {
+		return sessionRow{}, notFound(err)
+	}
+	return x.row(), nil
+}
+
+// write runs fn in one transaction, committed if fn returns nil, within
+// the store's query timeout.
+func (s *Store) write(fn func(ctx context.Context, tx pgx.Tx) error) error {
+	s.writes.Add(1)
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) })
+}

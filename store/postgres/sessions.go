@@ -1,0 +1,198 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"portal/store"
+)
+
+// newToken is a session token as the bbolt store makes them: 32 random
+// bytes, base64url without padding (43 characters).
+func newToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// tokenLen is the length of newToken's tokens.
+const tokenLen = 43
+
+// CreateSession starts a session for userID and returns it with its
+// token. If the user is at the session cap, their least recently active
+// sessions are revoked first (store.ReasonSessionLimit), in the same
+// transaction.
+func (s *Store) CreateSession(userID string, in store.NewSession) (store.Session, string, error) {
+	out, tokens, err := s.CreateSessions([]store.SessionFor{{UserID: userID, NewSession: in}})
+	if err != nil {
+		return store.Session{}, "", err
+	}
+	return out[0], tokens[0], nil
+}
+
+// CreateSessions starts many sessions in one transaction; all or none are
+// created. Tokens come back in the same order. Each user's row is locked
+// (SELECT ... FOR UPDATE) before its sessions are counted, so two
+// sign-ins of one user at the cap, on any instances, take turns rather
+// than both counting the same sessions.
+func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []string, error) {
+	now := s.nowUTC()
+	rows := make([]sessionRow, len(batch))
+	tokens := make([]string, len(batch))
+	for i, b := range batch {
+		tokens[i] = newToken()
+		rows[i] = newSession(b.UserID, b.NewSession, tokens[i], now)
+	}
+	var capped []store.TokenHash
+	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+		capped = capped[:0]
+		for _, r := range rows {
+			c, err := s.createSessionTx(ctx, tx, r, now)
+			if err != nil {
+				return fmt.Errorf("session for user %s: %w", r.UserID, err)
+			}
+			capped = append(capped, c...)
+		}
+		return notifyTx(ctx, tx, capped)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: create sessions: %w", err)
+	}
+	s.cache.forget(capped...)
+	out := make([]store.Session, len(rows))
+	for i, r := range rows {
+		out[i] = r.Session
+	}
+	return out, tokens, nil
+}
+
+func newSession(userID string, in store.NewSession, token string, now time.Time) sessionRow {
+	r := sessionRow{Session: store.Session{
+		ID: newID(), UserID: userID, CreatedAt: in.CreatedAt.UTC().Truncate(time.Microsecond), LastActive: in.LastActive.UTC().Truncate(time.Microsecond),
+		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place, TimeZone: in.TimeZone,
+	}, hash: store.HashToken(token)}
+	if in.CreatedAt.IsZero() {
+		r.CreatedAt = now
+	}
+	if in.LastActive.IsZero() {
+		r.LastActive = r.CreatedAt
+	}
+	return r
+}
+
+// createSessionTx writes one session and its sign-in event, revoking the
+// user's least recently active sessions first if they are at the cap, and
+// returns the keys of those it revoked.
+func (s *Store) createSessionTx(ctx context.Context, tx pgx.Tx, r sessionRow, now time.Time) ([]store.TokenHash, error) {
+	var disabled bool
+	if err := tx.QueryRow(ctx, "SELECT disabled FROM users WHERE id = $1 FOR UPDATE", r.UserID).Scan(&disabled); err != nil {
+		return nil, notFound(err)
+	}
+	if disabled {
+		return nil, store.ErrUserDisabled
+	}
+	capped, err := s.enforceCapTx(ctx, tx, r.UserID, r.ID, now)
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO sessions (token_hash, id, user_id, created_at, last_active, user_agent, device, first_place, last_place, time_zone)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		r.hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	signedIn := store.Event{At: r.CreatedAt, Kind: store.EventSignedIn, SessionID: r.ID, Device: r.Device, Place: r.FirstPlace}
+	return capped, addEventsTx(ctx, tx, []userEvent{{r.UserID, signedIn}})
+}
+
+// enforceCapTx revokes the least recently active live sessions of userID
+// so that one more, newID, fits under MaxSessionsPerUser. The caller holds
+// the user's row lock.
+func (s *Store) enforceCapTx(ctx context.Context, tx pgx.Tx, userID, newID string, now time.Time) ([]store.TokenHash, error) {
+	limit := s.opts.MaxSessionsPerUser
+	if limit <= 0 {
+		return nil, nil
+	}
+	all, err := querySessions(ctx, tx, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL ORDER BY s.id FOR UPDATE", userID)
+	if err != nil {
+		return nil, err
+	}
+	// Judge liveness with the activity this instance has not flushed yet:
+	// a session whose stored last-active looks idle may have been used a
+	// moment ago. (Another instance's unflushed activity is not seen: at
+	// worst the cap picks a session that instance used within its last
+	// flush interval.)
+	var live []sessionRow
+	for _, x := range all {
+		s.mergeActivity(&x)
+		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
+			live = append(live, x)
+		}
+	}
+	if len(live) < limit {
+		return nil, nil
+	}
+	sort.SliceStable(live, func(i, j int) bool { return live[i].LastActive.Before(live[j].LastActive) })
+	ends := make([]ending, 0, len(live)-limit+1)
+	for _, x := range live[:len(live)-limit+1] {
+		x.RevokedAt, x.RevokeReason = now, store.ReasonSessionLimit
+		ends = append(ends, ending{x, store.Actor{Session: newID}})
+	}
+	return hashesOf(ends), closeTx(ctx, tx, ends)
+}
+
+// ListUserSessions returns the user's live sessions, most recently active
+// first.
+func (s *Store) ListUserSessions(userID string) ([]store.Session, error) {
+	now := s.now()
+	ctx, cancel := s.ctx()
+	defer cancel()
+	all, err := querySessions(ctx, s.pool, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL ORDER BY s.id", userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list sessions of user %s: %w", userID, err)
+	}
+	live := make([]store.Session, 0, len(all))
+	for _, x := range all {
+		s.mergeActivity(&x)
+		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
+			live = append(live, x.Session)
+		}
+	}
+	sort.SliceStable(live, func(i, j int) bool { return live[i].LastActive.After(live[j].LastActive) })
+	return live, nil
+}
+
+// UserSession returns one of the user's sessions in whatever state it is,
+// or store.ErrNotFound if it is not theirs.
+func (s *Store) UserSession(userID, sessionID string) (store.Session, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	x, err := querySession(ctx, s.pool, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.id = $2", userID, sessionID)
+	if err != nil {
+		return store.Session{}, err
+	}
+	s.mergeActivity(&x)
+	return x.Session, nil
+}
+
+// endedAt is when x ended, for the sweeper's retention period; zero if
+// it is live. (The bbolt store's rule, store.Session.endedAt.)
+func endedAt(x store.Session, now time.Time, p store.Policy) time.Time {
+	ended, reason := x.Ended(now, p)
+	switch {
+	case !ended:
+		return time.Time{}
+	case !x.RevokedAt.IsZero():
+		return x.RevokedAt
+	case reason == store.ReasonLifetime:
+		return x.CreatedAt.Add(p.MaxLifetime)
+	default:
+		return x.LastActive.Add(p.IdleTimeout)
+	}
+}

@@ -1,0 +1,105 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"portal/store"
+)
+
+// Sweep deletes sessions that ended more than retention ago and reports
+// how many it deleted; see SweepContext.
+func (s *Store) Sweep(retention time.Duration, batch int) (int, error) {
+	return s.SweepContext(context.Background(), retention, batch)
+}
+
+// SweepContext deletes sessions that ended more than retention ago, at
+// most batch in each short transaction, and records the expiry of
+// sessions that expired without a record (as the bbolt store's sweeper
+// does), stopping between batches when ctx is done. It flushes this
+// instance's activity first, so the database judges with it.
+func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	if _, err := s.FlushActivity(); err != nil {
+		return 0, fmt.Errorf("store: sweep: %w", err)
+	}
+	now := s.nowUTC()
+	p := s.opts.Policy
+	// The policy as microseconds; 0 turns a bound off, as in Session.Ended.
+	maxLife, idle := p.MaxLifetime.Microseconds(), p.IdleTimeout.Microseconds()
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		var deleted []store.TokenHash
+		err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+			// Ended before the cutoff: revoked then, or expired then by
+			// endedAt's rule (the lifetime if it has passed, else idleness).
+			rows, err := tx.Query(ctx, `DELETE FROM sessions WHERE token_hash IN (
+				SELECT token_hash FROM sessions WHERE revoked_at <= $2
+				UNION ALL
+				SELECT token_hash FROM sessions WHERE revoked_at IS NULL AND (
+					($3 > 0 AND created_at + $3 * interval '1 microsecond' <= $2)
+					OR (($3 = 0 OR created_at + $3 * interval '1 microsecond' > $1)
+						AND $4 > 0 AND last_active + $4 * interval '1 microsecond' <= $2))
+				LIMIT $5)
+				RETURNING token_hash`, now, now.Add(-retention), maxLife, idle, batch)
+			if err != nil {
+				return err
+			}
+			raw, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+			if err != nil {
+				return err
+			}
+			deleted = make([]store.TokenHash, len(raw))
+			for i, b := range raw {
+				copy(deleted[i][:], b)
+			}
+			return notifyTx(ctx, tx, deleted)
+		})
+		if err != nil {
+			return total, fmt.Errorf("store: sweep: %w", err)
+		}
+		total += len(deleted)
+		s.cache.forget(deleted...)
+		if len(deleted) < batch {
+			break
+		}
+	}
+	if err := s.recordExpiries(ctx, batch, now, maxLife, idle); err != nil {
+		return total, fmt.Errorf("store: sweep: %w", err)
+	}
+	return total, nil
+}
+
+// recordExpiries closes the sessions that have expired without a record,
+// batch at a time.
+func (s *Store) recordExpiries(ctx context.Context, batch int, now time.Time, maxLife, idle int64) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var found, closed int
+		err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+			list, err := querySessions(ctx, tx, "SELECT "+sessionCols+` FROM sessions s WHERE s.revoked_at IS NULL AND (
+					($2 > 0 AND s.created_at + $2 * interval '1 microsecond' <= $1)
+					OR ($3 > 0 AND s.last_active + $3 * interval '1 microsecond' <= $1))
+				ORDER BY s.id LIMIT $4 FOR UPDATE SKIP LOCKED`, now, maxLife, idle, batch)
+			if err != nil {
+				return err
+			}
+			ends := s.expiries(list, now)
+			found, closed = len(list), len(ends)
+			return closeTx(ctx, tx, ends)
+		})
+		if err != nil || found < batch || closed == 0 {
+			return err
+		}
+	}
+}

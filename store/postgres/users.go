@@ -1,0 +1,227 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"portal/store"
+)
+
+// CreateAccount adds an account.
+func (s *Store) CreateAccount(name string, kind store.AccountKind) (store.Account, error) {
+	a := store.Account{ID: newID(), Name: name, Kind: kind, CreatedAt: s.nowUTC()}
+	err := s.write(func(ctx context.Context, tx pgx.Tx) error { return insertAccount(ctx, tx, a) })
+	if err != nil {
+		return store.Account{}, fmt.Errorf("store: create account %q: %w", name, err)
+	}
+	return a, nil
+}
+
+func insertAccount(ctx context.Context, tx pgx.Tx, a store.Account) error {
+	_, err := tx.Exec(ctx, "INSERT INTO accounts (id, name, kind, created_at) VALUES ($1, $2, $3, $4)", a.ID, a.Name, a.Kind, a.CreatedAt)
+	return err
+}
+
+// AccountByID returns the account with id, or store.ErrNotFound.
+func (s *Store) AccountByID(id string) (store.Account, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return scanAccount(s.pool.QueryRow(ctx, "SELECT "+accountCols+" FROM accounts a WHERE a.id = $1", id))
+}
+
+// Accounts lists every account, by id as the bbolt store does.
+func (s *Store) Accounts() ([]store.Account, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := s.pool.Query(ctx, "SELECT "+accountCols+" FROM accounts a ORDER BY a.id")
+	if err != nil {
+		return nil, fmt.Errorf("store: list accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// CreateUser adds a user to an existing account. The role must suit the
+// account's kind: customer roles in client accounts, partner roles in
+// partner accounts.
+func (s *Store) CreateUser(in store.NewUser) (store.User, error) {
+	out, err := s.CreateUsers([]store.NewUser{in})
+	if err != nil {
+		return store.User{}, err
+	}
+	return out[0], nil
+}
+
+// CreateUsers adds many users in one transaction; all or none are added.
+func (s *Store) CreateUsers(in []store.NewUser) ([]store.User, error) {
+	now := s.nowUTC()
+	out := make([]store.User, len(in))
+	for i, n := range in {
+		out[i] = store.User{ID: newID(), AccountID: n.AccountID, Email: store.NormalizeEmail(n.Email), Name: n.Name, Role: n.Role, PasswordHash: n.PasswordHash, CreatedAt: now}
+	}
+	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+		for _, u := range out {
+			if err := insertUser(ctx, tx, u); err != nil {
+				return fmt.Errorf("create user %s: %w", u.Email, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return out, nil
+}
+
+func insertUser(ctx context.Context, tx pgx.Tx, u store.User) error {
+	var kind store.AccountKind
+	if err := tx.QueryRow(ctx, "SELECT kind FROM accounts WHERE id = $1", u.AccountID).Scan(&kind); err != nil {
+		return fmt.Errorf("account %s: %w", u.AccountID, notFound(err))
+	}
+	if !u.Role.Valid() || u.Role.AccountKind() != kind {
+		return fmt.Errorf("role %q does not belong in a %s account", u.Role, kind)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO users (id, account_id, email, name, role, password_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.ID, u.AccountID, u.Email, u.Name, u.Role, u.PasswordHash, u.CreatedAt)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "users_by_email" {
+		return store.ErrEmailTaken
+	}
+	return err
+}
+
+// UserByID returns the user with id, or store.ErrNotFound.
+func (s *Store) UserByID(id string) (store.User, error) {
+	return s.queryUser("u.id = $1", id)
+}
+
+// UserByEmail returns the user with that email (any case), or
+// store.ErrNotFound.
+func (s *Store) UserByEmail(email string) (store.User, error) {
+	return s.queryUser("lower(u.email) = $1", store.NormalizeEmail(email))
+}
+
+func (s *Store) queryUser(where string, arg string) (store.User, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var x userScan
+	if err := s.pool.QueryRow(ctx, "SELECT "+userCols+" FROM users u WHERE "+where, arg).Scan(x.dests()...); err != nil {
+		return store.User{}, notFound(err)
+	}
+	return x.user(), nil
+}
+
+// Users lists every user, by id as the bbolt store does.
+func (s *Store) Users() ([]store.User, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	rows, err := s.pool.Query(ctx, "SELECT "+userCols+" FROM users u ORDER BY u.id")
+	if err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		var x userScan
+		if err := rows.Scan(x.dests()...); err != nil {
+			return nil, fmt.Errorf("store: list users: %w", err)
+		}
+		out = append(out, x.user())
+	}
+	return out, rows.Err()
+}
+
+// SetPasswordHash replaces a user's password hash. With revokeSessions,
+// the user's sessions other than keepID (all of them if keepID is "") are
+// revoked in the same transaction.
+func (s *Store) SetPasswordHash(userID, hash string, revokeSessions bool, keepID string) (revoked int, err error) {
+	var revoke store.Reason
+	if revokeSessions {
+		revoke = store.ReasonPasswordChanged
+	}
+	now := s.nowUTC()
+	changed := &store.Event{At: now, Kind: store.EventPasswordChanged, By: store.Actor{Session: keepID}}
+	revoked, err = s.updateUser(userID, "password_hash = $2, password_changed_at = $3", []any{hash, now}, revoke, keepID, changed)
+	if err != nil {
+		return 0, fmt.Errorf("store: set password of user %s: %w", userID, err)
+	}
+	return revoked, nil
+}
+
+// SetUserDisabled disables or re-enables a user. Disabling revokes all of
+// the user's sessions in the same transaction.
+func (s *Store) SetUserDisabled(userID string, disabled bool) (revoked int, err error) {
+	var revoke store.Reason
+	if disabled {
+		revoke = store.ReasonUserDisabled
+	}
+	revoked, err = s.updateUser(userID, "disabled = $2", []any{disabled}, revoke, "", nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: disable user %s: %w", userID, err)
+	}
+	return revoked, nil
+}
+
+// updateUser sets columns of one user (set, with args from $2), records
+// event if there is one and, if revoke is set, revokes the user's sessions
+// other than keepID, all in one transaction. Every instance then drops
+// all of the user's sessions from its cache, since they carry the old
+// user.
+func (s *Store) updateUser(userID, set string, args []any, revoke store.Reason, keepID string, event *store.Event) (revoked int, err error) {
+	var all []store.TokenHash
+	err = s.write(func(ctx context.Context, tx pgx.Tx) error {
+		var id string
+		if err := tx.QueryRow(ctx, "UPDATE users SET "+set+" WHERE id = $1 RETURNING id", append([]any{userID}, args...)...).Scan(&id); err != nil {
+			return notFound(err)
+		}
+		var err error
+		if all, err = userSessionHashes(ctx, tx, userID); err != nil {
+			return err
+		}
+		if event != nil {
+			if err := addEventsTx(ctx, tx, []userEvent{{userID, *event}}); err != nil {
+				return err
+			}
+		}
+		if revoke != "" {
+			if revoked, _, err = s.revokeUserSessionsTx(ctx, tx, userID, keepID, revoke, store.Actor{Session: keepID}); err != nil {
+				return err
+			}
+		}
+		return notifyTx(ctx, tx, all)
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.cache.forget(all...)
+	return revoked, nil
+}
+
+// userSessionHashes lists the keys of all the user's sessions.
+func userSessionHashes(ctx context.Context, tx pgx.Tx, userID string) ([]store.TokenHash, error) {
+	rows, err := tx.Query(ctx, "SELECT token_hash FROM sessions WHERE user_id = $1", userID)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.TokenHash, len(raw))
+	for i, b := range raw {
+		copy(out[i][:], b)
+	}
+	return out, nil
+}
