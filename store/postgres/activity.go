@@ -144,10 +144,10 @@ func flushTx(ctx context.Context, tx pgx.Tx, pending map[store.TokenHash]*cached
 		return 0, nil
 	}
 	var (
-		hashes                [][]byte
-		las                   []time.Time
-		places, uas, devices  []*string
-		jsonOf                = func(v any) *string { b, _ := json.Marshal(v); s := string(b); return &s }
+		hashes               [][]byte
+		las                  []time.Time
+		places, uas, devices []*string
+		jsonOf               = func(v any) *string { b, _ := json.Marshal(v); s := string(b); return &s }
 	)
 	for h, e := range pending {
 		hashes = append(hashes, h[:])

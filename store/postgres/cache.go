@@ -150,10 +150,3 @@ func (c *sessionCache) setTrusted(t bool) {
 	c.trusted = t
 	c.mu.Unlock()
 }
-
-// isTrusted reports whether the cache currently keeps entries.
-func (c *sessionCache) isTrusted() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.trusted
-}

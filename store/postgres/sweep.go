@@ -41,13 +41,15 @@ func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch
 		err := s.write(func(ctx context.Context, tx pgx.Tx) error {
 			// Ended before the cutoff: revoked then, or expired then by
 			// endedAt's rule (the lifetime if it has passed, else idleness).
-			rows, err := tx.Query(ctx, `DELETE FROM sessions WHERE token_hash IN (
-				SELECT token_hash FROM sessions WHERE revoked_at <= $2
+			rows, err := tx.Query(ctx, `WITH p AS (SELECT $1::timestamptz AS now, $2::timestamptz AS cutoff,
+					$3::bigint * interval '1 microsecond' AS life, $4::bigint * interval '1 microsecond' AS idle)
+				DELETE FROM sessions WHERE token_hash IN (
+				SELECT token_hash FROM sessions, p WHERE revoked_at <= p.cutoff
 				UNION ALL
-				SELECT token_hash FROM sessions WHERE revoked_at IS NULL AND (
-					($3 > 0 AND created_at + $3 * interval '1 microsecond' <= $2)
-					OR (($3 = 0 OR created_at + $3 * interval '1 microsecond' > $1)
-						AND $4 > 0 AND last_active + $4 * interval '1 microsecond' <= $2))
+				SELECT token_hash FROM sessions, p WHERE revoked_at IS NULL AND (
+					(p.life > '0' AND created_at + p.life <= p.cutoff)
+					OR ((p.life = '0' OR created_at + p.life > p.now)
+						AND p.idle > '0' AND last_active + p.idle <= p.cutoff))
 				LIMIT $5)
 				RETURNING token_hash`, now, now.Add(-retention), maxLife, idle, batch)
 			if err != nil {
@@ -88,8 +90,8 @@ func (s *Store) recordExpiries(ctx context.Context, batch int, now time.Time, ma
 		var found, closed int
 		err := s.write(func(ctx context.Context, tx pgx.Tx) error {
 			list, err := querySessions(ctx, tx, "SELECT "+sessionCols+` FROM sessions s WHERE s.revoked_at IS NULL AND (
-					($2 > 0 AND s.created_at + $2 * interval '1 microsecond' <= $1)
-					OR ($3 > 0 AND s.last_active + $3 * interval '1 microsecond' <= $1))
+					($2::bigint > 0 AND s.created_at + $2::bigint * interval '1 microsecond' <= $1)
+					OR ($3::bigint > 0 AND s.last_active + $3::bigint * interval '1 microsecond' <= $1))
 				ORDER BY s.id LIMIT $4 FOR UPDATE SKIP LOCKED`, now, maxLife, idle, batch)
 			if err != nil {
 				return err
