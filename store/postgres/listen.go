@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,6 +67,7 @@ type listener struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	up     chan struct{} // closed the first time it listens
+	upOnce sync.Once
 	pid    atomic.Uint32 // backend of the listening connection; 0 while down
 }
 
@@ -95,16 +97,19 @@ func startListener(s *Store, connCfg pgconn.Config) *listener {
 
 func (l *listener) run(ctx context.Context) {
 	defer close(l.done)
-	first := true
-	backoff := 50 * time.Millisecond
+	const minBackoff = 50 * time.Millisecond
+	backoff := minBackoff
 	for ctx.Err() == nil {
-		err := l.listen(ctx, &first)
-		l.pid.Store(0)
+		err := l.listen(ctx)
+		wasUp := l.pid.Swap(0) != 0
 		l.cache.setTrusted(false)
 		if ctx.Err() != nil {
 			return
 		}
-		slog.Warn("store: not listening for revocations; sessions are read from PostgreSQL until it is back", "err", err)
+		if wasUp { // logged once per outage, not once per retry
+			backoff = minBackoff
+			slog.Warn("store: not listening for revocations; sessions are read from PostgreSQL until it is back", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -116,7 +121,7 @@ func (l *listener) run(ctx context.Context) {
 
 // listen connects, LISTENs, trusts the cache and waits for notifications
 // until the connection fails or ctx ends.
-func (l *listener) listen(ctx context.Context, first *bool) error {
+func (l *listener) listen(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, err := pgconn.ConnectConfig(cctx, l.cfg)
 	cancel()
@@ -130,10 +135,7 @@ func (l *listener) listen(ctx context.Context, first *bool) error {
 	// From here every revocation that commits reaches us.
 	l.pid.Store(conn.PID())
 	l.cache.setTrusted(true)
-	if *first {
-		*first = false
-		close(l.up)
-	}
+	l.upOnce.Do(func() { close(l.up) })
 	for {
 		wctx, cancel := context.WithTimeout(ctx, checkEvery)
 		err := conn.WaitForNotification(wctx)

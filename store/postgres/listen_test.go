@@ -1,0 +1,169 @@
+package postgres
+
+import (
+	"encoding/hex"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"portal/internal/pgtest"
+	"portal/store"
+)
+
+// waitFor polls cond until it holds or 10 seconds pass.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// refusedSoon reports how many Authenticate calls on s it took until
+// token was refused as revoked (1: the very next one), failing after 10
+// seconds. The notification travels asynchronously, so a call made in
+// the instant after the revoke may still hit the cache; the count shows
+// how rare that is.
+func refusedSoon(tb testing.TB, s *Store, token string) int {
+	tb.Helper()
+	n := 0
+	waitFor(tb, "the revoked session to be refused", func() bool {
+		n++
+		_, _, err := s.Authenticate(token)
+		var ended *store.EndedError
+		return errors.As(err, &ended)
+	})
+	return n
+}
+
+func TestParsePayload(t *testing.T) {
+	h1, h2 := store.HashToken("a"), store.HashToken("b")
+	both := hex.EncodeToString(h1[:]) + "," + hex.EncodeToString(h2[:])
+	for _, tc := range []struct {
+		in   string
+		want []store.TokenHash
+	}{
+		{both, []store.TokenHash{h1, h2}},
+		{"", nil},
+		{"zz", nil},
+		{"abcd," + hex.EncodeToString(h1[:]), []store.TokenHash{h1}},
+		{"'; DROP TABLE sessions", nil},
+	} {
+		if got := parsePayload(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("parsePayload(%q) = %x, want %x", tc.in, got, tc.want)
+		}
+	}
+}
+
+// A revoke on one instance is refused on another that had the session
+// cached, for one session and for all of a user's.
+func TestRevokeSeenByOtherInstance(t *testing.T) {
+	url := pgtest.NewDB(t)
+	a := mustOpenURL(t, url, Options{})
+	b := mustOpenURL(t, url, Options{})
+	u := mustUser(t, a, store.RoleClientAdmin)
+	one, oneToken := mustSession(t, a, u.ID, store.NewSession{})
+	batch := make([]store.SessionFor, 110) // more hashes than one notification carries
+	for i := range batch {
+		batch[i].UserID = u.ID
+	}
+	_, many, err := a.CreateSessions(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range append(many, oneToken) {
+		wantLive(t, b, tok)
+	}
+	if b.cache.peek(store.HashToken(oneToken)) == nil {
+		t.Fatal("b did not cache the session: the test would prove nothing")
+	}
+	if _, err := a.RevokeUserSession(u.ID, one.ID, store.ReasonSignedOut); err != nil {
+		t.Fatal(err)
+	}
+	if n := refusedSoon(t, b, oneToken); n > 1 {
+		t.Logf("b refused the revoked session on call %d", n)
+	}
+	if _, err := a.RevokeAllUserSessions(u.ID, store.ReasonEverywhere); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range many {
+		refusedSoon(t, b, tok)
+	}
+	// A user's change reaches the other instance's cached copy too.
+	_, tok := mustSession(t, a, u.ID, store.NewSession{})
+	wantLive(t, b, tok)
+	if _, err := a.SetPasswordHash(u.ID, "new", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to see the new password hash", func() bool {
+		_, got, err := b.Authenticate(tok)
+		return err == nil && got.PasswordHash == "new"
+	})
+}
+
+// When the listening connection is cut, the instance stops trusting its
+// cache, so a revoke it could not hear is still refused, and it listens
+// again by itself.
+func TestListenerLoss(t *testing.T) {
+	c := pgtest.Start(t)
+	url := pgtest.NewDB(t)
+	a := mustOpenURL(t, url, Options{})
+	b := mustOpenURL(t, url, Options{})
+	u := mustUser(t, a, store.RoleClientAdmin)
+	sess, token := mustSession(t, a, u.ID, store.NewSession{})
+	wantLive(t, b, token)
+	old := b.listener.pid.Load()
+	c.Terminate(t, old)
+	// Revoke at once: b may not have noticed the cut yet, and cannot hear
+	// this notification.
+	if _, err := a.RevokeUserSession(u.ID, sess.ID, store.ReasonSignedOut); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b to listen again", func() bool { p := b.listener.pid.Load(); return p != 0 && p != old })
+	wantEnded(t, b, token, store.ReasonSignedOut)
+	// Listening again, b caches and hears revokes as before.
+	sess2, token2 := mustSession(t, a, u.ID, store.NewSession{})
+	wantLive(t, b, token2)
+	if b.cache.peek(store.HashToken(token2)) == nil {
+		t.Errorf("b does not cache after listening again")
+	}
+	if _, err := a.RevokeUserSession(u.ID, sess2.ID, store.ReasonSignedOut); err != nil {
+		t.Fatal(err)
+	}
+	refusedSoon(t, b, token2)
+}
+
+// PostgreSQL going away: no session is admitted from a cache that can no
+// longer be invalidated, changes fail, and the store recovers by itself
+// when the server is back. Not parallel: it stops the shared cluster.
+func TestDatabaseGoesAway(t *testing.T) {
+	c := pgtest.Start(t)
+	s := mustOpen(t, Options{QueryTimeout: 2 * time.Second})
+	u := mustUser(t, s, store.RoleClientAdmin)
+	sess, token := mustSession(t, s, u.ID, store.NewSession{})
+	wantLive(t, s, token)
+	c.Stop(t)
+	waitFor(t, "the listener to notice", func() bool { return s.listener.pid.Load() == 0 })
+	if got, _, err := s.Authenticate(token); err == nil {
+		t.Errorf("Authenticate admitted session %s while PostgreSQL was down", got.ID)
+	} else if errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Authenticate said the session does not exist: %v", err)
+	}
+	if _, err := s.RevokeUserSession(u.ID, sess.ID, store.ReasonSignedOut); err == nil {
+		t.Errorf("a revoke reported done while PostgreSQL was down")
+	}
+	if err := s.Ping(); err == nil {
+		t.Errorf("Ping answered while PostgreSQL was down")
+	}
+	c.Start(t)
+	waitFor(t, "the store to recover", func() bool { _, _, err := s.Authenticate(token); return err == nil })
+	waitFor(t, "the listener to come back", func() bool { return s.listener.pid.Load() != 0 })
+	if _, err := s.RevokeUserSession(u.ID, sess.ID, store.ReasonSignedOut); err != nil {
+		t.Errorf("revoke after recovery: %v", err)
+	}
+	wantEnded(t, s, token, store.ReasonSignedOut)
+}
