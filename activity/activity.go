@@ -7,6 +7,7 @@
 package activity
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -21,6 +22,30 @@ type Lookup interface {
 	Session(id string) (s store.Session, ok bool)
 	// UserName is the name of the user id, ok false if there is none.
 	UserName(id string) (name string, ok bool)
+}
+
+// Prefetcher is a Lookup that can read many sessions at once, cheaper
+// than one by one.
+type Prefetcher interface {
+	Prefetch(sessionIDs []string)
+}
+
+// Prefetch has the Lookup read, at once if it can, every session that
+// events name: the ones they concern and the ones that acted.
+func (d Describer) Prefetch(events []store.Event) {
+	p, ok := d.Lookup.(Prefetcher)
+	if !ok || len(events) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(events))
+	for _, e := range events {
+		for _, id := range []string{e.SessionID, e.By.Session} {
+			if id != "" && !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	p.Prefetch(ids)
 }
 
 // Entry is one event as a person reads it.

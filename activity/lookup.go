@@ -6,7 +6,8 @@ import (
 
 // StoreLookup answers for one user's log from the store: only that user's
 // own sessions (another user's session id is unknown), and any user's
-// name. Each answer is read once; use one per page.
+// name. Each answer is read once; use one per page. It is a Prefetcher:
+// Describer.Prefetch reads a page's sessions in one transaction.
 func StoreLookup(st *store.Store, userID string) Lookup {
 	return &storeLookup{st: st, userID: userID, sessions: map[string]session{}, names: map[string]string{}}
 }
@@ -31,6 +32,28 @@ func (l *storeLookup) Session(id string) (store.Session, bool) {
 	x := session{s: s, ok: err == nil}
 	l.sessions[id] = x
 	return x.s, x.ok
+}
+
+// Prefetch reads the sessions of ids not yet asked for, in one store
+// call; those that are not the user's are remembered as unknown.
+func (l *storeLookup) Prefetch(ids []string) {
+	var want []string
+	for _, id := range ids {
+		if _, seen := l.sessions[id]; !seen {
+			want = append(want, id)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	found, err := l.st.UserSessionsByID(l.userID, want)
+	if err != nil {
+		return // Session reads them one by one, and says what fails
+	}
+	for _, id := range want {
+		s, ok := found[id]
+		l.sessions[id] = session{s: s, ok: ok}
+	}
 }
 
 func (l *storeLookup) UserName(id string) (string, bool) {

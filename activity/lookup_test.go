@@ -7,14 +7,14 @@ import (
 	"portal/store"
 )
 
-// TestStoreLookup: the lookup finds the user's own sessions, live or
-// ended, and no one else's; and any user's name.
-func TestStoreLookup(t *testing.T) {
+// twoUsers is a store with two users of one account, named "Name EMAIL".
+func twoUsers(t *testing.T) (*store.Store, []store.User) {
+	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "portal.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	acct, err := st.CreateAccount("Acme", store.AccountClient)
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +27,13 @@ func TestStoreLookup(t *testing.T) {
 		}
 		users = append(users, u)
 	}
+	return st, users
+}
+
+// TestStoreLookup: the lookup finds the user's own sessions, live or
+// ended, and no one else's; and any user's name.
+func TestStoreLookup(t *testing.T) {
+	st, users := twoUsers(t)
 	mine, _, err := st.CreateSession(users[0].ID, store.NewSession{})
 	if err != nil {
 		t.Fatal(err)
@@ -52,5 +59,28 @@ func TestStoreLookup(t *testing.T) {
 		if _, ok := l.UserName("0123456789abcdef0123456789abcdef"); ok {
 			t.Error("a made-up user has a name")
 		}
+	}
+}
+
+// TestStoreLookupPrefetch: sessions read at once answer like those read
+// one by one: the user's own, and no one else's.
+func TestStoreLookupPrefetch(t *testing.T) {
+	st, users := twoUsers(t)
+	mine, _, err := st.CreateSession(users[0].ID, store.NewSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, _, err := st.CreateSession(users[1].ID, store.NewSession{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := StoreLookup(st, users[0].ID)
+	d := Describer{Lookup: l}
+	d.Prefetch([]store.Event{{Kind: store.EventSignedIn, SessionID: mine.ID}, {Kind: store.EventEnded, SessionID: theirs.ID, By: store.Actor{Session: mine.ID}}})
+	if s, ok := l.Session(mine.ID); !ok || s.ID != mine.ID {
+		t.Errorf("own session after a prefetch: %+v %v", s, ok)
+	}
+	if _, ok := l.Session(theirs.ID); ok {
+		t.Error("another user's session was found after a prefetch")
 	}
 }

@@ -130,6 +130,12 @@ type EventPage struct {
 	Events      []Event
 	Total       int
 	Page, Pages int
+	// Oldest is when the oldest matching event happened (zero without
+	// one): with Since, the moment the count next changes by itself is
+	// when it leaves the window.
+	Oldest time.Time
+	// Version is the user's UserEventsVersion as of this page.
+	Version uint64
 }
 
 // UserEvents returns a page of userID's events, newest first. Only the
@@ -144,6 +150,7 @@ func (s *Store) UserEvents(userID string, q EventQuery) (EventPage, error) {
 		if b == nil {
 			return nil
 		}
+		p.Version = b.Sequence()
 		c := b.Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
 			if !q.Since.IsZero() && int64(binary.BigEndian.Uint64(k[:8])) < q.Since.UnixNano() {
@@ -153,6 +160,7 @@ func (s *Store) UserEvents(userID string, q EventQuery) (EventPage, error) {
 				continue
 			}
 			p.Total++
+			p.Oldest = time.Unix(0, int64(binary.BigEndian.Uint64(k[:8]))).UTC()
 			if p.Total <= start || p.Total > start+EventPageSize {
 				continue
 			}
@@ -170,6 +178,64 @@ func (s *Store) UserEvents(userID string, q EventQuery) (EventPage, error) {
 	}
 	p.Pages = max((p.Total+EventPageSize-1)/EventPageSize, 1)
 	return p, nil
+}
+
+// UserEventsVersion is a number that changes whenever userID's security
+// activity does, so that what is shown of it can be kept until then:
+// the sequence of the user's event bucket, which every event written
+// (addEventTx), merged (mergeFailureTx) or swept (SweepEvents) moves on
+// in the transaction that makes the change. It is 0 for a user without
+// events. It does not cover the sessions events name: a live session's
+// device and place change without an event (the activity flush).
+func (s *Store) UserEventsVersion(userID string) (uint64, error) {
+	var v uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketEvents).Bucket([]byte(userID)); b != nil {
+			v = b.Sequence()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: activity version of user %s: %w", userID, err)
+	}
+	return v, nil
+}
+
+// UserSessionsByID returns those of ids that are userID's sessions, in
+// whatever state, read in one transaction: the sessions a page of events
+// names. Ids of other users' sessions are left out, as if they did not
+// exist. When the list cache holds the user's sessions and all of ids are
+// among them, nothing is read.
+func (s *Store) UserSessionsByID(userID string, ids []string) (map[string]Session, error) {
+	out := make(map[string]Session, len(ids))
+	if s.lists.find(userID, ids, out) {
+		for id, x := range out {
+			s.mergeActivity(&x)
+			out[id] = x
+		}
+		return out, nil
+	}
+	clear(out)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			x, err := userSessionTx(tx, userID, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			} else if err != nil {
+				return fmt.Errorf("session %s: %w", id, err)
+			}
+			out[id] = x
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of user %s: %w", userID, err)
+	}
+	for id, x := range out {
+		s.mergeActivity(&x)
+		out[id] = x
+	}
+	return out, nil
 }
 
 // kindField is how an event's kind starts in its JSON: Event's second
@@ -251,14 +317,19 @@ func (s *Store) SweepEvents(ctx context.Context, retention time.Duration, batch 
 		err = s.update(func(tx *bolt.Tx) error {
 			deleted = 0
 			return tx.Bucket(bucketEvents).ForEach(func(user, _ []byte) error {
-				c := tx.Bucket(bucketEvents).Bucket(user).Cursor()
+				b := tx.Bucket(bucketEvents).Bucket(user)
+				c, before := b.Cursor(), deleted
 				for k, _ := c.First(); k != nil && deleted < batch && binary.BigEndian.Uint64(k[:8]) < cutoff; k, _ = c.First() {
 					if err := c.Delete(); err != nil {
 						return err
 					}
 					deleted++
 				}
-				return nil
+				if deleted == before {
+					return nil
+				}
+				_, err := b.NextSequence() // the user's log changed: see UserEventsVersion
+				return err
 			})
 		})
 		total += deleted

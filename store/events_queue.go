@@ -166,6 +166,9 @@ func mergeFailureTx(tx *bolt.Tx, g *failureGroup) (bool, error) {
 		}
 		e.Count += g.count
 		e.Until = g.last
+		if _, err := b.NextSequence(); err != nil { // see UserEventsVersion
+			return false, err
+		}
 		return true, put(b, k, e)
 	}
 	return false, nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -49,4 +50,21 @@ func (c *listCache) put(userID string, gen uint64, sessions []Session) {
 		}
 	}
 	c.entries[userID] = listEntry{gen: gen, sessions: sessions}
+}
+
+// find copies the sessions of ids into out from userID's current entry
+// and reports whether every one of them was there.
+func (c *listCache) find(userID string, ids []string, out map[string]Session) bool {
+	list, ok := c.get(userID, c.generation())
+	if !ok {
+		return false
+	}
+	for _, id := range ids {
+		i := slices.IndexFunc(list, func(x Session) bool { return x.ID == id })
+		if i < 0 {
+			return false
+		}
+		out[id] = list[i]
+	}
+	return true
 }
