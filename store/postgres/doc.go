@@ -37,6 +37,9 @@
 // (use pg_dump), Check, RecordSignInFailure (failed sign-ins are not
 // logged), PartnerClients, PartnerUsers, PartnerUser, PartnerUserSessions,
 // PartnerRevokeSession, PartnerRevokeAll, CreateClientAccount and
-// SetAccountPartner (the schema holds accounts.partner_id already). The
-// throttle of failed sign-ins is not shared between instances.
+// SetAccountPartner (the schema holds accounts.partner_id already), and
+// the methods added to the bbolt store since this package was begun:
+// Peek, UserSessionsByID, UserEventsVersion and the live hub's
+// notifications of committed changes. The throttle of failed sign-ins is
+// not shared between instances.
 package postgres
