@@ -15,10 +15,15 @@ import (
 // event that still exists. Entries are keyed by user and session, so one
 // user's lookup never finds another's session. Two generations bound it,
 // like the partial cache.
+//
+// views, the rendered Recently signed out and Security activity built
+// from them, are kept here too, with the sessions they share a life with
+// (see security_activity_cache.go).
 type endedSessions struct {
 	mu        sync.Mutex
 	cur, prev map[endedKey]store.Session
 	max       int
+	views     activityViews
 }
 
 type endedKey struct{ user, session string }
@@ -74,4 +79,25 @@ func (l *endedLookup) Session(id string) (store.Session, bool) {
 		l.ended.mu.Unlock()
 	}
 	return s, ok
+}
+
+// Prefetch reads at once, through the next lookup, the sessions of ids
+// not remembered here.
+func (l *endedLookup) Prefetch(ids []string) {
+	p, ok := l.Lookup.(activity.Prefetcher)
+	if !ok {
+		return
+	}
+	want := make([]string, 0, len(ids))
+	l.ended.mu.Lock()
+	for _, id := range ids {
+		k := endedKey{l.user, id}
+		if _, ok := l.ended.cur[k]; !ok {
+			if _, ok := l.ended.prev[k]; !ok {
+				want = append(want, id)
+			}
+		}
+	}
+	l.ended.mu.Unlock()
+	p.Prefetch(want)
 }

@@ -108,14 +108,13 @@ func (h *handler) addUserActivity(c *fiber.Ctx, p *userSessionsPage, q activityQ
 	if p.Recent, err = h.recentlyEnded(c, p.UserID, d, activityURL(base, nil, []store.EventKind{store.EventEnded}, 1, activityAnchor)); err != nil {
 		return err
 	}
-	p.Activity, err = h.activityPage(c, p.UserID, q, d, &sessionLinks{}, func(kinds []store.EventKind, page int) string {
-		return activityURL(base, nil, kinds, page, activityAnchor)
+	p.Activity, err = h.activityPage(c, p.UserID, q, d, activityPlace{
+		Action: base + activityAnchor, Links: &sessionLinks{},
+		Link: func(kinds []store.EventKind, page int) string {
+			return activityURL(base, nil, kinds, page, activityAnchor)
+		},
 	})
-	if err != nil {
-		return err
-	}
-	p.Activity.Action = base + activityAnchor
-	return nil
+	return err
 }
 
 // activityAnchor is where the activity starts on the user's page.

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -14,8 +15,15 @@ import (
 // recentList is Recently signed out, under the live sessions on Active
 // Sessions and on the partner console's user page: the sessions that
 // ended in the last 30 days, newest first, each with why and who. It is a
-// record; nothing in it can be acted on.
+// record; nothing in it can be acted on. Body is the list as rendered
+// (views/partials/activity_recent_body), kept between requests (see
+// security_activity_cache.go).
 type recentList struct {
+	Body template.HTML
+}
+
+// recentItems is what Recently signed out lists.
+type recentItems struct {
 	Count    string // how many ended, as a sentence
 	Entries  []endedEntry
 	More     string // when not all are listed: where the rest are
@@ -45,16 +53,26 @@ func (h *handler) ownRecentlyEnded(c *fiber.Ctx) (*recentList, error) {
 	return h.recentlyEnded(c, id, h.describer(c, id, ""), everySignOutURL)
 }
 
-// recentlyEnded reads userID's Recently signed out, for the caller. more
+// recentlyEnded is userID's Recently signed out, for the caller. more
 // is the address of every sign-out of the user, for when there are more
 // than one page.
 func (h *handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describer, more string) (*recentList, error) {
 	now := h.now()
+	k := viewKey{user: userID, list: viewRecent, zone: zoneName(d.Zone), partner: d.Partner, links: more}
+	if v, err := h.keptView(k, now); err != nil || v != nil {
+		if err != nil {
+			return nil, err
+		}
+		return &recentList{Body: v.body}, nil
+	}
+	b := newViewBuild(now, h.store.Policy())
+	d = b.lookup(d)
 	res, err := h.store.UserEvents(userID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}, Since: now.Add(-recentWindow)})
 	if err != nil {
 		return nil, err
 	}
-	l := &recentList{Entries: make([]endedEntry, 0, len(res.Events))}
+	d.Prefetch(res.Events)
+	l := recentItems{Entries: make([]endedEntry, 0, len(res.Events))}
 	switch res.Total {
 	case 0:
 		l.Count = "No sessions ended in the last 30 days."
@@ -63,6 +81,9 @@ func (h *handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describe
 	default:
 		l.Count = strconv.Itoa(res.Total) + " sessions ended in the last 30 days, newest first."
 	}
+	if res.Total > 0 {
+		b.before(res.Oldest.Add(recentWindow)) // the oldest leaves the window by itself
+	}
 	if res.Total > len(res.Events) {
 		l.More, l.MoreHref = "The "+strconv.Itoa(len(res.Events))+" most recent are listed. See every sign-out in Security activity.", more
 	}
@@ -70,6 +91,7 @@ func (h *handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describe
 		en := d.Describe(e)
 		item := endedEntry{ID: e.SessionID, Sentence: en.Sentence, When: makeWhen(en.At, now, d.Zone),
 			Device: "A session no longer kept", TypeLabel: "Unknown device", Icon: deviceIcon(""), Location: "Unknown location"}
+		b.shows(en.At)
 		if s := en.Session; en.HasSession {
 			item.Device, item.TypeLabel, item.Icon = s.Device.Label(), s.Device.TypeLabel(), deviceIcon(s.Device.Type)
 			if where, approx := s.Where(); where != "" {
@@ -79,5 +101,18 @@ func (h *handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describe
 		}
 		l.Entries = append(l.Entries, item)
 	}
-	return l, nil
+	body, err := renderBody(c, "partials/activity_recent_body", l)
+	if err != nil {
+		return nil, err
+	}
+	h.ended.views.keep(k, b.view(res.Version, body))
+	return &recentList{Body: body}, nil
+}
+
+// zoneName names loc for a key; nil is UTC.
+func zoneName(loc *time.Location) string {
+	if loc == nil {
+		return time.UTC.String()
+	}
+	return loc.String()
 }

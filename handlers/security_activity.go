@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"html/template"
 	"net/url"
 	"strconv"
 	"time"
@@ -62,16 +63,38 @@ func knownKind(s string) (store.EventKind, bool) {
 	return "", false
 }
 
-// activityList is a page of a user's activity with its filter and pager.
+// activityList is a page of a user's activity with its filter and pager:
+// Body, as rendered from the rest (views/partials/activity_list_body) and
+// kept between requests (see security_activity_cache.go), and Zone.
 type activityList struct {
+	Body    template.HTML
+	Zone    string // which zone the times are in
 	Action  string // where the filter form goes
 	Section string // its hidden section field, "" for none
 	Kinds   []kindOption
 	Entries []activityEntry
 	Summary string
 	Empty   string // said instead of the list when the page is empty
-	Zone    string // which zone the times are in
 	Pager   pager
+}
+
+// activityPlace is where a page of activity is shown: its filter form's
+// Action and Section, where its entries link (nil for nowhere), and the
+// address of another page with the same filter.
+type activityPlace struct {
+	Action, Section string
+	Links           *sessionLinks
+	Link            func(kinds []store.EventKind, page int) string
+}
+
+// key is what the place contributes to a view's key: everything its
+// addresses are made from.
+func (p activityPlace) key() string {
+	k := p.Action + "\x00" + p.Section
+	if p.Links != nil {
+		k += "\x00" + p.Links.base
+	}
+	return k
 }
 
 // kindOption is one checkbox of the filter.
@@ -121,16 +144,27 @@ func (h *handler) describer(c *fiber.Ctx, userID, partner string) activity.Descr
 	}
 }
 
-// activityPage reads a page of userID's activity. link builds the
-// address of another page with the same filter.
-func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d activity.Describer, links *sessionLinks,
-	link func(kinds []store.EventKind, page int) string) (*activityList, error) {
+// activityPage is a page of userID's activity shown at place.
+func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d activity.Describer, place activityPlace) (*activityList, error) {
+	now, policy := h.now(), h.store.Policy()
+	k := viewKey{user: userID, list: viewActivity, zone: zoneName(d.Zone), partner: d.Partner, links: place.key(), page: q.Page}
+	for _, kind := range q.Kinds {
+		k.kinds += string(kind) + ","
+	}
+	if v, err := h.keptView(k, now); err != nil || v != nil {
+		if err != nil {
+			return nil, err
+		}
+		return &activityList{Body: v.body, Zone: zoneSentence(c)}, nil
+	}
+	b := newViewBuild(now, policy)
+	d = b.lookup(d)
 	res, err := h.store.UserEvents(userID, store.EventQuery{Kinds: q.Kinds, Page: q.Page})
 	if err != nil {
 		return nil, err
 	}
-	now, policy := h.now(), h.store.Policy()
-	l := &activityList{Zone: zoneSentence(c), Entries: make([]activityEntry, 0, len(res.Events))}
+	d.Prefetch(res.Events)
+	l := &activityList{Zone: zoneSentence(c), Action: place.Action, Section: place.Section, Entries: make([]activityEntry, 0, len(res.Events))}
 	for _, k := range store.EventKinds {
 		checked := len(q.Kinds) == 0
 		for _, want := range q.Kinds {
@@ -141,9 +175,11 @@ func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d a
 	for _, e := range res.Events {
 		en := d.Describe(e)
 		item := activityEntry{Sentence: en.Sentence, When: makeWhen(en.At, now, d.Zone)}
+		b.shows(en.At)
 		if en.HasSession {
-			if item.Href = links.href(en.Session, now, policy); item.Href != "" {
+			if item.Href = place.Links.href(en.Session, now, policy); item.Href != "" {
 				item.SessionText = activity.SessionText(en.Session)
+				b.links(en.Session)
 			}
 		}
 		l.Entries = append(l.Entries, item)
@@ -162,11 +198,15 @@ func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d a
 	}
 	l.Pager = pager{Page: res.Page, Pages: res.Pages}
 	if res.Page > 1 {
-		l.Pager.Prev = link(q.Kinds, min(res.Page-1, res.Pages))
+		l.Pager.Prev = place.Link(q.Kinds, min(res.Page-1, res.Pages))
 	}
 	if res.Page < res.Pages {
-		l.Pager.Next = link(q.Kinds, res.Page+1)
+		l.Pager.Next = place.Link(q.Kinds, res.Page+1)
 	}
+	if l.Body, err = renderBody(c, "partials/activity_list_body", l); err != nil {
+		return nil, err
+	}
+	h.ended.views.keep(k, b.view(res.Version, l.Body))
 	return l, nil
 }
 
@@ -213,12 +253,10 @@ func (h *handler) securityActivity(c *fiber.Ctx) (any, error) {
 		links = &sessionLinks{base: activeSessionsURL}
 	}
 	fixed := url.Values{"section": {securityActivitySlug}}
-	l, err := h.activityPage(c, a.User.ID, q, h.describer(c, a.User.ID, ""), links, func(kinds []store.EventKind, page int) string {
-		return activityURL("/settings", fixed, kinds, page, "")
+	return h.activityPage(c, a.User.ID, q, h.describer(c, a.User.ID, ""), activityPlace{
+		Action: "/settings", Section: securityActivitySlug, Links: links,
+		Link: func(kinds []store.EventKind, page int) string {
+			return activityURL("/settings", fixed, kinds, page, "")
+		},
 	})
-	if err != nil {
-		return nil, err
-	}
-	l.Action, l.Section = "/settings", securityActivitySlug
-	return l, nil
 }
