@@ -186,6 +186,7 @@ func printTargets(out io.Writer, sums []summary, heap []heapUse, open bool) {
 			verdict(byRequests <= 0), s.Name, s.WriteTx, s.Requests, s.Flushes)
 	}
 	printPartnerTargets(out, sums, open, verdict, throughput)
+	printActivityTargets(out, sums, throughput)
 	for _, pair := range [][2]string{{"auth-fragment", "auth-fragment-1M"}, {"list-100", "list-100-1M"}} {
 		small, ok1 := find(sums, pair[0])
 		big, ok2 := find(sums, pair[1])

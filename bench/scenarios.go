@@ -107,6 +107,7 @@ func buildScenarios(e *env, fx *fixtures, sessionCookies []string, consoles, big
 	for _, ps := range consoles {
 		list = append(list, ps.scenario)
 	}
+	list = append(list, activityScenarios(e.partner, fx.Activity)...)
 	if e.big != nil {
 		m := fmt.Sprintf(" with %d other sessions in the store", fx.BigSessions)
 		list = append(list,

@@ -24,10 +24,11 @@ const (
 // the logins the scenarios act as.
 type fixtures struct {
 	SmallDB, BigDB, WritesDB string  // BigDB is "" without -big
-	PartnerDB                string  // SmallDB's users plus Partners'
+	PartnerDB                string  // SmallDB's users, Partners' and Activity's
 	Readers                  []login // one per worker, fewSessions sessions each
 	Listers                  []login // one per worker, manySessions sessions each
 	Partners                 []partnerFixture
+	Activity                 activityFixture // in PartnerDB
 	RevokeOne, RevokeAll     []revokePool
 	BigSessions              int // other sessions in BigDB
 }
@@ -63,6 +64,9 @@ func seedAll(cfg config, seedDir, workDir string, loc handlers.Locator, out io.W
 			return err
 		}
 		if fx.Partners, err = seedPartners(s, cfg.Workers, out); err != nil {
+			return err
+		}
+		if fx.Activity, err = seedActivity(s, cfg.Workers, out); err != nil {
 			return err
 		}
 		if err := snapshot(s.st, fx.PartnerDB); err != nil {

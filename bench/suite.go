@@ -154,6 +154,9 @@ func startAll(cfg config, fx *fixtures, loc handlers.Locator, log *slog.Logger, 
 			return fail(err)
 		}
 	}
+	if err := checkActivity(e.partner.base, fx.Activity); err != nil {
+		return fail(fmt.Errorf("activity: %w", err))
+	}
 	for r := range fx.RevokeOne {
 		if err := fetchCSRF(e.writes.base, fx.RevokeOne[r].Actors); err != nil {
 			return fail(err)
