@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"portal/geo"
+	"portal/live"
 	"portal/password"
 	"portal/static"
 	"portal/store"
@@ -50,6 +51,13 @@ type Config struct {
 	// PasswordGate bounds concurrent password hashing; nil means one sized
 	// to the CPUs (see hashing.go).
 	PasswordGate *password.Gate
+	// Live serves signed-in pages their changes over server-sent events
+	// (/events); the store publishes to the same hub. nil turns live
+	// updates off: pages work as they do without JavaScript.
+	Live *live.Hub
+	// LiveHeartbeat is how often an idle stream sends a comment, so that
+	// proxies keep it open and dead peers are found; 25 s if zero.
+	LiveHeartbeat time.Duration
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -65,6 +73,7 @@ type handler struct {
 	throttle *throttle
 	hashGate *password.Gate
 	ended    *endedSessions
+	views    *viewEngine
 }
 
 // Body and header limits: every form here is a few hundred bytes.
@@ -96,7 +105,7 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 		cfg.PasswordGate = newHashGate()
 	}
 	h := &handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), hashGate: cfg.PasswordGate,
-		ended: newEndedSessions(maxEndedSessions)}
+		ended: newEndedSessions(maxEndedSessions), views: engine}
 
 	fcfg := fiber.Config{
 		Views:                 engine,
@@ -137,6 +146,9 @@ func (h *handler) routes(app *fiber.App) {
 	app.Use(h.logRequests, h.securityHeaders, recover.New(), h.limitUserAgent)
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(static.FS), MaxAge: 3600}))
 	app.Get("/healthz", h.healthz)
+	if h.cfg.Live != nil {
+		app.Get(eventsURL, h.liveEvents)
+	}
 	app.Get("/readyz", h.readyz)
 
 	app.Get("/", h.home)
@@ -201,4 +213,11 @@ func (h *handler) readyz(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusServiceUnavailable).SendString("db: unavailable\ngeo: " + geoState + "\n")
 	}
 	return c.SendString("db: ok\ngeo: " + geoState + "\n")
+}
+
+func (h *handler) heartbeat() time.Duration {
+	if h.cfg.LiveHeartbeat > 0 {
+		return h.cfg.LiveHeartbeat
+	}
+	return defaultHeartbeat
 }

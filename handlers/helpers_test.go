@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/geo"
+	"portal/live"
 	"portal/password"
 	"portal/store"
 )
@@ -45,6 +46,7 @@ type env struct {
 	logs  *strings.Builder
 	geo   *geo.Resolver
 	cfg   Config
+	hub   *live.Hub
 }
 
 var passwordHash = sync.OnceValue(func() string {
@@ -57,11 +59,18 @@ var passwordHash = sync.OnceValue(func() string {
 
 func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	t.Helper()
-	dir := t.TempDir()
 	clk := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	return newEnvAt(t, clk.Now, store.Policy{IdleTimeout: 12 * time.Hour, MaxLifetime: 14 * 24 * time.Hour}, clk, mod...)
+}
+
+// newEnvAt is newEnv with the time source and session policy given; clk
+// may be nil when now is the real clock.
+func newEnvAt(t testing.TB, now func() time.Time, policy store.Policy, clk *clock, mod ...func(*Config)) *env {
+	t.Helper()
+	dir := t.TempDir()
+	hub := live.NewHub(live.Options{})
 	st, err := store.Open(filepath.Join(dir, "portal.db"), store.Options{
-		Policy: store.Policy{IdleTimeout: 12 * time.Hour, MaxLifetime: 14 * 24 * time.Hour},
-		Now:    clk.Now, MaxSessionsPerUser: 100,
+		Policy: policy, Now: now, MaxSessionsPerUser: 100, Notifier: hub,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +87,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	t.Cleanup(func() { res.Close() })
 	logs := &strings.Builder{}
 	var mu sync.Mutex
-	cfg := Config{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, logs}, nil)), Now: clk.Now}
+	cfg := Config{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, logs}, nil)), Now: now, Live: hub}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -86,7 +95,7 @@ func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, st: st, app: app, clock: clk, logs: logs, geo: res, cfg: cfg}
+	return &env{t: t, st: st, app: app, clock: clk, logs: logs, geo: res, cfg: cfg, hub: hub}
 }
 
 type lockedWriter struct {

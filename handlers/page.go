@@ -26,13 +26,15 @@ type layoutView struct {
 type signedIn struct {
 	Name, RoleLabel, CSRF string
 	Partner               bool // the header links to the partner console
+	Live                  bool // the page opens the live-updates stream
 }
 
 // newLayout fills the layout for the caller, signed in or not.
 func (h *handler) newLayout(c *fiber.Ctx, title string) layoutView {
 	l := layoutView{Title: title, Demo: h.cfg.Demo}
 	if a := authOf(c); a != nil {
-		l.User = &signedIn{Name: a.User.Name, RoleLabel: a.User.Role.Label(), CSRF: a.CSRF, Partner: isPartner(a.User.Role)}
+		l.User = &signedIn{Name: a.User.Name, RoleLabel: a.User.Role.Label(), CSRF: a.CSRF, Partner: isPartner(a.User.Role),
+			Live: h.cfg.Live != nil}
 	}
 	return l
 }

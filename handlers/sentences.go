@@ -57,3 +57,26 @@ func passwordChanged(n int) string {
 	}
 	return "Your password was changed. " + signedOutOthers(n)
 }
+
+// endedAnnouncement tells a screen reader that a live update marked a
+// session's row signed out or expired.
+func endedAnnouncement(r sessionRow) string {
+	return r.EndedText + ": " + r.Device + ", " + r.where() + "."
+}
+
+// newSignInAnnouncement tells a screen reader that a live update added a
+// session's row.
+func newSignInAnnouncement(r sessionRow) string {
+	return "New sign-in: " + r.Device + ", " + r.where() + "."
+}
+
+// sessionsChanged sums up a live update that changed several rows.
+func sessionsChanged(ended, added int) string {
+	switch {
+	case added == 0:
+		return plural(ended, "session", " ended.")
+	case ended == 0:
+		return plural(added, "new sign-in", ".")
+	}
+	return plural(ended, "session", " ended") + " and " + plural(added, "new sign-in", ".")
+}

@@ -45,6 +45,7 @@ type sessionRow struct {
 	Created      when
 	LastActive   when
 	SignOutLabel string
+	OOB          string // hx-swap-oob of a row sent by live updates; "" on pages
 }
 
 // activeSessionsBase is where a customer's Sign out of a row posts, up to
@@ -91,11 +92,18 @@ func (h *handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
 	if err != nil {
 		return nil, err
 	}
-	now, loc := h.now(), zoneOf(c)
-	v := &sessionList{CSRF: a.CSRF}
+	return h.sessionListOf(list, a.Session.ID, a.CSRF, zoneOf(c)), nil
+}
+
+// sessionListOf is the Active Sessions list of the sessions in list as
+// the session currentID sees them: the page, and live updates, which have
+// no request to ask.
+func (h *handler) sessionListOf(list []store.Session, currentID, csrf string, loc *time.Location) *sessionList {
+	now := h.now()
+	v := &sessionList{CSRF: csrf}
 	v.Rows = make([]sessionRow, 0, len(list))
 	for _, s := range list {
-		v.Rows = append(v.Rows, h.row(s, s.ID == a.Session.ID, a.CSRF, now, loc))
+		v.Rows = append(v.Rows, h.row(s, s.ID == currentID, csrf, now, loc))
 	}
 	// The store orders by last activity; the current session goes first.
 	slices.SortStableFunc(v.Rows, func(a, b sessionRow) int {
@@ -113,7 +121,7 @@ func (h *handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
 		v.Others = 0
 	}
 	v.OthersSentence = willSignOutOthers(v.Others)
-	return v, nil
+	return v
 }
 
 // row prepares one session for display, its times in loc.

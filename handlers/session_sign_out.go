@@ -37,6 +37,14 @@ func (h *handler) signOutSession(c *fiber.Ctx) error {
 		h.setFlash(c, "revoked", 1)
 		return c.Redirect(activeSessionsURL, fiber.StatusSeeOther)
 	}
+	if formValue(c, "from") == "notice" {
+		// "Not you? Sign it out" on a new sign-in's notice, on whatever
+		// page: nothing to swap there; the live stream updates any open
+		// Active Sessions rows.
+		row := h.row(sess, false, a.CSRF, h.now(), zoneOf(c))
+		announce(c, signedOutSession(row.Device, row.where()))
+		return c.SendStatus(fiber.StatusNoContent)
+	}
 	// The row comes back in its signed-out state, and the sign-out-all
 	// control with it (out of band), so its count stays true.
 	rest, err := h.listSessions(c)

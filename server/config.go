@@ -28,13 +28,17 @@ type Config struct {
 	// ActivityRetention is how long security activity events are kept.
 	ActivityRetention time.Duration
 	MaxSessions       int
-	TrustedProxies    []netip.Prefix
-	ProxyHeader       string
-	SecureCookies     bool
-	LogFormat         string
-	Demo              bool
-	DemoReset         bool
-	Version           bool
+	// Live updates: streams per user and in all, and the heartbeat.
+	LiveStreamsPerUser int
+	LiveStreams        int
+	LiveHeartbeat      time.Duration
+	TrustedProxies     []netip.Prefix
+	ProxyHeader        string
+	SecureCookies      bool
+	LogFormat          string
+	Demo               bool
+	DemoReset          bool
+	Version            bool
 
 	// The operator commands live in package cli, which starts the server;
 	// the admin socket runs them for a CLI that found the database locked.
@@ -61,6 +65,9 @@ var options = []option{
 	{"retention", "PORTAL_RETENTION", "30d", "keep ended sessions this long before deleting them"},
 	{"activity-retention", "PORTAL_ACTIVITY_RETENTION", "90d", "keep security activity (sign-ins, sign-outs, failed attempts) this long"},
 	{"max-sessions", "PORTAL_MAX_SESSIONS", "100", "live sessions per user; a new sign-in ends the least recently active (0 = no cap)"},
+	{"live-streams-per-user", "PORTAL_LIVE_STREAMS_PER_USER", "10", "live-update streams one user may hold open (tabs of a browser share one); a new one closes that user's oldest"},
+	{"live-streams", "PORTAL_LIVE_STREAMS", "20000", "live-update streams in all; beyond it browsers are asked to come back later (pages still work)"},
+	{"live-heartbeat", "PORTAL_LIVE_HEARTBEAT", "25s", "how often an idle live-update stream sends a heartbeat; keep it under your proxy's read timeout"},
 	{"trusted-proxies", "PORTAL_TRUSTED_PROXIES", "", "comma-separated IPs/CIDRs of reverse proxies whose forwarding header is believed"},
 	{"proxy-header", "PORTAL_PROXY_HEADER", "X-Forwarded-For", "header carrying the client address from a trusted proxy"},
 	{"secure-cookies", "PORTAL_SECURE_COOKIES", "false", "mark cookies Secure and use the __Host- prefix (set when served over HTTPS)"},
@@ -152,6 +159,19 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		errs = append(errs, fmt.Errorf("-max-sessions must be a whole number from 0 to 100000, got %q", *raw["max-sessions"]))
 	}
 	c.MaxSessions = n
+	count := func(name string, min, max int) int {
+		n, err := strconv.Atoi(str(name))
+		if err != nil || n < min || n > max {
+			errs = append(errs, fmt.Errorf("-%s must be a whole number from %d to %d, got %q", name, min, max, *raw[name]))
+		}
+		return n
+	}
+	c.LiveStreamsPerUser = count("live-streams-per-user", 1, 1000)
+	c.LiveStreams = count("live-streams", 1, 1000000)
+	c.LiveHeartbeat = dur("live-heartbeat", time.Second)
+	if c.LiveHeartbeat > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("-live-heartbeat must be at most 10m, got %q", *raw["live-heartbeat"]))
+	}
 	if c.TrustedProxies, err = handlers.ParseTrustedProxies(str("trusted-proxies")); err != nil {
 		errs = append(errs, fmt.Errorf("-trusted-proxies must be comma-separated IPs or CIDRs: %v", err))
 	}

@@ -16,16 +16,19 @@ const cfgDay = 24 * time.Hour
 // cfgDefaults is what ParseConfig gives with no flags and no environment.
 func cfgDefaults() Config {
 	return Config{
-		Addr:              "127.0.0.1:8080",
-		DB:                "portal.db",
-		IdleTimeout:       12 * time.Hour,
-		MaxLifetime:       14 * cfgDay,
-		FlushInterval:     30 * time.Second,
-		Retention:         30 * cfgDay,
-		ActivityRetention: 90 * cfgDay,
-		MaxSessions:       100,
-		ProxyHeader:       "X-Forwarded-For",
-		LogFormat:         "text",
+		Addr:               "127.0.0.1:8080",
+		DB:                 "portal.db",
+		IdleTimeout:        12 * time.Hour,
+		MaxLifetime:        14 * cfgDay,
+		FlushInterval:      30 * time.Second,
+		Retention:          30 * cfgDay,
+		ActivityRetention:  90 * cfgDay,
+		MaxSessions:        100,
+		LiveStreamsPerUser: 10,
+		LiveStreams:        20000,
+		LiveHeartbeat:      25 * time.Second,
+		ProxyHeader:        "X-Forwarded-For",
+		LogFormat:          "text",
 	}
 }
 
@@ -62,6 +65,9 @@ func TestConfigValues(t *testing.T) {
 		{name: "-activity-retention", args: []string{"-activity-retention", "7d"}, want: func(c *Config) { c.ActivityRetention = 7 * cfgDay }},
 		{name: "PORTAL_ACTIVITY_RETENTION", env: map[string]string{"PORTAL_ACTIVITY_RETENTION": "365d"}, want: func(c *Config) { c.ActivityRetention = 365 * cfgDay }},
 		{name: "-max-sessions", args: []string{"-max-sessions", "0"}, want: func(c *Config) { c.MaxSessions = 0 }},
+		{name: "-live-streams-per-user", args: []string{"-live-streams-per-user", "3"}, want: func(c *Config) { c.LiveStreamsPerUser = 3 }},
+		{name: "PORTAL_LIVE_STREAMS", env: map[string]string{"PORTAL_LIVE_STREAMS": "50000"}, want: func(c *Config) { c.LiveStreams = 50000 }},
+		{name: "PORTAL_LIVE_HEARTBEAT", env: map[string]string{"PORTAL_LIVE_HEARTBEAT": "15s"}, want: func(c *Config) { c.LiveHeartbeat = 15 * time.Second }},
 		{name: "PORTAL_MAX_SESSIONS", env: map[string]string{"PORTAL_MAX_SESSIONS": "100000"}, want: func(c *Config) { c.MaxSessions = 100000 }},
 		{name: "-trusted-proxies", args: []string{"-trusted-proxies", "10.0.0.1, 192.168.1.7/24,::1"}, want: func(c *Config) {
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32"), netip.MustParsePrefix("192.168.1.0/24"), netip.MustParsePrefix("::1/128")}
@@ -132,6 +138,10 @@ func TestConfigErrors(t *testing.T) {
 		{args: []string{"-activity-retention", "10m"}, want: `-activity-retention must be a duration like 30m, 12h or 14d, at least 1h0m0s, got "10m"`},
 		{args: []string{"-idle-timeout", "15d"}, want: "-idle-timeout (15d) must not be longer than -max-lifetime (14d)"},
 		{args: []string{"-max-sessions", "-1"}, want: `-max-sessions must be a whole number from 0 to 100000, got "-1"`},
+		{args: []string{"-live-streams-per-user", "0"}, want: `-live-streams-per-user must be a whole number from 1 to 1000, got "0"`},
+		{env: map[string]string{"PORTAL_LIVE_STREAMS": "many"}, want: `-live-streams must be a whole number from 1 to 1000000, got "many"`},
+		{args: []string{"-live-heartbeat", "500ms"}, want: `-live-heartbeat must be a duration like 30m, 12h or 14d, at least 1s, got "500ms"`},
+		{args: []string{"-live-heartbeat", "1h"}, want: `-live-heartbeat must be at most 10m, got "1h"`},
 		{env: map[string]string{"PORTAL_MAX_SESSIONS": "lots"}, want: `-max-sessions must be a whole number from 0 to 100000, got "lots"`},
 		{args: []string{"-max-sessions", "100001"}, want: `-max-sessions must be a whole number from 0 to 100000, got "100001"`},
 		{args: []string{"-trusted-proxies", "10.0.0.1,proxy.local"}, want: `-trusted-proxies must be comma-separated IPs or CIDRs: "proxy.local" is not an IP address or CIDR range`},

@@ -22,6 +22,7 @@ import (
 	"portal/demo"
 	"portal/geo"
 	"portal/handlers"
+	"portal/live"
 	"portal/store"
 )
 
@@ -39,6 +40,7 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	store *store.Store
+	hub   *live.Hub
 	geo   *geo.Resolver
 	app   *fiber.App
 	// fatal carries the first damaged-database error a background job hit;
@@ -54,14 +56,16 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 	}
+	hub := live.NewHub(live.Options{MaxPerUser: cfg.LiveStreamsPerUser, MaxTotal: cfg.LiveStreams})
 	st, err := store.Open(cfg.DB, store.Options{
 		Policy:             store.Policy{IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime},
 		MaxSessionsPerUser: cfg.MaxSessions,
+		Notifier:           hub,
 	})
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st, fatal: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: log, store: st, hub: hub, fatal: make(chan error, 1)}
 	geoPath := cfg.GeoIPDB
 	if cfg.Demo && geoPath == "" {
 		// The demo resolves its sample addresses through the real lookup
@@ -78,7 +82,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	cfgH := handlers.Config{
 		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, ProxyHeader: cfg.ProxyHeader,
-		Demo: cfg.Demo, Logger: log,
+		Demo: cfg.Demo, Logger: log, Live: hub, LiveHeartbeat: cfg.LiveHeartbeat,
 	}
 	if cfg.Demo {
 		var seeded bool
@@ -145,6 +149,11 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down", "deadline", shutdownTimeout.String())
+	// Live-update streams are not requests the server waits for: each is
+	// told to reconnect (to the next process) and closed, at once.
+	if n := s.hub.Close(); n > 0 {
+		s.log.Info("closed live-update streams", "streams", n)
+	}
 	if err := s.app.ShutdownWithTimeout(shutdownTimeout); err != nil {
 		return errors.Join(fatal, fmt.Errorf("shutdown: requests still running after %s: %w", shutdownTimeout, err))
 	}

@@ -72,6 +72,29 @@
     if (focus) focus.focus();
   });
 
+  // Live updates must not close an open confirmation: while the dialogue
+  // is open, only its sentence takes the new count.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    var open = target && target.querySelector && target.querySelector("dialog[open]");
+    if (!open) return;
+    var fresh = event.detail.fragment.querySelector("#" + open.id + " p");
+    var current = open.querySelector("p");
+    if (fresh && current) current.textContent = fresh.textContent;
+    event.detail.shouldSwap = false;
+  });
+
+  // New sign-in notices: Dismiss removes one, and so does signing the
+  // session out from it.
+  document.addEventListener("click", function (event) {
+    var dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) dismiss.closest(".live-notice").remove();
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var notice = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest(".live-notice");
+    if (notice && event.detail.successful) notice.remove();
+  });
+
   // The server names the result of an action in an HX-Trigger
   // "announce" event; the live region reads it out.
   document.addEventListener("announce", function (event) {

@@ -4,7 +4,8 @@ package static
 
 import "embed"
 
-// FS is the static tree: app.css, app.js, vendor/htmx/htmx.min.js.
+// FS is the static tree: app.css, app.js, live.js, and the vendored
+// htmx and its SSE extension.
 //
-//go:embed app.css app.js vendor
+//go:embed app.css app.js live.js vendor
 var FS embed.FS

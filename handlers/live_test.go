@@ -1,0 +1,410 @@
+package handlers
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"portal/store"
+)
+
+// sseStream is the client end of a live-updates stream over a real
+// socket, read the way EventSource reads it.
+type sseStream struct {
+	t      testing.TB
+	conn   net.Conn
+	r      *bufio.Reader
+	status int
+	header http.Header
+	all    strings.Builder // every byte read, to check what it never holds
+}
+
+// sseEvent is one event; comment-only blocks (heartbeats) have name ":".
+type sseEvent struct {
+	name, data string
+	retry      string
+}
+
+// openStream opens GET /events as b's browser would (its cookies, same
+// origin) and reads the response head.
+func openStream(t testing.TB, base string, b *browser, hdr map[string]string) *sseStream {
+	t.Helper()
+	u, _ := url.Parse(base)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var req strings.Builder
+	req.WriteString("GET " + eventsURL + " HTTP/1.1\r\nHost: " + u.Host + "\r\nAccept: text/event-stream\r\n")
+	if b != nil {
+		for k, v := range b.cookies {
+			req.WriteString("Cookie: " + k + "=" + v + "\r\n")
+		}
+		req.WriteString("User-Agent: " + b.ua + "\r\n")
+	}
+	if _, ok := hdr["Sec-Fetch-Site"]; !ok {
+		req.WriteString("Sec-Fetch-Site: same-origin\r\n")
+	}
+	for k, v := range hdr {
+		req.WriteString(k + ": " + v + "\r\n")
+	}
+	req.WriteString("\r\n")
+	if _, err := io.WriteString(conn, req.String()); err != nil {
+		t.Fatal(err)
+	}
+	s := &sseStream{t: t, conn: conn}
+	s.r = bufio.NewReader(io.TeeReader(conn, &s.all))
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(s.r, nil)
+	if err != nil {
+		t.Fatalf("read the stream's response: %v", err)
+	}
+	s.status, s.header = res.StatusCode, res.Header
+	if res.ContentLength >= 0 {
+		// A short answer (end of session, come back later): read it all.
+		body, _ := io.ReadAll(res.Body)
+		s.r = bufio.NewReader(strings.NewReader(string(body)))
+	}
+	return s
+}
+
+// next reads the next event within d; ok is false at the end of the
+// stream.
+func (s *sseStream) next(d time.Duration) (ev sseEvent, ok bool) {
+	s.t.Helper()
+	s.conn.SetReadDeadline(time.Now().Add(d))
+	var data []string
+	for {
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				s.t.Fatalf("no event within %s (so far: %q)", d, s.all.String())
+			}
+			return ev, false
+		}
+		line = strings.TrimSuffix(line, "\n")
+		switch {
+		case line == "":
+			if ev.name == "" && data == nil && ev.retry == "" {
+				continue
+			}
+			ev.data = strings.Join(data, "\n")
+			return ev, true
+		case strings.HasPrefix(line, ":"):
+			ev.name = ":"
+		case strings.HasPrefix(line, "event: "):
+			ev.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data = append(data, strings.TrimPrefix(line, "data: "))
+		case strings.HasPrefix(line, "retry: "):
+			ev.retry = strings.TrimPrefix(line, "retry: ")
+		}
+	}
+}
+
+// expect reads events until one named name, failing on an "end" event
+// or the end of the stream unless that is what it waits for.
+func (s *sseStream) expect(name string, d time.Duration) sseEvent {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ev, ok := s.next(time.Until(deadline))
+		switch {
+		case !ok:
+			s.t.Fatalf("stream ended while waiting for %q; read %q", name, s.all.String())
+		case ev.name == name:
+			return ev
+		case ev.name == "end":
+			s.t.Fatalf("stream said end (%s) while waiting for %q", ev.data, name)
+		}
+	}
+}
+
+// expectClosed reads until the stream ends, failing if an event named
+// other than allowed arrives first.
+func (s *sseStream) expectClosed(d time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		ev, ok := s.next(time.Until(deadline))
+		if !ok {
+			return
+		}
+		if ev.name != ":" && ev.name != "" {
+			s.t.Fatalf("want the stream closed, got event %q: %.200s", ev.name, ev.data)
+		}
+	}
+}
+
+// waitFor polls cond for up to 5 seconds.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestLiveRevokeEndsTheRevokedStream(t *testing.T) {
+	e := newEnv(t)
+	base := e.listen()
+	u := e.user(store.RoleClientStaff, "live@client.example")
+	a := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	b := e.sessionAs(u, uaIPhone, "198.51.100.140")
+	bID := b.currentID()
+
+	sb := openStream(t, base, b, nil)
+	if sb.status != http.StatusOK || sb.header.Get("Content-Type") != "text/event-stream; charset=utf-8" ||
+		sb.header.Get("Cache-Control") != "no-store" || sb.header.Get("X-Accel-Buffering") != "no" ||
+		sb.header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("stream response: %d %v", sb.status, sb.header)
+	}
+	sync := sb.expect("sync", 5*time.Second)
+	if !strings.Contains(sync.data, `id="session-rows" hx-swap-oob="true"`) || !strings.Contains(sync.data, "session-"+bID) {
+		t.Fatalf("sync event: %.500s", sync.data)
+	}
+	waitFor(t, "the stream in the hub", func() bool { return e.hub.Len() == 1 })
+
+	a.get(activeSessionsURL)
+	if r := a.htmx(http.MethodPost, "/settings/active-sessions/"+bID+"/sign-out", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("sign out B: %d %s", r.StatusCode, r.body)
+	}
+	end := sb.expect("end", 2*time.Second)
+	if end.data != "/login?reason=revoked" {
+		t.Fatalf("end event data %q", end.data)
+	}
+	sb.expectClosed(2 * time.Second)
+	waitFor(t, "the hub to forget the stream", func() bool { return e.hub.Len() == 0 })
+
+	// Nothing secret went down the stream: no token, no full address.
+	for _, secret := range []string{b.token(), a.token(), "203.0.113.10", "198.51.100.140"} {
+		if strings.Contains(sb.all.String(), secret) {
+			t.Fatalf("the stream carried %q", secret)
+		}
+	}
+	// The revoked browser, opening a stream again, is sent to sign-in.
+	again := openStream(t, base, b, nil)
+	if ev := again.expect("end", 2*time.Second); ev.data != "/login?reason=revoked" {
+		t.Fatalf("stream of a revoked session: end %q", ev.data)
+	}
+}
+
+func TestLivePanelFollowsSignInsAndSignOuts(t *testing.T) {
+	e := newEnv(t)
+	base := e.listen()
+	u := e.user(store.RoleClientAdmin, "panel@client.example")
+	a := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	aID := a.currentID()
+	sa := openStream(t, base, a, nil)
+	sa.expect("sync", 5*time.Second)
+	waitFor(t, "the stream in the hub", func() bool { return e.hub.Len() == 1 })
+
+	// A new sign-in: a notice, and its row after A's own.
+	c := e.browser(uaChrome)
+	c.headers = map[string]string{"X-Forwarded-For": "198.51.100.140"}
+	c.signIn(u.Email)
+	cID := c.currentID()
+	notice := sa.expect("notice", 2*time.Second)
+	for _, want := range []string{"New sign-in:", "Chrome", "Not you? Sign it out", `value="notice"`,
+		`hx-post="/settings/active-sessions/` + cID + `/sign-out"`, `href="/settings?section=password"`, "data-dismiss"} {
+		if !strings.Contains(notice.data, want) {
+			t.Errorf("notice lacks %q: %s", want, notice.data)
+		}
+	}
+	added := sa.expect("sessions", 2*time.Second)
+	for _, want := range []string{`hx-swap-oob="afterend:#session-` + aID + `"`, `id="session-` + cID + `"`,
+		"This signs out 1 other session.", "New sign-in: Chrome"} {
+		if !strings.Contains(added.data, want) {
+			t.Errorf("sessions event lacks %q: %s", want, added.data)
+		}
+	}
+
+	// "Not you? Sign it out" from the notice: 204 with an announcement;
+	// the stream then marks the row signed out in place.
+	a.get(activeSessionsURL)
+	r := a.do(http.MethodPost, "/settings/active-sessions/"+cID+"/sign-out", url.Values{"from": {"notice"}, csrfField: {a.csrf()}},
+		map[string]string{"HX-Request": "true"})
+	if r.StatusCode != http.StatusNoContent || !strings.Contains(r.header(hxTrigger), "Signed out Chrome") {
+		t.Fatalf("sign out from the notice: %d %q %s", r.StatusCode, r.header(hxTrigger), r.body)
+	}
+	ended := sa.expect("sessions", 2*time.Second)
+	for _, want := range []string{`id="session-` + cID + `" hx-swap-oob="true"`, "is-ended", "Signed out",
+		"No other sessions.", "Signed out: Chrome"} {
+		if !strings.Contains(ended.data, want) {
+			t.Errorf("sessions event lacks %q: %s", want, ended.data)
+		}
+	}
+	if strings.Contains(ended.data, "notice") {
+		t.Errorf("a sign-out raised a notice: %s", ended.data)
+	}
+}
+
+// A page left open does not keep its session alive: with the stream open
+// and nothing else, the session expires at its idle timeout and the
+// stream sends the browser to sign-in at that moment.
+func TestLiveStreamIsNotActivity(t *testing.T) {
+	e := newEnvAt(t, time.Now, store.Policy{IdleTimeout: 1500 * time.Millisecond, MaxLifetime: time.Hour}, nil)
+	base := e.listen()
+	u := e.user(store.RoleClientStaff, "idle@client.example")
+	b := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	start := time.Now()
+	s := openStream(t, base, b, nil)
+	s.expect("sync", 2*time.Second)
+	end := s.expect("end", 5*time.Second)
+	if end.data != "/login?reason=idle" {
+		t.Fatalf("end %q, want the idle reason", end.data)
+	}
+	if waited := time.Since(start); waited < 1400*time.Millisecond {
+		t.Fatalf("ended after %s, before the idle timeout", waited)
+	}
+	if r := b.get(activeSessionsURL); r.StatusCode != http.StatusSeeOther || r.header("Location") != "/login?reason=idle" {
+		t.Fatalf("the idle session still works: %d %q", r.StatusCode, r.header("Location"))
+	}
+
+	// A session in use keeps its stream: the stream's timer finds it live
+	// and looks again later.
+	c := e.sessionAs(u, uaChrome, "203.0.113.10")
+	sc := openStream(t, base, c, nil)
+	sc.expect("sync", 2*time.Second)
+	for range 8 {
+		time.Sleep(400 * time.Millisecond)
+		if r := c.get(activeSessionsURL); r.StatusCode != http.StatusOK {
+			t.Fatalf("the session in use ended: %d", r.StatusCode)
+		}
+	}
+	if e.hub.Len() != 1 {
+		t.Fatalf("hub holds %d streams, want the one in use", e.hub.Len())
+	}
+}
+
+func TestLiveRefusesWhatIsNotALiveSession(t *testing.T) {
+	e := newEnv(t)
+	base := e.listen()
+	u := e.user(store.RoleClientStaff, "refused@client.example")
+	b := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	other := e.sessionAs(u, uaChrome, "203.0.113.10")
+	if _, err := e.st.RevokeUserSession(u.ID, other.currentID(), store.ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		b       *browser
+		hdr     map[string]string
+		status  int
+		wantEnd string
+	}{
+		{name: "no cookie", status: http.StatusOK, wantEnd: "/login"},
+		{name: "unknown token", b: &browser{cookies: map[string]string{sessionCookie: strings.Repeat("x", 43)}}, status: http.StatusOK, wantEnd: "/login"},
+		{name: "revoked session", b: other, status: http.StatusOK, wantEnd: "/login?reason=revoked"},
+		{name: "from another site", b: b, hdr: map[string]string{"Sec-Fetch-Site": "cross-site"}, status: http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openStream(t, base, tt.b, tt.hdr)
+			if s.status != tt.status {
+				t.Fatalf("status %d, want %d", s.status, tt.status)
+			}
+			if tt.wantEnd == "" {
+				return
+			}
+			if ev := s.expect("end", 2*time.Second); ev.data != tt.wantEnd {
+				t.Fatalf("end %q, want %q", ev.data, tt.wantEnd)
+			}
+		})
+	}
+	if e.hub.Len() != 0 {
+		t.Fatalf("refused streams left %d in the hub", e.hub.Len())
+	}
+}
+
+func TestLivePasswordChangeEndsStreams(t *testing.T) {
+	e := newEnv(t)
+	base := e.listen()
+	u := e.user(store.RoleClientAdmin, "pw@client.example")
+	keep := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	other := e.sessionAs(u, uaChrome, "203.0.113.10")
+	sk := openStream(t, base, keep, nil)
+	so := openStream(t, base, other, nil)
+	sk.expect("sync", 2*time.Second)
+	so.expect("sync", 2*time.Second)
+	waitFor(t, "both streams", func() bool { return e.hub.Len() == 2 })
+	keep.get("/settings?section=password")
+	r := keep.post("/settings/password", url.Values{"current_password": {testPassword}, "new_password": {"a new long passphrase"}, "sign_out_others": {"on"}})
+	if r.StatusCode != http.StatusSeeOther && r.StatusCode != http.StatusOK {
+		t.Fatalf("password change: %d %s", r.StatusCode, r.body)
+	}
+	if ev := so.expect("end", 2*time.Second); ev.data != "/login?reason=password_changed" {
+		t.Fatalf("other session's stream: end %q", ev.data)
+	}
+	// The session that changed the password stays signed in, but its
+	// stream, opened before, ends and is opened afresh.
+	sk.expectClosed(2 * time.Second)
+	again := openStream(t, base, keep, nil)
+	again.expect("sync", 2*time.Second)
+}
+
+func TestLiveCapsAndShutdown(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LiveHeartbeat = 50 * time.Millisecond })
+	base := e.listen()
+	u := e.user(store.RoleClientStaff, "cap@client.example")
+	b := e.sessionAs(u, uaFirefox, "203.0.113.10")
+
+	// Heartbeats while nothing happens.
+	s1 := openStream(t, base, b, nil)
+	s1.expect("sync", 2*time.Second)
+	if ev, _ := s1.next(time.Second); ev.name != ":" {
+		t.Fatalf("want a heartbeat, got %+v", ev)
+	}
+	// Beyond the per-user cap (10) the oldest stream closes.
+	var more []*sseStream
+	for range 10 {
+		s := openStream(t, base, b, nil)
+		s.expect("sync", 2*time.Second)
+		more = append(more, s)
+	}
+	s1.expectClosed(2 * time.Second)
+	waitFor(t, "ten streams", func() bool { return e.hub.Len() == 10 })
+
+	// A peer that goes away is dropped at the next heartbeat.
+	more[0].conn.Close()
+	waitFor(t, "the dead peer's stream to go", func() bool { return e.hub.Len() == 9 })
+
+	// Shutdown closes every stream at once and does not wait for them.
+	e.hub.Close()
+	for _, s := range more[1:] {
+		s.expectClosed(2 * time.Second)
+	}
+	start := time.Now()
+	if err := e.app.ShutdownWithTimeout(5 * time.Second); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("shutdown took %s", d)
+	}
+}
+
+// Without a hub, pages do not open a stream and /events does not exist.
+func TestLiveOff(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Live = nil })
+	u := e.user(store.RoleClientStaff, "off@client.example")
+	b := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	page := b.get(activeSessionsURL).body
+	for _, s := range []string{"sse-connect", "live.js", "sse.min.js", "live-notices"} {
+		if strings.Contains(page, s) {
+			t.Errorf("page without live updates mentions %q", s)
+		}
+	}
+	if r := b.get(eventsURL); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("/events without live updates: %d", r.StatusCode)
+	}
+}
