@@ -113,26 +113,54 @@ type activityEntry struct {
 }
 
 // sessionLinks says where a page shows a user's sessions: live ones in a
-// sessions table (#session-ID), those ended lately in Recently signed out
-// (#ended-ID). base is that page's address ("" for this page); nil
-// sessionLinks means no page shows them.
-type sessionLinks struct{ base string }
+// sessions table (#session-ID), those among the latest ended in Recently
+// signed out (#ended-ID). base is that page's address ("" for this page);
+// nil sessionLinks means no page shows them. recent holds the ids
+// Recently signed out lists, read when first needed, so that no link
+// points past its 50 entries.
+type sessionLinks struct {
+	base   string
+	recent map[string]bool
+}
 
 // recentWindow is how far back Recently signed out goes.
 const recentWindow = 30 * 24 * time.Hour
 
-// href is where s is shown at now, or "".
-func (l *sessionLinks) href(s store.Session, now time.Time, p store.Policy) string {
+// href is where s is shown at now, or "". recent reads the ids Recently
+// signed out lists.
+func (l *sessionLinks) href(s store.Session, now time.Time, p store.Policy, recent func() (map[string]bool, error)) (string, error) {
 	if l == nil {
-		return ""
+		return "", nil
 	}
 	if ended, _ := s.Ended(now, p); !ended {
-		return l.base + "#session-" + s.ID
+		return l.base + "#session-" + s.ID, nil
 	}
-	if !s.RevokedAt.IsZero() && now.Sub(s.RevokedAt) < recentWindow {
-		return l.base + "#ended-" + s.ID
+	if s.RevokedAt.IsZero() || now.Sub(s.RevokedAt) >= recentWindow {
+		return "", nil
 	}
-	return ""
+	if l.recent == nil {
+		var err error
+		if l.recent, err = recent(); err != nil {
+			return "", err
+		}
+	}
+	if !l.recent[s.ID] {
+		return "", nil
+	}
+	return l.base + "#ended-" + s.ID, nil
+}
+
+// recentIDs are the sessions userID's Recently signed out lists at now.
+func (h *handler) recentIDs(userID string, now time.Time) (map[string]bool, error) {
+	res, err := h.store.UserEvents(userID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}, Since: now.Add(-recentWindow)})
+	if err != nil {
+		return nil, err
+	}
+	ids := make(map[string]bool, len(res.Events))
+	for _, e := range res.Events {
+		ids[e.SessionID] = true
+	}
+	return ids, nil
 }
 
 // describer writes the sentences of userID's events for the caller, who
@@ -177,7 +205,11 @@ func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d a
 		item := activityEntry{Sentence: en.Sentence, When: makeWhen(en.At, now, d.Zone)}
 		b.shows(en.At)
 		if en.HasSession {
-			if item.Href = place.Links.href(en.Session, now, policy); item.Href != "" {
+			item.Href, err = place.Links.href(en.Session, now, policy, func() (map[string]bool, error) { return h.recentIDs(userID, now) })
+			if err != nil {
+				return nil, err
+			}
+			if item.Href != "" {
 				item.SessionText = activity.SessionText(en.Session)
 				b.links(en.Session)
 			}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -133,5 +134,44 @@ func TestActivityViewsPerViewer(t *testing.T) {
 		if strings.Contains(console, `href="/settings?section=active-sessions#`) {
 			t.Error("the partner's page links to the user's own settings")
 		}
+	}
+}
+
+// TestActivityLinksOnlyToWhatIsShown: with more sessions ended than
+// Recently signed out lists, the activity links only to the 50 it lists;
+// every link to an ended session finds its entry.
+func TestActivityLinksOnlyToWhatIsShown(t *testing.T) {
+	e := newEnv(t)
+	u := e.user(store.RoleClientStaff, "s@example.com")
+	me := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	batch := make([]store.SessionFor, 60)
+	for i := range batch {
+		batch[i] = store.SessionFor{UserID: u.ID, NewSession: store.SignIn(uaChrome, geo.Place{})}
+	}
+	if _, _, err := e.st.CreateSessions(batch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.RevokeOtherSessions(u.ID, me.currentID(), store.ReasonRevokedAll); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, m := range regexp.MustCompile(`<li id="ended-([0-9a-f]{32})"`).FindAllStringSubmatch(me.get(activeSessionsURL).body, -1) {
+		listed[m[1]] = true
+	}
+	if len(listed) != 50 {
+		t.Fatalf("Recently signed out lists %d sessions, want 50", len(listed))
+	}
+	linked := map[string]bool{}
+	link := regexp.MustCompile(`href="` + regexp.QuoteMeta(activeSessionsURL) + `#ended-([0-9a-f]{32})"`)
+	for page := 1; page <= 3; page++ {
+		for _, m := range link.FindAllStringSubmatch(me.get(fmt.Sprintf("/settings?section=security-activity&page=%d", page)).body, -1) {
+			if !listed[m[1]] {
+				t.Errorf("page %d links to ended session %s, which Recently signed out does not list", page, m[1][:8])
+			}
+			linked[m[1]] = true
+		}
+	}
+	if len(linked) != 50 {
+		t.Errorf("the activity links to %d ended sessions, want the 50 listed", len(linked))
 	}
 }
