@@ -17,7 +17,7 @@ type usersPage struct {
 	Search      bool   // the page has the search box
 	Summary     string
 	Empty       string // said instead of the table when the page is empty
-	Users       []userItem
+	Table       userTable
 	ShowAccount bool // the table names each user's client
 	Crumbs      []crumb
 	Pager       pager
@@ -31,6 +31,15 @@ type userItem struct {
 	AccountName, AccountHref     string
 	Disabled, ShowAccount        bool
 	LiveSessions                 int
+}
+
+// userTable is a page's rows as one plain value (an array, not a slice),
+// so the whole table body is rendered once per distinct page and shared
+// by every partner user who sees it (see partialCache): one cache lookup
+// instead of 50, each a reflective call from the template.
+type userTable struct {
+	Rows [store.PageSize]userItem
+	N    int // rows in use
 }
 
 // crumb is a link on the way back up the console.
@@ -131,13 +140,13 @@ func (h *handler) clientName(c *fiber.Ctx, id string) (string, error) {
 // fillUsers puts a page of users and its pager on p; link is the address
 // of page n with the same query.
 func fillUsers(p *usersPage, res store.UserPage, link func(n int) string) {
-	p.Users = make([]userItem, 0, len(res.Users))
-	for _, u := range res.Users {
-		p.Users = append(p.Users, userItem{
+	p.Table.N = min(len(res.Users), len(p.Table.Rows))
+	for i, u := range res.Users[:p.Table.N] {
+		p.Table.Rows[i] = userItem{
 			Name: u.Name, Email: u.Email, Href: partnerUserURL(u.ID), RoleLabel: u.Role.Label(),
 			AccountName: u.AccountName, AccountHref: partnerAccountURL(u.AccountID),
 			Disabled: u.Disabled, ShowAccount: p.ShowAccount, LiveSessions: u.LiveSessions,
-		})
+		}
 	}
 	p.Pager = pager{Page: res.Page, Pages: res.Pages}
 	if res.Page > 1 {
@@ -146,7 +155,7 @@ func fillUsers(p *usersPage, res store.UserPage, link func(n int) string) {
 	if res.Page < res.Pages {
 		p.Pager.Next = link(res.Page + 1)
 	}
-	if len(p.Users) == 0 && p.Empty == "" {
+	if p.Table.N == 0 && p.Empty == "" {
 		p.Empty = "There is no page " + strconv.Itoa(res.Page) + ". The last page is " + strconv.Itoa(res.Pages) + "."
 	}
 }
