@@ -22,6 +22,26 @@ type userSessionsPage struct {
 	Activity *activityList
 }
 
+// userHead is the top of a user's page: the way back, who the user is
+// and Sign out everywhere, as one plain value, rendered once per distinct
+// value (see partialCache).
+type userHead struct {
+	Crumbs                 [2]crumb
+	Name, Email, RoleLabel string
+	Disabled               bool
+	Everywhere             everywhereControl
+}
+
+// Head is the top of the page.
+func (p *userSessionsPage) Head() userHead {
+	h := userHead{Name: p.Name, Email: p.Email, RoleLabel: p.RoleLabel, Disabled: p.Disabled}
+	copy(h.Crumbs[:], p.Crumbs)
+	if p.Everywhere != nil {
+		h.Everywhere = *p.Everywhere
+	}
+	return h
+}
+
 // everywhereControl is Sign out everywhere for one user: the button and
 // its dialogue, or the sentence that there is nothing to sign out; and,
 // without JavaScript, the confirmation page.
