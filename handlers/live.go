@@ -70,11 +70,39 @@ func (h *handler) liveEvents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ls := &liveStream{h: h, sub: sub, token: token, v: v}
+	ls := &liveStream{h: h, sub: sub, token: token, v: v, since: h.liveSince(c)}
 	head := responseHead(c)
 	c.Context().HijackSetNoResponse(true)
 	c.Context().Hijack(func(conn net.Conn) { ls.run(conn, head) })
 	return nil
+}
+
+// maxCatchUp is how far back a new stream catches up; a page older than
+// that has missed too much to patch and shows what it showed.
+const maxCatchUp = time.Hour
+
+// liveSince is what the page opening a stream has seen up to: the id of
+// the last event its browser got (Last-Event-ID, on a reconnect) or the
+// time the page was rendered (since, on the first connect), both in
+// milliseconds of the server's clock. Zero for none or nonsense.
+func (h *handler) liveSince(c *fiber.Ctx) time.Time {
+	raw := c.Get("Last-Event-ID")
+	if raw == "" {
+		raw = c.Query("since")
+	}
+	ms, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || ms <= 0 || len(raw) > 16 {
+		return time.Time{}
+	}
+	now := h.now()
+	t := time.UnixMilli(ms)
+	switch {
+	case t.After(now):
+		return now
+	case now.Sub(t) > maxCatchUp:
+		return now.Add(-maxCatchUp)
+	}
+	return t
 }
 
 // viewer is who a stream shows the portal to.
@@ -142,6 +170,14 @@ func signInURL(reason store.Reason) string {
 }
 
 func retryField(ms int) string { return "retry: " + strconv.Itoa(ms) + "\n\n" }
+
+// appendID appends an id-only block: the browser's Last-Event-ID, what it
+// has seen up to, in server milliseconds. It dispatches no event.
+func appendID(b []byte, now time.Time) []byte {
+	b = append(b, "id: "...)
+	b = strconv.AppendInt(b, now.UnixMilli(), 10)
+	return append(b, "\n\n"...)
+}
 
 // appendEvent appends one server-sent event: each line of data on its own
 // data field, so fragments keep their newlines.

@@ -19,6 +19,7 @@ type liveStream struct {
 	conn  net.Conn
 	token string // the session's cookie, kept only in this goroutine
 	v     *viewer
+	since time.Time // what the page has seen up to: catch up from here
 	// shown is the user's live sessions as last sent, by id, with when
 	// each would expire: the stream sends what changed against it.
 	shown map[string]time.Time
@@ -38,7 +39,7 @@ func (ls *liveStream) run(conn net.Conn, head []byte) {
 	}()
 	ls.out = append(ls.out[:0], head...)
 	ls.out = append(ls.out, retryField(jittered(retryNormal))...)
-	if ok := ls.refresh(nil, true); !ls.flush() || !ok {
+	if ok := ls.refresh(nil); !ls.flush() || !ok {
 		return
 	}
 	heartbeat := time.NewTicker(ls.h.heartbeat())
@@ -50,11 +51,16 @@ func (ls *liveStream) run(conn net.Conn, head []byte) {
 		select {
 		case <-ls.sub.Wake():
 			changes, all := ls.sub.Take()
-			ok = ls.refresh(changes, all)
+			if all {
+				changes = nil // re-read everything; the diff does not need them
+			}
+			ok = ls.refresh(changes)
 		case <-expiry.C:
-			ok = ls.refresh(nil, false)
+			ok = ls.refresh(nil)
 		case <-heartbeat.C:
-			ls.out = append(ls.out, ": \n\n"...)
+			// A comment, and the id: the browser reconnects from here.
+			ls.out = append(ls.out, ": \n"...)
+			ls.out = appendID(ls.out, ls.h.now())
 		case <-ls.sub.Done():
 			// Replaced by a newer stream, or shutting down: the browser
 			// reconnects (to the next process, on shutdown) after a pause.
@@ -81,12 +87,11 @@ func (ls *liveStream) flush() bool {
 	return err == nil
 }
 
-// refresh brings the page up to date after changes (or, with changes nil,
-// when a session may have expired): it re-checks the stream's own session
-// and sends what changed in the user's sessions. sync sends the whole
-// list, for a page that may have missed changes. It returns false once the
-// stream must end.
-func (ls *liveStream) refresh(changes []store.Change, sync bool) bool {
+// refresh brings the page up to date after changes (or, with none, when a
+// session may have expired): it re-checks the stream's own session and
+// sends what changed in the user's sessions since the page last heard. It
+// returns false once the stream must end.
+func (ls *liveStream) refresh(changes []store.Change) bool {
 	v, reason, err := ls.h.viewer(ls.token)
 	switch {
 	case err != nil:
@@ -105,35 +110,56 @@ func (ls *liveStream) refresh(changes []store.Change, sync bool) bool {
 		}
 	}
 	ls.v.session = v.session
+	now := ls.h.now()
 	list, err := ls.h.store.ListUserSessions(ls.v.user.ID)
 	if err != nil {
 		ls.h.log.Error("live stream: list sessions failed", "user_id", ls.v.user.ID, "err", err)
 		return false
 	}
-	if sync || ls.shown == nil {
-		ls.sync(list)
-		return true
+	if ls.shown == nil {
+		err = ls.catchUp(list)
+	} else {
+		err = ls.diff(list)
 	}
-	ls.diff(list)
+	if err != nil {
+		ls.h.log.Error("live stream: read sessions failed", "user_id", ls.v.user.ID, "err", err)
+		return false
+	}
+	ls.out = appendID(ls.out, now)
 	return true
 }
 
-// sync sends the whole list (customers' Active Sessions) and remembers it.
-func (ls *liveStream) sync(list []store.Session) {
+// catchUp sends, on a new stream, what changed since the page last heard
+// (since: its render time, or the id of the last event its browser got):
+// the sessions that started or ended meanwhile.
+func (ls *liveStream) catchUp(list []store.Session) error {
 	ls.remember(list)
-	if !ls.v.user.Role.IsCustomer() {
-		return
+	if ls.since.IsZero() {
+		return nil
 	}
-	v := ls.h.sessionListOf(list, ls.v.session.ID, ls.v.csrf, ls.v.loc)
-	ls.render("sync", "partials/live_sync", v)
+	var added []store.Session
+	for _, s := range list {
+		if s.CreatedAt.After(ls.since) && s.ID != ls.v.session.ID {
+			added = append(added, s)
+		}
+	}
+	ended, err := ls.h.store.SessionsEndedSince(ls.v.user.ID, ls.since)
+	if err != nil {
+		return err
+	}
+	ls.send(list, added, ended)
+	return nil
 }
 
-func (ls *liveStream) remember(list []store.Session) {
+// remember records list as shown, returning what was shown before.
+func (ls *liveStream) remember(list []store.Session) map[string]time.Time {
+	prev := ls.shown
 	ls.shown = make(map[string]time.Time, len(list))
 	policy := ls.h.store.Policy()
 	for _, s := range list {
 		ls.shown[s.ID] = s.ExpiresAt(policy)
 	}
+	return prev
 }
 
 // liveSessions is what changed in a user's sessions, as the page's rows
@@ -147,23 +173,41 @@ type liveSessions struct {
 }
 
 // diff sends the sessions that ended or started since the last list.
-func (ls *liveStream) diff(list []store.Session) {
-	prev := ls.shown
-	ls.remember(list)
-	var ended []string
+func (ls *liveStream) diff(list []store.Session) error {
+	prev := ls.remember(list)
+	var endedIDs []string
 	for id := range prev {
 		if _, ok := ls.shown[id]; !ok {
-			ended = append(ended, id)
+			endedIDs = append(endedIDs, id)
 		}
 	}
-	slices.Sort(ended)
-	var added []store.Session
+	slices.Sort(endedIDs)
+	var added, ended []store.Session
 	for _, s := range list {
 		if _, ok := prev[s.ID]; !ok && s.ID != ls.v.session.ID {
 			added = append(added, s)
 		}
 	}
-	if len(ended) == 0 && len(added) == 0 {
+	for _, id := range endedIDs {
+		s, err := ls.h.store.UserSession(ls.v.user.ID, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue // swept meanwhile
+		case err != nil:
+			return err
+		}
+		ended = append(ended, s)
+	}
+	ls.send(list, added, ended)
+	return nil
+}
+
+// send queues what changed: a notice per new sign-in (every role), and
+// for customers the rows that ended or started, with the count that
+// "Sign out all other devices" shows and a sentence for screen readers.
+// The page ignores rows it already shows as they are (see app.js).
+func (ls *liveStream) send(list, added, ended []store.Session) {
+	if len(added) == 0 && len(ended) == 0 {
 		return
 	}
 	for _, s := range added {
@@ -175,18 +219,9 @@ func (ls *liveStream) diff(list []store.Session) {
 	all := ls.h.sessionListOf(list, ls.v.session.ID, ls.v.csrf, ls.v.loc)
 	u := liveSessions{Sessions: all, AddAt: "afterend:#session-" + ls.v.session.ID}
 	now := ls.h.now()
-	for _, id := range ended {
-		s, err := ls.h.store.UserSession(ls.v.user.ID, id)
-		if err != nil {
-			if !errors.Is(err, store.ErrNotFound) {
-				ls.h.log.Error("live stream: read ended session", "user_id", ls.v.user.ID, "err", err)
-			}
-			continue
-		}
-		if ended, _ := s.Ended(now, ls.h.store.Policy()); !ended {
-			// Gone from the list but live: cannot happen short of a clock
-			// going back; leave the row as it is.
-			continue
+	for _, s := range ended {
+		if done, _ := s.Ended(now, ls.h.store.Policy()); !done {
+			continue // gone from the list but live: only if the clock went back
 		}
 		row := ls.h.row(s, false, ls.v.csrf, now, ls.v.loc)
 		row.OOB = "true"

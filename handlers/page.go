@@ -25,8 +25,9 @@ type layoutView struct {
 // token for its Sign out form and for htmx requests.
 type signedIn struct {
 	Name, RoleLabel, CSRF string
-	Partner               bool // the header links to the partner console
-	Live                  bool // the page opens the live-updates stream
+	Partner               bool  // the header links to the partner console
+	Live                  bool  // the page opens the live-updates stream
+	Since                 int64 // when the page was rendered (ms): its stream catches up from here
 }
 
 // newLayout fills the layout for the caller, signed in or not.
@@ -34,7 +35,7 @@ func (h *handler) newLayout(c *fiber.Ctx, title string) layoutView {
 	l := layoutView{Title: title, Demo: h.cfg.Demo}
 	if a := authOf(c); a != nil {
 		l.User = &signedIn{Name: a.User.Name, RoleLabel: a.User.Role.Label(), CSRF: a.CSRF, Partner: isPartner(a.User.Role),
-			Live: h.cfg.Live != nil}
+			Live: h.cfg.Live != nil, Since: h.now().UnixMilli()}
 	}
 	return l
 }

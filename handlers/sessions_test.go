@@ -235,7 +235,7 @@ func TestHXHeaders(t *testing.T) {
 	}
 	b.signIn("s@example.com")
 	page := b.get(activeSessionsURL).body
-	want := `<body hx-headers="{&#34;` + csrfHeader + `&#34;:&#34;` + b.csrf() + `&#34;}" hx-ext="sse" sse-connect="/events">`
+	want := `<body hx-headers="{&#34;` + csrfHeader + `&#34;:&#34;` + b.csrf() + `&#34;}" hx-ext="sse" sse-connect="/events" data-live-since="`
 	if b.csrf() == "" || !strings.Contains(page, want) {
 		t.Fatalf("page lacks %s", want)
 	}

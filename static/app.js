@@ -72,6 +72,41 @@
     if (focus) focus.focus();
   });
 
+  // A live update names rows by id: a row to replace may not be on this
+  // page (it started and ended while the page loaded), and a row to add
+  // may be here already (the page was rendered after it started). Drop
+  // those parts before the SSE extension swaps the rest in.
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    var msg = event.detail;
+    if (!msg || typeof msg.data !== "string" || msg.data.indexOf("hx-swap-oob") < 0) return;
+    var tpl = document.createElement("template");
+    tpl.innerHTML = msg.data;
+    var changed = false;
+    tpl.content.querySelectorAll("template").forEach(function (inner) {
+      inner.content.querySelectorAll("[hx-swap-oob]").forEach(function (el) {
+        var how = el.getAttribute("hx-swap-oob");
+        if (how === "true" && el.id && !document.getElementById(el.id)) {
+          el.remove();
+          changed = true;
+        } else if (how.indexOf(":") > 0) {
+          var target = how.slice(how.indexOf(":") + 1);
+          if (!document.querySelector(target)) {
+            el.remove();
+            changed = true;
+            return;
+          }
+          el.querySelectorAll("[id]").forEach(function (row) {
+            if (document.getElementById(row.id)) {
+              row.remove();
+              changed = true;
+            }
+          });
+        }
+      });
+    });
+    if (changed) msg.data = tpl.innerHTML;
+  });
+
   // Live updates must not close an open confirmation: while the dialogue
   // is open, only its sentence takes the new count.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {

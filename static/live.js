@@ -29,6 +29,10 @@
   var retryDelay = 0;
   var watches = {}; // tab id -> users its page watches (leader only)
   var withLocks = false;
+  // since is what this page has seen up to, in server milliseconds: when
+  // it was rendered, then the id of each event heard. A new stream
+  // catches up from it.
+  var since = 0;
   var connectTimer = 0;
 
   // An EventSource as the SSE extension uses one.
@@ -64,6 +68,11 @@
 
   // deliver hands an event to this page: "end" leaves for the sign-in
   // page it names; the rest go to the extension's listeners.
+  function seen(id) {
+    var n = parseInt(id, 10);
+    if (n > since) since = n;
+  }
+
   function deliver(type, data) {
     if (type === "end") {
       if (typeof data === "string" && /^\/login(\?|$)/.test(data)) location.assign(data);
@@ -91,8 +100,8 @@
     return out;
   }
 
-  // streamURL is the stream for every watched user of every tab.
-  function streamURL() {
+  // watchURL is the stream for every watched user of every tab.
+  function watchURL() {
     var all = [];
     Object.keys(watches).forEach(function (tab) {
       watches[tab].forEach(function (u) {
@@ -106,11 +115,11 @@
   // connect (re)opens the leader's stream if what it should watch changed.
   function connect() {
     if (!leader) return;
-    var url = streamURL();
+    var url = watchURL();
     if (es && esURL === url && es.readyState !== 2) return;
     if (es) es.close();
     esURL = url;
-    es = new EventSource(url, { withCredentials: true });
+    es = new EventSource(url + (url.indexOf("?") < 0 ? "?" : "&") + "since=" + since, { withCredentials: true });
     es.onopen = function () {
       retryDelay = 0;
       sources.forEach(function (s) {
@@ -133,7 +142,8 @@
     };
     NAMES.forEach(function (type) {
       es.addEventListener(type, function (e) {
-        post({ t: "event", type: type, data: e.data });
+        seen(e.lastEventId);
+        post({ t: "event", type: type, data: e.data, id: e.lastEventId });
         deliver(type, e.data);
       });
     });
@@ -165,7 +175,10 @@
     if (!m || typeof m !== "object") return;
     switch (m.t) {
       case "event":
-        if (!leader) deliver(m.type, m.data);
+        if (!leader) {
+          seen(m.id);
+          deliver(m.type, m.data);
+        }
         break;
       case "leader":
         // A new leader wants to know what every page watches.
@@ -251,6 +264,7 @@
   function start() {
     if (started) return;
     started = true;
+    seen(document.body.getAttribute("data-live-since"));
     if (!channel) {
       becomeLeader(); // no way to share: this page streams alone
       return;

@@ -208,3 +208,43 @@ func TestPeekIsNotActivity(t *testing.T) {
 		t.Fatalf("ExpiresAt near the lifetime = %v, want %v", got.ExpiresAt(s.Policy()), want)
 	}
 }
+
+func TestSessionsEndedSince(t *testing.T) {
+	clk := newClock()
+	s := MustOpen(t, Options{Now: clk.Now, Policy: Policy{IdleTimeout: time.Hour, MaxLifetime: 24 * time.Hour}})
+	u := mustUser(t, s, RoleClientStaff)
+	other := mustUser(t, s, RoleClientStaff)
+	early, _ := mustSession(t, s, u.ID, NewSession{})
+	idle, _ := mustSession(t, s, u.ID, NewSession{})
+	_, liveTok := mustSession(t, s, u.ID, NewSession{})
+	mustSession(t, s, other.ID, NewSession{})
+	if _, err := s.RevokeUserSession(u.ID, early.ID, ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	since := clk.Advance(time.Minute)
+	clk.Advance(30 * time.Minute)
+	if _, _, err := s.Authenticate(liveTok); err != nil { // keeps it live
+		t.Fatal(err)
+	}
+	late, _ := mustSession(t, s, u.ID, NewSession{})
+	if _, err := s.RevokeUserSession(u.ID, late.ID, ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(40 * time.Minute) // idle expired at t0+1h, after since
+
+	got, err := s.SessionsEndedSince(u.ID, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, x := range got {
+		ids = append(ids, x.ID)
+	}
+	if want := []string{late.ID, idle.ID}; !slices.Equal(ids, want) {
+		t.Fatalf("ended since: %v, want %v (revoked at +31m, then idle at +60m; not the one revoked before)", ids, want)
+	}
+	// The other user's idle session is theirs alone.
+	if got, err := s.SessionsEndedSince(other.ID, since); err != nil || len(got) != 1 || got[0].UserID != other.ID {
+		t.Fatalf("another user's: %v, %v", got, err)
+	}
+}

@@ -229,6 +229,34 @@ func (s *Store) UserSession(userID, sessionID string) (Session, error) {
 	return sess, err
 }
 
+// SessionsEndedSince returns the user's sessions that ended (were revoked,
+// or expired) after since, oldest end first: what a page rendered at since
+// has not yet shown as ended.
+func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]Session, error) {
+	now := s.now()
+	var out []Session
+	err := s.db.View(func(tx *bolt.Tx) error {
+		set := getSessionSetBucket(tx, userID)
+		if set == nil {
+			return nil
+		}
+		var err error
+		out, err = sessionsInSetTx(tx, set, func(x Session) bool {
+			s.mergeActivity(&x)
+			return x.endedAt(now, s.opts.Policy).After(since)
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of user %s ended since %s: %w", userID, since.Format(time.RFC3339), err)
+	}
+	for i := range out {
+		s.mergeActivity(&out[i])
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].endedAt(now, s.opts.Policy).Before(out[j].endedAt(now, s.opts.Policy)) })
+	return out, nil
+}
+
 // sessionsInSetTx decodes the sessions named in a user's set, keeping those
 // that keep accepts (all if keep is nil).
 func sessionsInSetTx(tx *bolt.Tx, set *bolt.Bucket, keep func(Session) bool) ([]Session, error) {
