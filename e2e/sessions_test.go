@@ -114,6 +114,7 @@ func TestRevokedBrowserIsSentToSignIn(t *testing.T) {
 	ctx, srv := setup(t)
 	a := newBrowser(t, ctx, srv, "A", chromeLinux)
 	b := newBrowser(t, ctx, srv, "B", firefoxWindows)
+	b.blockLive() // this test is about its next request
 	a.signIn(managerEmail)
 
 	revokeB := func() {
@@ -169,6 +170,8 @@ func TestSignOutAllOtherDevices(t *testing.T) {
 	a := newBrowser(t, ctx, srv, "A", chromeLinux)
 	b := newBrowser(t, ctx, srv, "B", firefoxWindows)
 	c := newBrowser(t, ctx, srv, "C", edgeMac)
+	b.blockLive() // B and C learn on their next request, as without live updates
+	c.blockLive()
 	a.signIn(managerEmail)
 	b.signIn(managerEmail)
 	c.signIn(managerEmail)
@@ -333,6 +336,7 @@ func TestWithoutJavaScript(t *testing.T) {
 	a := newBrowser(t, ctx, srv, "A", chromeLinux)
 	a.disableJavaScript()
 	b := newBrowser(t, ctx, srv, "B", firefoxWindows)
+	b.blockLive() // this test is about its next request
 	a.signIn(adminEmail)
 	if got := eval[string](a, `typeof window.htmx`); got != "undefined" {
 		t.Fatalf("JavaScript is not off in A: typeof htmx is %q", got)

@@ -240,7 +240,7 @@ func TestLivePanelFollowsSignInsAndSignOuts(t *testing.T) {
 	}
 	ended := sa.expect("sessions", 2*time.Second)
 	for _, want := range []string{`id="session-` + cID + `" hx-swap-oob="true"`, "is-ended", "Signed out",
-		"No other sessions.", "Signed out: Chrome"} {
+		"No other sessions.", "Signed out Chrome"} {
 		if !strings.Contains(ended.data, want) {
 			t.Errorf("sessions event lacks %q: %s", want, ended.data)
 		}

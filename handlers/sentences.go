@@ -61,7 +61,10 @@ func passwordChanged(n int) string {
 // endedAnnouncement tells a screen reader that a live update marked a
 // session's row signed out or expired.
 func endedAnnouncement(r sessionRow) string {
-	return r.EndedText + ": " + r.Device + ", " + r.where() + "."
+	if r.EndedText == "Expired" {
+		return "Session expired: " + r.Device + ", " + r.where() + "."
+	}
+	return signedOutSession(r.Device, r.where())
 }
 
 // newSignInAnnouncement tells a screen reader that a live update added a

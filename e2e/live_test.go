@@ -1,0 +1,225 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// blockLive stops the browser's tab from opening the live-updates stream,
+// as a proxy that buffers responses would: the browser then learns that
+// its session ended on its next request, as it did before live updates.
+func (b *browser) blockLive() {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, network.Enable, network.EnableParams{}); err != nil {
+		b.t.Fatalf("%s: enable network: %v", b.name, err)
+	}
+	_, err := chromedp.Call(b.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{
+		URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/events*", Block: true}},
+	})
+	if err != nil {
+		b.t.Fatalf("%s: block /events: %v", b.name, err)
+	}
+}
+
+// newTab opens another tab of the same browser (same profile, cookies
+// and connections), closed when the test ends.
+func (b *browser) newTab(name string) *browser {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	b.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		b.t.Fatalf("%s: open a tab: %v", name, err)
+	}
+	return &browser{t: b.t, ctx: ctx, dev: b.dev, name: name, server: b.server}
+}
+
+// waitPath waits, without doing anything, until the address bar shows
+// want (path and query), and returns how long that took.
+func (b *browser) waitPath(want string, within time.Duration) time.Duration {
+	b.t.Helper()
+	start := time.Now()
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, time.Second)
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		cancel()
+		if err == nil && strings.HasSuffix(loc, want) && strings.HasPrefix(loc, b.server.URL) {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			b.t.Fatalf("%s: the address bar shows %s, not %s, %s later", b.name, loc, want, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitLive waits until the page's tab has its live updates: the tab that
+// leads holds the stream, the others hear it.
+func (b *browser) waitLive() {
+	b.t.Helper()
+	b.do("wait for live updates", chromedp.Poll[chromedp.Void](`document.body.hasAttribute("sse-connect") && window.htmx !== undefined`))
+	time.Sleep(600 * time.Millisecond) // the election and the connection
+}
+
+// TestLiveSignOutReachesEveryTab: browser B has Active Sessions open and
+// a second tab on Profile; A signs B out. Both of B's tabs show the
+// sign-in page with the reason within a second, with no input, and A's
+// other tab shows B's row signed out without a reload.
+func TestLiveSignOutReachesEveryTab(t *testing.T) {
+	ctx, srv := setup(t)
+	a := newBrowser(t, ctx, srv, "A", chromeLinux)
+	b := newBrowser(t, ctx, srv, "B", firefoxWindows)
+	a.signIn(managerEmail)
+	b.signIn(managerEmail)
+	b.openActiveSessions()
+	b2 := b.newTab("B's second tab")
+	b2.navigate("/settings?section=profile")
+	a2 := a.newTab("A's second tab")
+	a2.openActiveSessions()
+	a2.watch()
+	eval[bool](a2, `(window.__marker = 1, true)`)
+	for _, x := range []*browser{b, b2, a2} {
+		x.waitLive()
+	}
+	a.openActiveSessions()
+	a.watch()
+	rb := rowFor(t, a.rows(), firefoxWindows)
+
+	var wg sync.WaitGroup
+	took := make([]time.Duration, 2)
+	for i, x := range []*browser{b, b2} {
+		wg.Go(func() { took[i] = x.waitPath("/login?reason=revoked", 5*time.Second) })
+	}
+	a.signOutRow(rb)
+	wg.Wait()
+	for i, d := range took {
+		t.Logf("B's tab %d left for sign-in %s after A's click was sent", i+1, d.Round(time.Millisecond))
+		if d > time.Second+500*time.Millisecond {
+			// The click itself, its response and the swap come first;
+			// what is left must be under a second.
+			t.Errorf("B's tab %d took %s to leave", i+1, d)
+		}
+	}
+	b.assertText(".notice-info", reasonRevoked)
+	b2.assertText(".notice-info", reasonRevoked)
+
+	a2.do("wait for B's row to show it ended", chromedp.WaitVisible(chromedp.CSS("#"+rb.ID+".is-ended span.ended")))
+	if got := eval[int](a2, `window.__marker || 0`); got != 1 {
+		t.Error("A's other tab was reloaded; the row should have changed in place")
+	}
+	a2.do("wait for the announcement", chromedp.WaitVisible(chromedp.CSS("#flash .flash-msg")))
+	if got, want := a2.text("#flash"), "Signed out "+firefoxWindows.Label+", "+privateNetwork+"."; got != want {
+		t.Errorf("A's other tab announces %q, want %q", got, want)
+	}
+	a.assertNoProblems()
+	a2.assertNoProblems()
+}
+
+// TestLiveSevenTabs: browsers allow six HTTP/1.1 connections per host.
+// Seven tabs of the portal still load pages and submit forms, because
+// they share one stream; and every one of them hears the live updates.
+func TestLiveSevenTabs(t *testing.T) {
+	ctx, srv := setup(t)
+	a := newBrowser(t, ctx, srv, "A", chromeLinux)
+	b := newBrowser(t, ctx, srv, "B", firefoxWindows)
+	a.signIn(managerEmail)
+	b.signIn(managerEmail)
+	tabs := []*browser{b}
+	for i := 2; i <= 7; i++ {
+		tab := b.newTab(fmt.Sprintf("B's tab %d", i))
+		tab.navigate("/settings?section=profile")
+		tab.assertText("h1", "Profile")
+		tabs = append(tabs, tab)
+	}
+	for _, tab := range tabs {
+		tab.watch()
+		tab.waitLive()
+	}
+	// The seventh tab still loads pages and submits forms.
+	last := tabs[6]
+	last.openActiveSessions()
+	for _, r := range last.rows() {
+		if !r.Current && !r.Ended && r.Device != chromeLinux.Label {
+			last.signOutRow(r) // a seeded session: the form submits and swaps
+			break
+		}
+	}
+	last.navigate("/settings?section=password")
+	last.assertText("h1", "Password")
+
+	// A signs B out of everything: all seven tabs leave, none clicked.
+	a.openActiveSessions()
+	a.do("sign out all other devices",
+		chromedp.Click(chromedp.CSS(`form[data-dialog="confirm-sign-out-others"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`dialog#confirm-sign-out-others[open]`)),
+		chromedp.Click(chromedp.CSS(`#confirm-sign-out-others button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#active-sessions .notice-ok`)),
+	)
+	var wg sync.WaitGroup
+	for _, tab := range tabs {
+		wg.Go(func() { tab.waitPath("/login?reason=revoked_all", 5*time.Second) })
+	}
+	wg.Wait()
+	for _, tab := range tabs {
+		tab.assertNoProblems()
+	}
+}
+
+// TestLiveNewSignInNotice: a sign-in elsewhere shows a notice on the
+// user's open pages, leaves an open confirmation open (its count follows),
+// and "Not you? Sign it out" signs the newcomer out in one click.
+func TestLiveNewSignInNotice(t *testing.T) {
+	ctx, srv := setup(t)
+	a := newBrowser(t, ctx, srv, "A", chromeLinux)
+	b := newBrowser(t, ctx, srv, "B", firefoxWindows)
+	c := newBrowser(t, ctx, srv, "C", edgeMac)
+	a.signIn(staffEmail)
+	a.openActiveSessions()
+	a.watch()
+	a.waitLive()
+	others := len(a.rows()) - 1
+	a.do("open the confirmation dialog",
+		chromedp.Click(chromedp.CSS(`form[data-dialog="confirm-sign-out-others"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`dialog#confirm-sign-out-others[open]`)),
+	)
+	b.signIn(staffEmail)
+	a.do("wait for the notice", chromedp.WaitVisible(chromedp.CSS(".live-notice")))
+	if got := a.text(".live-notice p"); !strings.HasPrefix(got, "New sign-in: "+firefoxWindows.Label+", "+privateNetwork+", just now") {
+		t.Errorf("the notice says %q", got)
+	}
+	if got, want := a.text("#confirm-desc"), fmt.Sprintf("This signs out %d other sessions. You stay signed in on this browser.", others+1); got != want {
+		t.Errorf("the open dialogue says %q, want %q", got, want)
+	}
+	if !eval[bool](a, `document.querySelector("dialog#confirm-sign-out-others").open`) {
+		t.Error("the live update closed the open dialogue")
+	}
+	a.do("cancel the dialogue", chromedp.Click(chromedp.CSS(`#confirm-sign-out-others [data-close-dialog]`)))
+
+	// Not you? Sign it out: B is signed out and its row says so.
+	a.do("sign the newcomer out from the notice",
+		chromedp.Click(chromedp.CSS(".live-notice button.btn-danger")),
+		chromedp.WaitNotPresent(chromedp.CSS(".live-notice")),
+	)
+	b.waitPath("/login?reason=revoked", 5*time.Second)
+	a.do("wait for the announcement", chromedp.WaitVisible(chromedp.CSS("#flash .flash-msg")))
+	if got, want := a.text("#flash"), "Signed out "+firefoxWindows.Label+", "+privateNetwork+"."; got != want {
+		t.Errorf("the live region says %q, want %q", got, want)
+	}
+
+	// A second newcomer's notice can be dismissed; the session stays.
+	c.signIn(staffEmail)
+	a.do("dismiss the notice",
+		chromedp.WaitVisible(chromedp.CSS(".live-notice")),
+		chromedp.Click(chromedp.CSS(".live-notice [data-dismiss]")),
+		chromedp.WaitNotPresent(chromedp.CSS(".live-notice")),
+	)
+	c.navigate("/settings?section=profile")
+	c.assertText("h1", "Profile")
+	a.assertNoProblems()
+}
