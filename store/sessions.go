@@ -203,7 +203,7 @@ func (s *Store) ListUserSessions(userID string) ([]Session, error) {
 		}
 		s.lists.put(userID, gen, out)
 	}
-	live := make([]Session, 0, len(out))
+	live := make([]Session, 0, min(len(out), 8)) // most of a long list is ended: do not size for it
 	for _, x := range out {
 		s.mergeActivity(&x)
 		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
