@@ -223,3 +223,30 @@ func TestLiveNewSignInNotice(t *testing.T) {
 	c.assertText("h1", "Profile")
 	a.assertNoProblems()
 }
+
+// TestLivePartnerUserPage: the partner console's page of a client user
+// follows that user's sessions: a new sign-in adds its row, a sign-out
+// marks it, without a reload.
+func TestLivePartnerUserPage(t *testing.T) {
+	ctx, srv := setup(t)
+	partner := newBrowser(t, ctx, srv, "partner", chromeLinux)
+	user := newBrowser(t, ctx, srv, "client user", firefoxWindows)
+	partner.signIn(partnerEmail)
+	partner.findUser(staffEmail)
+	partner.watch()
+	partner.waitLive()
+	eval[bool](partner, `(window.__marker = 1, true)`)
+	before := len(partner.rows())
+
+	user.signIn(staffEmail)
+	partner.do("wait for the new row", chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll("table.sessions tbody tr").length === %d`, before+1)))
+	r := rowFor(t, partner.rows(), firefoxWindows)
+
+	// The user signs that session out themselves (Sign out at the top).
+	user.clickAndLoad(`form[action="/logout"] button`)
+	partner.do("wait for the row to show it ended", chromedp.WaitVisible(chromedp.CSS("#"+r.ID+".is-ended span.ended")))
+	if got := eval[int](partner, `window.__marker || 0`); got != 1 {
+		t.Error("the partner's page was reloaded; rows should change in place")
+	}
+	partner.assertNoProblems()
+}

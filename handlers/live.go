@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,7 +64,8 @@ func (h *handler) liveEvents(c *fiber.Ctx) error {
 		}
 		return c.Send(endEvent(reason))
 	}
-	sub, err := h.cfg.Live.Open(v.user.ID, v.session.ID, nil)
+	watch := h.liveWatch(v, c.Query("watch"))
+	sub, err := h.cfg.Live.Open(v.user.ID, v.session.ID, watch)
 	if errors.Is(err, live.ErrFull) || errors.Is(err, live.ErrClosed) {
 		return c.SendString(retryField(jittered(retryFull)))
 	}
@@ -71,6 +73,9 @@ func (h *handler) liveEvents(c *fiber.Ctx) error {
 		return err
 	}
 	ls := &liveStream{h: h, sub: sub, token: token, v: v, since: h.liveSince(c)}
+	for _, id := range watch {
+		ls.watched = append(ls.watched, &panel{userID: id})
+	}
 	head := responseHead(c)
 	c.Context().HijackSetNoResponse(true)
 	c.Context().Hijack(func(conn net.Conn) { ls.run(conn, head) })
@@ -103,6 +108,30 @@ func (h *handler) liveSince(c *fiber.Ctx) time.Time {
 		return now.Add(-maxCatchUp)
 	}
 	return t
+}
+
+// maxWatch bounds the client users one partner stream follows: the user
+// pages open in one browser's tabs.
+const maxWatch = 10
+
+// liveWatch is the client users, of those raw names (comma-separated ids),
+// whose sessions a partner's pages show and the stream should follow:
+// only partner users follow anyone, and only users their partner manages
+// (the store checks; the rest are dropped, as if not asked for).
+func (h *handler) liveWatch(v *viewer, raw string) []string {
+	if raw == "" || !isPartner(v.user.Role) || len(raw) > maxWatch*33 {
+		return nil
+	}
+	var out []string
+	for _, id := range strings.Split(raw, ",") {
+		if len(out) == maxWatch || !store.ValidID(id) || slices.Contains(out, id) {
+			continue
+		}
+		if _, _, err := h.store.PartnerUser(v.user.AccountID, id); err == nil {
+			out = append(out, strings.Clone(id))
+		}
+	}
+	return out
 }
 
 // viewer is who a stream shows the portal to.

@@ -2,9 +2,7 @@ package handlers
 
 import (
 	"bytes"
-	"errors"
 	"net"
-	"slices"
 	"time"
 
 	"portal/live"
@@ -20,10 +18,12 @@ type liveStream struct {
 	token string // the session's cookie, kept only in this goroutine
 	v     *viewer
 	since time.Time // what the page has seen up to: catch up from here
-	// shown is the user's live sessions as last sent, by id, with when
-	// each would expire: the stream sends what changed against it.
-	shown map[string]time.Time
-	out   []byte
+	own   *panel    // the stream's own user's sessions
+	// watched are the client users whose sessions a partner's page shows
+	// (the console's user page), each checked against the partner's scope
+	// whenever it is read.
+	watched []*panel
+	out     []byte
 }
 
 // run serves the stream until the session ends, the hub closes it, or a
@@ -39,7 +39,7 @@ func (ls *liveStream) run(conn net.Conn, head []byte) {
 	}()
 	ls.out = append(ls.out[:0], head...)
 	ls.out = append(ls.out, retryField(jittered(retryNormal))...)
-	if ok := ls.refresh(nil); !ls.flush() || !ok {
+	if ok := ls.refresh(nil, true); !ls.flush() || !ok {
 		return
 	}
 	heartbeat := time.NewTicker(ls.h.heartbeat())
@@ -51,12 +51,9 @@ func (ls *liveStream) run(conn net.Conn, head []byte) {
 		select {
 		case <-ls.sub.Wake():
 			changes, all := ls.sub.Take()
-			if all {
-				changes = nil // re-read everything; the diff does not need them
-			}
-			ok = ls.refresh(changes)
+			ok = ls.refresh(changes, all)
 		case <-expiry.C:
-			ok = ls.refresh(nil)
+			ok = ls.refresh(nil, true)
 		case <-heartbeat.C:
 			// A comment, and the id: the browser reconnects from here.
 			ls.out = append(ls.out, ": \n"...)
@@ -89,9 +86,10 @@ func (ls *liveStream) flush() bool {
 
 // refresh brings the page up to date after changes (or, with none, when a
 // session may have expired): it re-checks the stream's own session and
-// sends what changed in the user's sessions since the page last heard. It
+// sends what changed in the sessions the page shows since it last heard.
+// all re-reads every panel, not only those of users named in changes. It
 // returns false once the stream must end.
-func (ls *liveStream) refresh(changes []store.Change) bool {
+func (ls *liveStream) refresh(changes []store.Change, all bool) bool {
 	v, reason, err := ls.h.viewer(ls.token)
 	switch {
 	case err != nil:
@@ -101,6 +99,7 @@ func (ls *liveStream) refresh(changes []store.Change) bool {
 		ls.out = append(ls.out, endEvent(reason)...)
 		return false
 	}
+	changed := map[string]bool{}
 	for _, ch := range changes {
 		if ch.Kind == store.UserChanged && ch.UserID == ls.v.user.ID {
 			// What was authorised before a password change or a disable
@@ -108,149 +107,46 @@ func (ls *liveStream) refresh(changes []store.Change) bool {
 			ls.out = append(ls.out, retryField(jittered(retryUserGone))...)
 			return false
 		}
+		changed[ch.UserID] = true
 	}
 	ls.v.session = v.session
-	now := ls.h.now()
-	list, err := ls.h.store.ListUserSessions(ls.v.user.ID)
-	if err != nil {
-		ls.h.log.Error("live stream: list sessions failed", "user_id", ls.v.user.ID, "err", err)
-		return false
+	if all || changed[ls.v.user.ID] {
+		if err := ls.refreshOwn(); err != nil {
+			ls.h.log.Error("live stream: read sessions failed", "user_id", ls.v.user.ID, "err", err)
+			return false
+		}
 	}
-	if ls.shown == nil {
-		err = ls.catchUp(list)
-	} else {
-		err = ls.diff(list)
+	kept := ls.watched[:0]
+	for _, p := range ls.watched {
+		if all || changed[p.userID] {
+			ok, err := ls.refreshWatched(p)
+			if err != nil {
+				ls.h.log.Error("live stream: read watched sessions failed", "user_id", ls.v.user.ID, "err", err)
+				return false
+			}
+			if !ok {
+				continue // no longer the partner's to see
+			}
+		}
+		kept = append(kept, p)
 	}
-	if err != nil {
-		ls.h.log.Error("live stream: read sessions failed", "user_id", ls.v.user.ID, "err", err)
-		return false
-	}
-	ls.out = appendID(ls.out, now)
+	ls.watched = kept
+	ls.out = appendID(ls.out, ls.h.now())
 	return true
-}
-
-// catchUp sends, on a new stream, what changed since the page last heard
-// (since: its render time, or the id of the last event its browser got):
-// the sessions that started or ended meanwhile.
-func (ls *liveStream) catchUp(list []store.Session) error {
-	ls.remember(list)
-	if ls.since.IsZero() {
-		return nil
-	}
-	var added []store.Session
-	for _, s := range list {
-		if s.CreatedAt.After(ls.since) && s.ID != ls.v.session.ID {
-			added = append(added, s)
-		}
-	}
-	ended, err := ls.h.store.SessionsEndedSince(ls.v.user.ID, ls.since)
-	if err != nil {
-		return err
-	}
-	ls.send(list, added, ended)
-	return nil
-}
-
-// remember records list as shown, returning what was shown before.
-func (ls *liveStream) remember(list []store.Session) map[string]time.Time {
-	prev := ls.shown
-	ls.shown = make(map[string]time.Time, len(list))
-	policy := ls.h.store.Policy()
-	for _, s := range list {
-		ls.shown[s.ID] = s.ExpiresAt(policy)
-	}
-	return prev
-}
-
-// liveSessions is what changed in a user's sessions, as the page's rows
-// and controls show it.
-type liveSessions struct {
-	Ended    []sessionRow // each marked to replace its row
-	Added    []sessionRow
-	AddAt    string // hx-swap-oob for the added rows
-	Sessions *sessionList
-	Announce string
-}
-
-// diff sends the sessions that ended or started since the last list.
-func (ls *liveStream) diff(list []store.Session) error {
-	prev := ls.remember(list)
-	var endedIDs []string
-	for id := range prev {
-		if _, ok := ls.shown[id]; !ok {
-			endedIDs = append(endedIDs, id)
-		}
-	}
-	slices.Sort(endedIDs)
-	var added, ended []store.Session
-	for _, s := range list {
-		if _, ok := prev[s.ID]; !ok && s.ID != ls.v.session.ID {
-			added = append(added, s)
-		}
-	}
-	for _, id := range endedIDs {
-		s, err := ls.h.store.UserSession(ls.v.user.ID, id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			continue // swept meanwhile
-		case err != nil:
-			return err
-		}
-		ended = append(ended, s)
-	}
-	ls.send(list, added, ended)
-	return nil
-}
-
-// send queues what changed: a notice per new sign-in (every role), and
-// for customers the rows that ended or started, with the count that
-// "Sign out all other devices" shows and a sentence for screen readers.
-// The page ignores rows it already shows as they are (see app.js).
-func (ls *liveStream) send(list, added, ended []store.Session) {
-	if len(added) == 0 && len(ended) == 0 {
-		return
-	}
-	for _, s := range added {
-		ls.render("notice", "partials/live_notice", ls.h.newSignInNotice(ls.v, s))
-	}
-	if !ls.v.user.Role.IsCustomer() {
-		return
-	}
-	all := ls.h.sessionListOf(list, ls.v.session.ID, ls.v.csrf, ls.v.loc)
-	u := liveSessions{Sessions: all, AddAt: "afterend:#session-" + ls.v.session.ID}
-	now := ls.h.now()
-	for _, s := range ended {
-		if done, _ := s.Ended(now, ls.h.store.Policy()); !done {
-			continue // gone from the list but live: only if the clock went back
-		}
-		row := ls.h.row(s, false, ls.v.csrf, now, ls.v.loc)
-		row.OOB = "true"
-		u.Ended = append(u.Ended, row)
-		u.Announce = endedAnnouncement(row)
-	}
-	isAdded := make(map[string]bool, len(added))
-	for _, s := range added {
-		isAdded[s.ID] = true
-	}
-	for _, r := range all.Rows {
-		if isAdded[r.ID] {
-			u.Added = append(u.Added, r)
-			u.Announce = newSignInAnnouncement(r)
-		}
-	}
-	if len(u.Ended)+len(u.Added) > 1 {
-		u.Announce = sessionsChanged(len(u.Ended), len(u.Added))
-	}
-	ls.render("sessions", "partials/live_sessions", u)
 }
 
 // untilExpiry is how long until the next shown session (the stream's own
 // included) would expire if unused, when the stream looks again.
 func (ls *liveStream) untilExpiry() time.Duration {
 	next := ls.v.session.ExpiresAt(ls.h.store.Policy())
-	for _, at := range ls.shown {
-		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
-			next = at
+	for _, p := range append([]*panel{ls.own}, ls.watched...) {
+		if p == nil {
+			continue
+		}
+		for _, at := range p.shown {
+			if !at.IsZero() && (next.IsZero() || at.Before(next)) {
+				next = at
+			}
 		}
 	}
 	if next.IsZero() {

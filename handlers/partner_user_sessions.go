@@ -107,11 +107,18 @@ func (h *handler) userSessions(c *fiber.Ctx, id string) (*userSessionsPage, erro
 		p.Rows = append(p.Rows, r)
 	}
 	distinguish(p.Rows)
-	p.Everywhere = &everywhereControl{
-		Name: u.Name, Action: partnerEverywhereURL(u.ID), Back: partnerUserURL(u.ID),
-		Sentence: willSignOutEverywhere(live, u.Name), CSRF: a.CSRF, Live: live,
-	}
+	everywhere := newEverywhereControl(u, live, a.CSRF)
+	p.Everywhere = &everywhere
 	return p, nil
+}
+
+// newEverywhereControl is Sign out everywhere for u, who has live
+// sessions: the page's, and live updates'.
+func newEverywhereControl(u store.User, live int, csrf string) everywhereControl {
+	return everywhereControl{
+		Name: u.Name, Action: partnerEverywhereURL(u.ID), Back: partnerUserURL(u.ID),
+		Sentence: willSignOutEverywhere(live, u.Name), CSRF: csrf, Live: live,
+	}
 }
 
 // partnerNames is how the console names a client user's partner in the
