@@ -117,6 +117,11 @@ func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
+		// Give a connection's read buffer back to the pool once a request
+		// is read, rather than holding it while idle: keep-alive
+		// connections, and live-update streams (which take the connection
+		// over), then cost a few KiB each instead of readBufferSize more.
+		ReduceMemoryUsage: true,
 	}
 	if len(cfg.TrustedProxies) > 0 {
 		// Only so c.Protocol() believes X-Forwarded-Proto from our proxies;
