@@ -49,7 +49,7 @@ func TestActivityScenarios(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := startPortal(path, testLocator(t), log, time.Hour)
+	p, err := startPortal(path, testLocator(t), log, portalOptions{Flush: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"portal/geo"
 	"portal/handlers"
+	"portal/live"
 	"portal/store"
 )
 
@@ -29,7 +30,7 @@ type portalFixture struct {
 	few, many login
 }
 
-func newPortalFixture(b *testing.B) portalFixture {
+func newPortalFixture(b *testing.B, hub bool) portalFixture {
 	b.Helper()
 	dir := b.TempDir()
 	loc := testLocator(b)
@@ -50,17 +51,30 @@ func newPortalFixture(b *testing.B) portalFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return portalFixture{handler: testHandler(b, st, loc), few: few[0], many: many[0]}
+	return portalFixture{handler: testHandlerWith(b, st, loc, hub), few: few[0], many: many[0]}
 }
 
-// testHandler is the real app on st, logging like the benchmark.
+// testHandler is the real app on st, logging like the benchmark, with
+// live updates on: pages render the stream's attributes. (st need not
+// publish to the hub; these benchmarks open no stream.)
 func testHandler(tb testing.TB, st *store.Store, loc handlers.Locator) fasthttp.RequestHandler {
+	tb.Helper()
+	return testHandlerWith(tb, st, loc, true)
+}
+
+// testHandlerWith is testHandler, without live updates if !hub (as before
+// issue 17), to compare.
+func testHandlerWith(tb testing.TB, st *store.Store, loc handlers.Locator, hub bool) fasthttp.RequestHandler {
 	tb.Helper()
 	log, err := newLogger("text")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	app, err := handlers.New(st, loc, handlers.Config{Logger: log})
+	var h *live.Hub
+	if hub {
+		h = live.NewHub(live.Options{})
+	}
+	app, err := handlers.New(st, loc, portalConfig(log, h, 0))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -163,17 +177,29 @@ func BenchmarkHandlerSessionMemory(b *testing.B) {
 }
 
 func BenchmarkHandlerAuthFragment(b *testing.B) {
-	f := newPortalFixture(b)
+	f := newPortalFixture(b, true)
 	benchHandler(b, f.handler, getRequest(activeSessionsPath, sessionCookie+"="+f.few.Token, true))
 }
 
 func BenchmarkHandlerAuthPage(b *testing.B) {
-	f := newPortalFixture(b)
+	f := newPortalFixture(b, true)
+	benchHandler(b, f.handler, getRequest(activeSessionsPath, sessionCookie+"="+f.few.Token, false))
+}
+
+// The same two without live updates, as before issue 17: the hub's cost
+// to a page is the difference.
+func BenchmarkHandlerAuthFragmentNoHub(b *testing.B) {
+	f := newPortalFixture(b, false)
+	benchHandler(b, f.handler, getRequest(activeSessionsPath, sessionCookie+"="+f.few.Token, true))
+}
+
+func BenchmarkHandlerAuthPageNoHub(b *testing.B) {
+	f := newPortalFixture(b, false)
 	benchHandler(b, f.handler, getRequest(activeSessionsPath, sessionCookie+"="+f.few.Token, false))
 }
 
 func BenchmarkHandlerList100(b *testing.B) {
-	f := newPortalFixture(b)
+	f := newPortalFixture(b, true)
 	benchHandler(b, f.handler, getRequest(activeSessionsPath, sessionCookie+"="+f.many.Token, false))
 }
 

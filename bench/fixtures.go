@@ -55,11 +55,16 @@ func newSeeder(st *store.Store, loc handlers.Locator, pwHash string) (*seeder, e
 
 // user creates a customer user in the seeder's account.
 func (s *seeder) user(role store.Role) (store.User, error) {
+	return s.st.CreateUser(s.nextUser(role))
+}
+
+// nextUser is the next customer user of the seeder's account, to create.
+func (s *seeder) nextUser(role store.Role) store.NewUser {
 	s.n++
-	return s.st.CreateUser(store.NewUser{
+	return store.NewUser{
 		AccountID: s.account, Email: fmt.Sprintf("bench.user.%06d@client.example", s.n),
 		Name: fmt.Sprintf("Bench User %06d", s.n), Role: role, PasswordHash: s.pwHash,
-	})
+	}
 }
 
 // session creates one of u's sessions, the i-th of its kind: varied
@@ -186,11 +191,7 @@ func seedOthers(s *seeder, users, perUser, batch int, progress func(done int)) e
 		n := min(usersPerBatch, users-first)
 		in := make([]store.NewUser, n)
 		for i := range in {
-			s.n++
-			in[i] = store.NewUser{
-				AccountID: s.account, Email: fmt.Sprintf("bench.user.%06d@client.example", s.n),
-				Name: fmt.Sprintf("Bench User %06d", s.n), Role: store.RoleClientStaff, PasswordHash: s.pwHash,
-			}
+			in[i] = s.nextUser(store.RoleClientStaff)
 		}
 		created, err := s.st.CreateUsers(in)
 		if err != nil {

@@ -32,6 +32,7 @@ type heapJob struct {
 	Duration         time.Duration
 	Log              string
 	MemProfile       string // "" for none
+	NoHub            bool   // -hub=false
 }
 
 // heapPhase measures the small store and (with -big) the big one, each in
@@ -50,7 +51,7 @@ func heapPhase(cfg config, fx *fixtures, geoPath string) ([]heapUse, error) {
 	}
 	for i, path := range paths {
 		job := heapJob{DB: path, GeoDB: geoPath, Readers: fx.Readers, Listers: fx.Listers,
-			Workers: cfg.Workers, Duration: cfg.Duration, Log: cfg.Log}
+			Workers: cfg.Workers, Duration: cfg.Duration, Log: cfg.Log, NoHub: !cfg.Hub}
 		if cfg.MemProfile != "" {
 			job.MemProfile = cfg.MemProfile + suffixes[i]
 		}
@@ -91,7 +92,7 @@ func heapChild(r io.Reader, w io.Writer) error {
 	}
 	var u heapUse
 	u.InuseBefore, u.AllocBefore = heapAfterGC()
-	p, err := startPortal(job.DB, loc, log, time.Hour)
+	p, err := startPortal(job.DB, loc, log, portalOptions{Flush: time.Hour, NoHub: job.NoHub})
 	if err != nil {
 		return err
 	}
@@ -121,12 +122,15 @@ func heapChild(r io.Reader, w io.Writer) error {
 // added is what opening and using the store added to HeapInuse.
 func (h heapUse) added() int64 { return int64(h.InuseAfter) - int64(h.InuseBefore) }
 
-func writeHeapProfile(path string) error {
+func writeHeapProfile(path string) error { return writeProfile("heap", path) }
+
+// writeProfile writes the named runtime/pprof profile to path.
+func writeProfile(name, path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
 		f.Close()
 		return err
 	}

@@ -11,6 +11,13 @@
 //	go run ./bench              # three to four minutes
 //	go run ./bench -big         # adds 1,000,000 other sessions (several more minutes)
 //	go run ./bench -pin         # server on CPU 0, load generator on CPU 1 (Linux, taskset)
+//	go run ./bench -live        # only the live-updates measurement (about a minute)
+//
+// After the scenarios it measures live updates (live.go): 10,000 open
+// event streams on one portal, their memory and idle CPU, and the time
+// from a revoke's response to the revoked stream's end event, with the
+// stream clients in a child process (each stream is a descriptor on both
+// sides).
 //
 // Besides the customer's Active Sessions page, it measures the partner
 // console's pages (partner.go) for a partner of 10 and one of 1,000
@@ -50,6 +57,13 @@ type config struct {
 	Keep       bool
 	Only       string
 	Rate       float64 // open-loop requests per second; 0 is closed loop
+	Hub        bool    // portals with the live-updates hub (issue 17)
+	Live       liveConfig
+}
+
+// portal is how the scenarios' portals run.
+func (c config) portal() portalOptions {
+	return portalOptions{Flush: c.Flush, NoHub: !c.Hub}
 }
 
 // loop says how the load generator paces requests.
@@ -84,6 +98,13 @@ func main() {
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the databases (their directory is printed) instead of deleting them")
 	flag.Float64Var(&cfg.Rate, "rate", 0, "open loop: offer this many requests per second in every timed run, latency counted from when each was due (0: closed loop)")
 	flag.StringVar(&cfg.Only, "only", "", "comma-separated scenarios to run (bare always runs, for the ratio)")
+	flag.BoolVar(&cfg.Hub, "hub", true, "serve live updates (/events, the store publishing to the hub) as the portal does; false measures the portals as before issue 17")
+	flag.BoolVar(&cfg.Live.Only, "live", false, "run only the live-updates measurement (streams, heartbeats, revoke to end event)")
+	flag.IntVar(&cfg.Live.Streams, "live-streams", 10_000, "live-updates streams to open on one portal, 10 per user (0 skips the live measurement)")
+	flag.IntVar(&cfg.Live.Revokes, "live-revokes", 1000, "revokes timed in each condition of the live measurement (at most 5 per 10 streams)")
+	flag.Float64Var(&cfg.Live.Rate, "live-revoke-rate", 200, "revokes per second offered in the live measurement (open loop)")
+	flag.DurationVar(&cfg.Live.Heartbeat, "live-heartbeat", 25*time.Second, "the live portal's heartbeat; the idle CPU is measured over one heartbeat interval")
+	liveClient := flag.Bool("live-client", false, "internal: act as the live measurement's stream clients, reading commands on stdin")
 	loadgen := flag.Bool("loadgen", false, "internal: act as the -pin load generator, reading plans on stdin")
 	heapOnly := flag.Bool("heap-child", false, "internal: measure one store's heap use, reading the job on stdin")
 	flag.Parse()
@@ -91,6 +112,13 @@ func main() {
 	if *heapOnly {
 		if err := heapChild(os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench heap-child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *liveClient {
+		if err := serveLiveClient(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench live-client:", err)
 			os.Exit(1)
 		}
 		return

@@ -61,7 +61,7 @@ func TestPartnerScenarios(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := startPortal(path, loc, log, time.Hour)
+	p, err := startPortal(path, loc, log, portalOptions{Flush: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

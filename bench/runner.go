@@ -59,25 +59,38 @@ type child struct {
 
 // startChild starts this binary as a load generator on cpus.
 func startChild(cpus string) (*child, error) {
+	cmd, in, out, err := startSelf(cpus, "-loadgen")
+	if err != nil {
+		return nil, fmt.Errorf("start load generator: %w", err)
+	}
+	return &child{cmd: cmd, in: in, out: out, cpus: cpus}, nil
+}
+
+// startSelf starts this binary with flag as a child speaking JSON lines on
+// its stdin and stdout, pinned to cpus with taskset unless cpus is "".
+func startSelf(cpus, flag string) (*exec.Cmd, io.WriteCloser, *json.Decoder, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	cmd := exec.Command("taskset", "-c", cpus, exe, "-loadgen")
-	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(cpuCount(cpus)))
+	cmd := exec.Command(exe, flag)
+	if cpus != "" {
+		cmd = exec.Command("taskset", "-c", cpus, exe, flag)
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(cpuCount(cpus)))
+	}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start load generator: %w", err)
+		return nil, nil, nil, err
 	}
-	return &child{cmd: cmd, in: in, out: json.NewDecoder(bufio.NewReader(out)), cpus: cpus}, nil
+	return cmd, in, json.NewDecoder(bufio.NewReader(out)), nil
 }
 
 func (c *child) run(p plan, workers int, d time.Duration) (loadResult, error) {

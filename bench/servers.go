@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/handlers"
+	"portal/live"
 	"portal/store"
 )
 
@@ -52,23 +53,37 @@ func (s *server) close() error {
 }
 
 // portal is the real app (handlers.New on store.Open) over one database
-// file, with the last-active flush loop the portal binary runs.
+// file, with the last-active flush loop and, unless -hub=false, the
+// live-updates hub the portal binary runs.
 type portal struct {
 	*server
 	st      *store.Store
+	hub     *live.Hub    // nil with -hub=false
 	flushes atomic.Int64 // flushes that had something to write
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 }
 
-// startPortal opens the database at path and serves the app on it.
-// flushEvery is the portal's -flush-interval.
-func startPortal(path string, loc handlers.Locator, log *slog.Logger, flushEvery time.Duration) (*portal, error) {
-	st, err := store.Open(path, storeOptions())
+// portalOptions are how a benchmark portal runs, beyond its database.
+type portalOptions struct {
+	Flush     time.Duration // the portal's -flush-interval
+	NoHub     bool          // no live updates (-hub=false), as before issue 17
+	Heartbeat time.Duration // the live streams' heartbeat; 0 for the portal's default
+}
+
+// startPortal opens the database at path and serves the app on it, wired
+// like server.New: the store publishes to the hub the handlers serve
+// /events from.
+func startPortal(path string, loc handlers.Locator, log *slog.Logger, opts portalOptions) (*portal, error) {
+	var hub *live.Hub
+	if !opts.NoHub {
+		hub = live.NewHub(live.Options{})
+	}
+	st, err := store.Open(path, portalStoreOptions(hub))
 	if err != nil {
 		return nil, err
 	}
-	app, err := handlers.New(st, loc, handlers.Config{Logger: log})
+	app, err := handlers.New(st, loc, portalConfig(log, hub, opts.Heartbeat))
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -79,10 +94,30 @@ func startPortal(path string, loc handlers.Locator, log *slog.Logger, flushEvery
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	p := &portal{server: srv, st: st, stop: stop}
+	p := &portal{server: srv, st: st, hub: hub, stop: stop}
 	p.wg.Add(1)
-	go p.flushLoop(ctx, flushEvery, log)
+	go p.flushLoop(ctx, opts.Flush, log)
 	return p, nil
+}
+
+// portalStoreOptions are storeOptions publishing to hub, if any. (A nil
+// *live.Hub must not become a non-nil store.Notifier.)
+func portalStoreOptions(hub *live.Hub) store.Options {
+	o := storeOptions()
+	if hub != nil {
+		o.Notifier = hub
+	}
+	return o
+}
+
+// portalConfig is the handlers' configuration: the request log and, with a
+// hub, live updates.
+func portalConfig(log *slog.Logger, hub *live.Hub, heartbeat time.Duration) handlers.Config {
+	c := handlers.Config{Logger: log, LiveHeartbeat: heartbeat}
+	if hub != nil {
+		c.Live = hub
+	}
+	return c
 }
 
 func (p *portal) flushLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
@@ -105,8 +140,13 @@ func (p *portal) flushLoop(ctx context.Context, every time.Duration, log *slog.L
 	}
 }
 
-// close stops the app, the flush loop and the store (which flushes).
+// close stops the app, the flush loop and the store (which flushes). Live
+// streams are closed first, as the portal binary does: fasthttp's graceful
+// shutdown does not wait for hijacked connections.
 func (p *portal) close() error {
+	if p.hub != nil {
+		p.hub.Close()
+	}
 	err := p.server.close()
 	p.stop()
 	p.wg.Wait()

@@ -22,6 +22,9 @@ func run(cfg config, out io.Writer) (err error) {
 	if cfg.Rate < 0 {
 		return errors.New("-rate must not be negative (0 is closed loop)")
 	}
+	if cfg.Only == "live" {
+		cfg.Live.Only = true
+	}
 	fmt.Fprintln(out, machineInfo())
 	fmt.Fprintf(out, "flags: %s\n", strings.Join(os.Args[1:], " "))
 	work, err := os.MkdirTemp(cfg.Dir, "portal-bench-")
@@ -52,6 +55,26 @@ func run(cfg config, out io.Writer) (err error) {
 		return err
 	}
 
+	if !cfg.Live.Only {
+		if err := runScenarios(cfg, seedDir, work, geoPath, loc, log, out); err != nil {
+			return err
+		}
+	}
+	if cfg.liveWanted() {
+		res, err := runLive(cfg, seedDir, work, loc, log, out)
+		if err != nil {
+			return fmt.Errorf("live updates: %w", err)
+		}
+		printLive(out, res)
+		printLiveTargets(out, res)
+	}
+	fmt.Fprintf(out, "\nload average at the end: %s (other work on the machine shows up as disagreeing runs)\n", loadAverage())
+	return nil
+}
+
+// runScenarios seeds, serves and times the scenarios, and prints their
+// table, the heap measurement and their targets.
+func runScenarios(cfg config, seedDir, work, geoPath string, loc *geo.Resolver, log *slog.Logger, out io.Writer) (err error) {
 	fx, err := seedAll(cfg, seedDir, work, loc, out)
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
@@ -62,6 +85,11 @@ func run(cfg config, out io.Writer) (err error) {
 	}
 	defer func() { err = errors.Join(err, runner.close()) }()
 	fmt.Fprintln(out, runner.describe())
+	if cfg.Hub {
+		fmt.Fprintln(out, "portals serve live updates (/events) with the store publishing to their hub; no stream is open during the scenarios")
+	} else {
+		fmt.Fprintln(out, "portals without live updates (-hub=false), as before issue 17")
+	}
 
 	e, scenarios, err := startAll(cfg, fx, loc, log, out)
 	if err != nil {
@@ -85,7 +113,6 @@ func run(cfg config, out io.Writer) (err error) {
 	}
 	printHeap(out, heap)
 	printTargets(out, sums, heap, cfg.Rate > 0)
-	fmt.Fprintf(out, "\nload average at the end: %s (other work on the machine shows up as disagreeing runs)\n", loadAverage())
 	return nil
 }
 
@@ -106,17 +133,17 @@ func startAll(cfg config, fx *fixtures, loc handlers.Locator, log *slog.Logger, 
 	e := &env{}
 	fail := func(err error) (*env, []scenario, error) { return nil, nil, errors.Join(err, e.close()) }
 	var err error
-	if e.small, err = startPortal(fx.SmallDB, loc, log, cfg.Flush); err != nil {
+	if e.small, err = startPortal(fx.SmallDB, loc, log, cfg.portal()); err != nil {
 		return fail(err)
 	}
-	if e.writes, err = startPortal(fx.WritesDB, loc, log, cfg.Flush); err != nil {
+	if e.writes, err = startPortal(fx.WritesDB, loc, log, cfg.portal()); err != nil {
 		return fail(err)
 	}
-	if e.partner, err = startPortal(fx.PartnerDB, loc, log, cfg.Flush); err != nil {
+	if e.partner, err = startPortal(fx.PartnerDB, loc, log, cfg.portal()); err != nil {
 		return fail(err)
 	}
 	if fx.BigDB != "" {
-		if e.big, err = startPortal(fx.BigDB, loc, log, cfg.Flush); err != nil {
+		if e.big, err = startPortal(fx.BigDB, loc, log, cfg.portal()); err != nil {
 			return fail(err)
 		}
 	}
