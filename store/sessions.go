@@ -253,7 +253,9 @@ func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]Session, e
 	for i := range out {
 		s.mergeActivity(&out[i])
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].endedAt(now, s.opts.Policy).Before(out[j].endedAt(now, s.opts.Policy)) })
+	sort.SliceStable(out, func(i, j int) bool {
+		return out[i].endedAt(now, s.opts.Policy).Before(out[j].endedAt(now, s.opts.Policy))
+	})
 	return out, nil
 }
 
