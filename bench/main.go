@@ -8,7 +8,7 @@
 //
 // Run it from the module root:
 //
-//	go run ./bench              # three to four minutes
+//	go run ./bench              # four to six minutes, the live measurement included
 //	go run ./bench -big         # adds 1,000,000 other sessions (several more minutes)
 //	go run ./bench -pin         # server on CPU 0, load generator on CPU 1 (Linux, taskset)
 //	go run ./bench -live        # only the live-updates measurement (about a minute)
@@ -102,7 +102,7 @@ func main() {
 	flag.BoolVar(&cfg.Live.Only, "live", false, "run only the live-updates measurement (streams, heartbeats, revoke to end event)")
 	flag.IntVar(&cfg.Live.Streams, "live-streams", 10_000, "live-updates streams to open on one portal, 10 per user (0 skips the live measurement)")
 	flag.IntVar(&cfg.Live.Revokes, "live-revokes", 1000, "revokes timed in each condition of the live measurement (at most 5 per 10 streams)")
-	flag.Float64Var(&cfg.Live.Rate, "live-revoke-rate", 200, "revokes per second offered in the live measurement (open loop)")
+	flag.Float64Var(&cfg.Live.Rate, "live-revoke-rate", 100, "revokes per second offered in the live measurement (open loop; 200 saturates a 2-CPU machine with the streams open)")
 	flag.DurationVar(&cfg.Live.Heartbeat, "live-heartbeat", 25*time.Second, "the live portal's heartbeat; the idle CPU is measured over one heartbeat interval")
 	liveClient := flag.Bool("live-client", false, "internal: act as the live measurement's stream clients, reading commands on stdin")
 	loadgen := flag.Bool("loadgen", false, "internal: act as the -pin load generator, reading plans on stdin")
