@@ -194,8 +194,12 @@ func (s *Store) ListUserSessions(userID string) ([]Session, error) {
 			if set == nil {
 				return nil
 			}
+			// A revoked session never comes back, so the cache keeps only
+			// the others: a user with 100 signed-out sessions costs each
+			// view their live few, not a pass over all of them. (One that
+			// looks expired may not be: its last activity may be in memory.)
 			var err error
-			out, err = sessionsInSetTx(tx, set, nil)
+			out, err = sessionsInSetTx(tx, set, func(x Session) bool { return x.RevokedAt.IsZero() })
 			return err
 		})
 		if err != nil {
@@ -203,7 +207,7 @@ func (s *Store) ListUserSessions(userID string) ([]Session, error) {
 		}
 		s.lists.put(userID, gen, out)
 	}
-	live := make([]Session, 0, min(len(out), 8)) // most of a long list is ended: do not size for it
+	live := make([]Session, 0, len(out))
 	for _, x := range out {
 		s.mergeActivity(&x)
 		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
