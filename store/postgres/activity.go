@@ -105,7 +105,8 @@ func (s *Store) PendingActivity() int {
 }
 
 // FlushActivity writes queued last-active times, networks and browsers
-// with one UPDATE, and records queued expiries, in one transaction, and
+// with one UPDATE, and records queued expiries and failed sign-ins, in
+// one transaction, and
 // reports how many sessions it updated. The later last-active time wins,
 // so two instances flushing the same session keep the later of theirs;
 // a session revoked or deleted meanwhile is not written, so a request in
@@ -114,25 +115,30 @@ func (s *Store) PendingActivity() int {
 func (s *Store) FlushActivity() (int, error) {
 	pending := s.activity.take()
 	expired := s.expired.take()
-	if len(pending)+len(expired) == 0 {
+	failures := s.failures.take()
+	if len(pending)+len(expired)+len(failures) == 0 {
 		return 0, nil
 	}
 	for _, e := range pending {
 		e.dirty.Store(false) // a touch after this re-queues the entry
 	}
 	var n int64
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
 		var err error
 		if n, err = flushTx(ctx, tx, pending); err != nil {
 			return err
 		}
-		return s.recordExpiriesTx(ctx, tx, expired)
+		if err := s.recordExpiriesTx(ctx, tx, fx, expired); err != nil {
+			return err
+		}
+		return recordFailuresTx(ctx, tx, fx, failures)
 	})
 	if err != nil {
 		s.activity.putBack(pending)
 		for _, h := range expired {
 			s.expired.add(store.TokenHash(h))
 		}
+		s.failures.putBack(failures)
 		return 0, fmt.Errorf("store: flush last-active of %d sessions: %w", len(pending), err)
 	}
 	return int(n), nil
@@ -177,7 +183,7 @@ func flushTx(ctx context.Context, tx pgx.Tx, pending map[store.TokenHash]*cached
 
 // recordExpiriesTx closes the sessions under hashes that have expired
 // without a record, each dated when it expired, not when it was noticed.
-func (s *Store) recordExpiriesTx(ctx context.Context, tx pgx.Tx, hashes [][]byte) error {
+func (s *Store) recordExpiriesTx(ctx context.Context, tx pgx.Tx, fx *effects, hashes [][]byte) error {
 	if len(hashes) == 0 {
 		return nil
 	}
@@ -185,7 +191,7 @@ func (s *Store) recordExpiriesTx(ctx context.Context, tx pgx.Tx, hashes [][]byte
 	if err != nil {
 		return err
 	}
-	return closeTx(ctx, tx, s.expiries(list, s.now()))
+	return closeTx(ctx, tx, fx, s.expiries(list, s.now()), false)
 }
 
 // expiries are the ends of the sessions in list that have expired at now

@@ -14,14 +14,26 @@ import (
 // memory only; FlushActivity writes it out. On a cache hit no query is
 // made; a miss reads the session and its user in one query.
 func (s *Store) Authenticate(token string) (store.Session, store.User, error) {
-	e, sess, err := s.validate(token)
+	return s.authenticate(token, true)
+}
+
+// Peek is Authenticate without the activity: it answers whether the
+// session for token is live, and whose it is, but does not move its
+// last-active time. A live-updates stream checks its session with it, so
+// that a page left open does not keep the session alive.
+func (s *Store) Peek(token string) (store.Session, store.User, error) {
+	return s.authenticate(token, false)
+}
+
+func (s *Store) authenticate(token string, touch bool) (store.Session, store.User, error) {
+	e, sess, err := s.validate(token, touch)
 	if err != nil {
 		return store.Session{}, store.User{}, err
 	}
 	return sess, *e.user.Load(), nil
 }
 
-func (s *Store) validate(token string) (*cachedSession, store.Session, error) {
+func (s *Store) validate(token string, touch bool) (*cachedSession, store.Session, error) {
 	if len(token) != tokenLen {
 		return nil, store.Session{}, store.ErrNotFound
 	}
@@ -39,7 +51,7 @@ func (s *Store) validate(token string) (*cachedSession, store.Session, error) {
 		s.cache.forget(h)
 		return nil, store.Session{}, &store.EndedError{Reason: reason}
 	}
-	if e.touch(now) {
+	if touch && e.touch(now) {
 		s.activity.add(h, e)
 	}
 	return e, sess, nil

@@ -25,8 +25,9 @@ type userEvent struct {
 // addEventsTx records events in tx in the order given, with one INSERT,
 // then trims each user's log to maxEventsPerUser. Events are written in
 // the transaction that makes the change they record, as in the bbolt
-// store, so neither exists without the other.
-func addEventsTx(ctx context.Context, tx pgx.Tx, evs []userEvent) error {
+// store, so neither exists without the other; fx moves the users'
+// event versions on.
+func addEventsTx(ctx context.Context, tx pgx.Tx, fx *effects, evs []userEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -48,6 +49,7 @@ func addEventsTx(ctx context.Context, tx pgx.Tx, evs []userEvent) error {
 	if err != nil {
 		return fmt.Errorf("record events: %w", err)
 	}
+	fx.logUsers = append(fx.logUsers, users...)
 	slices.Sort(users)
 	for _, u := range slices.Compact(users) {
 		_, err := tx.Exec(ctx, `DELETE FROM events WHERE user_id = $1 AND seq IN (
@@ -64,11 +66,10 @@ func endedEvent(x store.Session, by store.Actor) store.Event {
 	return store.Event{At: x.RevokedAt, Kind: store.EventEnded, SessionID: x.ID, Reason: x.RevokeReason, By: by}
 }
 
-// UserEvents returns a page of userID's events, newest first.
+// UserEvents returns a page of userID's events, newest first, read in
+// one snapshot with the total, the oldest match and the log's version.
 func (s *Store) UserEvents(userID string, q store.EventQuery) (store.EventPage, error) {
 	p := store.EventPage{Page: max(q.Page, 1)}
-	ctx, cancel := s.ctx()
-	defer cancel()
 	var kinds []string // nil: all kinds
 	for _, k := range q.Kinds {
 		kinds = append(kinds, string(k))
@@ -78,15 +79,25 @@ func (s *Store) UserEvents(userID string, q store.EventQuery) (store.EventPage, 
 		since = &q.Since
 	}
 	const where = `user_id = $1 AND ($2::text[] IS NULL OR kind = ANY($2)) AND ($3::timestamptz IS NULL OR at >= $3)`
-	if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM events WHERE "+where, userID, kinds, since).Scan(&p.Total); err != nil {
-		return store.EventPage{}, fmt.Errorf("store: activity of user %s: %w", userID, err)
-	}
-	rows, err := s.pool.Query(ctx, "SELECT body FROM events WHERE "+where+" ORDER BY at DESC, seq DESC LIMIT $4 OFFSET $5",
-		userID, kinds, since, store.EventPageSize, (p.Page-1)*store.EventPageSize)
-	if err != nil {
-		return store.EventPage{}, fmt.Errorf("store: activity of user %s: %w", userID, err)
-	}
-	bodies, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	var bodies [][]byte
+	err := s.read(func(ctx context.Context, tx pgx.Tx) error {
+		var oldest *time.Time
+		err := tx.QueryRow(ctx, "SELECT count(*), min(at), (SELECT coalesce(max(version), 0) FROM event_versions WHERE user_id = $1) FROM events WHERE "+where,
+			userID, kinds, since).Scan(&p.Total, &oldest, &p.Version)
+		if err != nil {
+			return err
+		}
+		if oldest != nil {
+			p.Oldest = oldest.UTC()
+		}
+		rows, err := tx.Query(ctx, "SELECT body FROM events WHERE "+where+" ORDER BY at DESC, seq DESC LIMIT $4 OFFSET $5",
+			userID, kinds, since, store.EventPageSize, (p.Page-1)*store.EventPageSize)
+		if err != nil {
+			return err
+		}
+		bodies, err = pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		return err
+	})
 	if err != nil {
 		return store.EventPage{}, fmt.Errorf("store: activity of user %s: %w", userID, err)
 	}
@@ -99,6 +110,32 @@ func (s *Store) UserEvents(userID string, q store.EventQuery) (store.EventPage, 
 	}
 	p.Pages = max((p.Total+store.EventPageSize-1)/store.EventPageSize, 1)
 	return p, nil
+}
+
+// UserEventsVersion is a number that changes whenever userID's security
+// activity does, so that what is shown of it can be kept until then: the
+// user's row of event_versions, which every transaction that adds, merges
+// or deletes the user's events moves on. It is 0 for a user without
+// events. Like the bbolt store's, it does not cover the sessions events
+// name.
+func (s *Store) UserEventsVersion(userID string) (uint64, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var v uint64
+	err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM event_versions WHERE user_id = $1", userID).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("store: activity version of user %s: %w", userID, err)
+	}
+	return v, nil
+}
+
+// read runs fn in one read-only transaction that sees one snapshot
+// (REPEATABLE READ), within the store's query timeout.
+func (s *Store) read(fn func(ctx context.Context, tx pgx.Tx) error) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return fn(ctx, tx) })
 }
 
 // SweepEvents deletes events older than retention, at most batch in each
@@ -114,17 +151,22 @@ func (s *Store) SweepEvents(ctx context.Context, retention time.Duration, batch 
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		var n int64
-		err := s.write(func(ctx context.Context, tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < $1 LIMIT $2)", cutoff, batch)
-			n = tag.RowsAffected()
+		var n int
+		err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
+			rows, err := tx.Query(ctx, "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE at < $1 LIMIT $2) RETURNING user_id", cutoff, batch)
+			if err != nil {
+				return err
+			}
+			users, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			n = len(users)
+			fx.logUsers = append(fx.logUsers, users...)
 			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("store: sweep events: %w", err)
 		}
-		total += int(n)
-		if n < int64(batch) {
+		total += n
+		if n < batch {
 			return total, nil
 		}
 	}

@@ -65,6 +65,31 @@ func mustOpenURL(tb testing.TB, url string, opts Options) *Store {
 	return s
 }
 
+// Set moves the clock to t.
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// mustCheck fails unless Check finds the database consistent.
+func mustCheck(tb testing.TB, s *Store) {
+	tb.Helper()
+	if err := s.Check(); err != nil {
+		tb.Fatalf("Check: %v", err)
+	}
+}
+
+// reasonOf is why err says a session ended, or "" if it does not say so.
+// Safe off the test's goroutine, unlike a helper that fails the test.
+func reasonOf(err error) store.Reason {
+	var ended *store.EndedError
+	if errors.As(err, &ended) {
+		return ended.Reason
+	}
+	return ""
+}
+
 var userSeq atomic.Int64
 
 // mustUser creates an account of the kind role needs and a user in it.

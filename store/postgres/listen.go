@@ -28,7 +28,8 @@ const channel = "portal_sessions"
 const hashesPerNotify = 100
 
 // notifyTx sends hashes to every listening instance (this one included)
-// when tx commits.
+// when tx commits. This instance has forgotten them already; hearing them
+// again matters when a commit's outcome was lost with the connection.
 func notifyTx(ctx context.Context, tx pgx.Tx, hashes []store.TokenHash) error {
 	for len(hashes) > 0 {
 		n := min(len(hashes), hashesPerNotify)
@@ -58,11 +59,13 @@ func parsePayload(p string) []store.TokenHash {
 }
 
 // listener holds one connection of its own that LISTENs on channel and
-// drops each notified session from the cache. While it is not listening
-// the cache is not trusted (sessionCache.setTrusted); it reconnects by
-// itself.
+// changesChannel: it drops each notified session from the cache, and
+// hands the changes other instances committed to this one's Notifier.
+// While it is not listening the cache is not trusted
+// (sessionCache.setTrusted); it reconnects by itself.
 type listener struct {
 	cache  *sessionCache
+	hear   func(payload string) // a changesChannel payload
 	cfg    *pgconn.Config
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -79,10 +82,15 @@ const checkEvery = 5 * time.Second
 func startListener(s *Store, connCfg pgconn.Config) *listener {
 	cfg := connCfg.Copy()
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &listener{cache: s.cache, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
+	l := &listener{cache: s.cache, hear: s.hear, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
+	// Called in the order the notifications were sent: a transaction's
+	// hashes before its changes (effects.finishTx).
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
-		if n.Channel == channel {
+		switch n.Channel {
+		case channel:
 			l.cache.forget(parsePayload(n.Payload)...)
+		case changesChannel:
+			l.hear(n.Payload)
 		}
 	}
 	// A deadline, not a cancel request, ends a wait: a wait that times
@@ -129,7 +137,7 @@ func (l *listener) listen(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+channel).ReadAll(); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+channel+"; LISTEN "+changesChannel).ReadAll(); err != nil {
 		return err
 	}
 	// From here every revocation that commits reaches us.

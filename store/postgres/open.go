@@ -37,6 +37,12 @@ type Options struct {
 	// QueryTimeout bounds each call's work on the database (default 10s),
 	// so a database that stops answering fails calls instead of hanging.
 	QueryTimeout time.Duration
+	// Notifier hears of every committed change to sessions, as in
+	// store.Options: those made through this Store once they commit, and
+	// those other instances on the same database commit once this one's
+	// listener hears of them, in both cases after this Store's cache has
+	// forgotten what they made stale. nil: nobody hears.
+	Notifier store.Notifier
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -53,7 +59,11 @@ type Store struct {
 	cache    *sessionCache
 	activity *activity
 	expired  expiryQueue
+	failures failureQueue
 	writes   atomic.Int64
+	// instance tags the changes this Store sends to the others, so its
+	// listener can skip them: it has published them already.
+	instance string
 
 	listener  *listener
 	closeOnce sync.Once
@@ -90,7 +100,7 @@ func Open(ctx context.Context, dbURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to %s: %w", masked, err)
 	}
-	s := &Store{pool: pool, url: masked, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), activity: newActivity()}
+	s := &Store{pool: pool, url: masked, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), activity: newActivity(), instance: newID()}
 	if err := s.init(ctx, cfg.ConnConfig.Config); err != nil {
 		pool.Close()
 		return nil, err

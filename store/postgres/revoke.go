@@ -17,19 +17,12 @@ type ending struct {
 	by store.Actor
 }
 
-func hashesOf(ends []ending) []store.TokenHash {
-	out := make([]store.TokenHash, len(ends))
-	for i, e := range ends {
-		out[i] = e.x.hash
-	}
-	return out
-}
-
 // closeTx writes the ends, with the last-active times this instance knew
-// (the later time wins), their events and the notification to every
-// instance, in tx: one UPDATE for all of them. A session that another
-// transaction closed first is left as that one closed it.
-func closeTx(ctx context.Context, tx pgx.Tx, ends []ending) error {
+// (the later time wins), and their events in tx: one UPDATE for all of
+// them. Every instance forgets them once tx commits, and with publish the
+// Notifiers hear that they ended. A session that another transaction
+// closed first is left as that one closed it.
+func closeTx(ctx context.Context, tx pgx.Tx, fx *effects, ends []ending, publish bool) error {
 	if len(ends) == 0 {
 		return nil
 	}
@@ -49,10 +42,10 @@ func closeTx(ctx context.Context, tx pgx.Tx, ends []ending) error {
 	if err != nil {
 		return fmt.Errorf("close %d sessions: %w", n, err)
 	}
-	if err := addEventsTx(ctx, tx, evs); err != nil {
-		return err
+	for _, e := range ends {
+		fx.ended(e.x, publish)
 	}
-	return notifyTx(ctx, tx, hashesOf(ends))
+	return addEventsTx(ctx, tx, fx, evs)
 }
 
 // endBy prepares the revoke of x, which has no RevokedAt yet, for reason
@@ -87,12 +80,16 @@ func (s *Store) RevokeUserSessionBy(userID, sessionID string, reason store.Reaso
 	return sess, nil
 }
 
+// scopeCheck is a check a change makes in its own transaction before it
+// changes anything (a partner's reach); its error ends the transaction.
+type scopeCheck func(context.Context, pgx.Tx) error
+
 // revokeOne revokes one session of userID after check, if given, has
 // passed in the same transaction.
-func (s *Store) revokeOne(userID, sessionID string, reason store.Reason, by store.Actor, check func(context.Context, pgx.Tx) error) (store.Session, error) {
+func (s *Store) revokeOne(userID, sessionID string, reason store.Reason, by store.Actor, check scopeCheck) (store.Session, error) {
 	now := s.nowUTC()
 	var x sessionRow
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
 		if check != nil {
 			if err := check(ctx, tx); err != nil {
 				return err
@@ -105,60 +102,56 @@ func (s *Store) revokeOne(userID, sessionID string, reason store.Reason, by stor
 		}
 		e, _ := s.endBy(x, reason, by, now)
 		x = e.x
-		return closeTx(ctx, tx, []ending{e})
+		return closeTx(ctx, tx, fx, []ending{e}, true)
 	})
 	if err != nil {
 		return store.Session{}, err
 	}
-	s.cache.forget(x.hash)
 	return x.Session, nil
 }
 
 // RevokeOtherSessions revokes every live session of the user except
 // keepID, in one transaction, and reports how many it revoked.
 func (s *Store) RevokeOtherSessions(userID, keepID string, reason store.Reason) (int, error) {
-	return s.revokeMany(userID, keepID, reason, store.Actor{Session: keepID}, nil)
+	n, err := s.revokeMany(userID, keepID, reason, store.Actor{Session: keepID}, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke sessions of user %s: %w", userID, err)
+	}
+	return n, nil
 }
 
 // RevokeAllUserSessions revokes every live session of the user ("sign
 // out everywhere").
 func (s *Store) RevokeAllUserSessions(userID string, reason store.Reason) (int, error) {
-	return s.revokeMany(userID, "", reason, store.Actor{}, nil)
+	return s.RevokeOtherSessions(userID, "", reason)
 }
 
 // revokeMany revokes userID's live sessions but keepID in one
 // transaction, after check, if given, has passed in it.
-func (s *Store) revokeMany(userID, keepID string, reason store.Reason, by store.Actor, check func(context.Context, pgx.Tx) error) (int, error) {
-	var (
-		n      int
-		hashes []store.TokenHash
-	)
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+func (s *Store) revokeMany(userID, keepID string, reason store.Reason, by store.Actor, check scopeCheck) (int, error) {
+	var n int
+	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
 		if check != nil {
 			if err := check(ctx, tx); err != nil {
 				return err
 			}
 		}
 		var err error
-		n, hashes, err = s.revokeUserSessionsTx(ctx, tx, userID, keepID, reason, by)
+		n, err = s.revokeUserSessionsTx(ctx, tx, fx, userID, keepID, reason, by)
 		return err
 	})
-	if err != nil {
-		return 0, fmt.Errorf("store: revoke sessions of user %s: %w", userID, err)
-	}
-	s.cache.forget(hashes...)
-	return n, nil
+	return n, err
 }
 
 // revokeUserSessionsTx revokes the user's sessions other than keepID (""
-// keeps none) that have no end recorded, and reports how many were live;
-// hashes names every session closed, for the caller to drop from the
-// cache once committed.
-func (s *Store) revokeUserSessionsTx(ctx context.Context, tx pgx.Tx, userID, keepID string, reason store.Reason, by store.Actor) (n int, hashes []store.TokenHash, err error) {
+// keeps none) that have no end recorded, and reports how many were live.
+// Every one closed is published as ended, those that had expired too
+// (with their own reason), as in the bbolt store.
+func (s *Store) revokeUserSessionsTx(ctx context.Context, tx pgx.Tx, fx *effects, userID, keepID string, reason store.Reason, by store.Actor) (n int, err error) {
 	now := s.nowUTC()
 	list, err := querySessions(ctx, tx, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.id <> $2 AND s.revoked_at IS NULL ORDER BY s.id FOR UPDATE", userID, keepID)
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
 	ends := make([]ending, 0, len(list))
 	for _, x := range list {
@@ -168,5 +161,5 @@ func (s *Store) revokeUserSessionsTx(ctx context.Context, tx pgx.Tx, userID, kee
 		}
 		ends = append(ends, e)
 	}
-	return n, hashesOf(ends), closeTx(ctx, tx, ends)
+	return n, closeTx(ctx, tx, fx, ends, true)
 }

@@ -113,12 +113,3 @@ func querySession(ctx context.Context, q querier, sql string, args ...any) (sess
 	}
 	return x.row(), nil
 }
-
-// write runs fn in one transaction, committed if fn returns nil, within
-// the store's query timeout.
-func (s *Store) write(fn func(ctx context.Context, tx pgx.Tx) error) error {
-	s.writes.Add(1)
-	ctx, cancel := s.ctx()
-	defer cancel()
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) })
-}

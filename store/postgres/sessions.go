@@ -49,22 +49,17 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 		tokens[i] = newToken()
 		rows[i] = newSession(b.UserID, b.NewSession, tokens[i], now)
 	}
-	var capped []store.TokenHash
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
-		capped = capped[:0]
+	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
 		for _, r := range rows {
-			c, err := s.createSessionTx(ctx, tx, r, now)
-			if err != nil {
+			if err := s.createSessionTx(ctx, tx, fx, r, now); err != nil {
 				return fmt.Errorf("session for user %s: %w", r.UserID, err)
 			}
-			capped = append(capped, c...)
 		}
-		return notifyTx(ctx, tx, capped)
+		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: create sessions: %w", err)
 	}
-	s.cache.forget(capped...)
 	out := make([]store.Session, len(rows))
 	for i, r := range rows {
 		out[i] = r.Session
@@ -87,41 +82,40 @@ func newSession(userID string, in store.NewSession, token string, now time.Time)
 }
 
 // createSessionTx writes one session and its sign-in event, revoking the
-// user's least recently active sessions first if they are at the cap, and
-// returns the keys of those it revoked.
-func (s *Store) createSessionTx(ctx context.Context, tx pgx.Tx, r sessionRow, now time.Time) ([]store.TokenHash, error) {
+// user's least recently active sessions first if they are at the cap.
+func (s *Store) createSessionTx(ctx context.Context, tx pgx.Tx, fx *effects, r sessionRow, now time.Time) error {
 	var disabled bool
 	if err := tx.QueryRow(ctx, "SELECT disabled FROM users WHERE id = $1 FOR UPDATE", r.UserID).Scan(&disabled); err != nil {
-		return nil, notFound(err)
+		return notFound(err)
 	}
 	if disabled {
-		return nil, store.ErrUserDisabled
+		return store.ErrUserDisabled
 	}
-	capped, err := s.enforceCapTx(ctx, tx, r.UserID, r.ID, now)
-	if err != nil {
-		return nil, err
+	if err := s.enforceCapTx(ctx, tx, fx, r.UserID, r.ID, now); err != nil {
+		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO sessions (token_hash, id, user_id, created_at, last_active, user_agent, device, first_place, last_place, time_zone)
+	_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, id, user_id, created_at, last_active, user_agent, device, first_place, last_place, time_zone)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		r.hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	fx.changes = append(fx.changes, store.Change{Kind: store.SessionStarted, UserID: r.UserID, SessionID: r.ID})
 	signedIn := store.Event{At: r.CreatedAt, Kind: store.EventSignedIn, SessionID: r.ID, Device: r.Device, Place: r.FirstPlace}
-	return capped, addEventsTx(ctx, tx, []userEvent{{r.UserID, signedIn}})
+	return addEventsTx(ctx, tx, fx, []userEvent{{r.UserID, signedIn}})
 }
 
 // enforceCapTx revokes the least recently active live sessions of userID
 // so that one more, newID, fits under MaxSessionsPerUser. The caller holds
 // the user's row lock.
-func (s *Store) enforceCapTx(ctx context.Context, tx pgx.Tx, userID, newID string, now time.Time) ([]store.TokenHash, error) {
+func (s *Store) enforceCapTx(ctx context.Context, tx pgx.Tx, fx *effects, userID, newID string, now time.Time) error {
 	limit := s.opts.MaxSessionsPerUser
 	if limit <= 0 {
-		return nil, nil
+		return nil
 	}
 	all, err := querySessions(ctx, tx, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL ORDER BY s.id FOR UPDATE", userID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Judge liveness with the activity this instance has not flushed yet:
 	// a session whose stored last-active looks idle may have been used a
@@ -136,7 +130,7 @@ func (s *Store) enforceCapTx(ctx context.Context, tx pgx.Tx, userID, newID strin
 		}
 	}
 	if len(live) < limit {
-		return nil, nil
+		return nil
 	}
 	sort.SliceStable(live, func(i, j int) bool { return live[i].LastActive.Before(live[j].LastActive) })
 	ends := make([]ending, 0, len(live)-limit+1)
@@ -144,7 +138,7 @@ func (s *Store) enforceCapTx(ctx context.Context, tx pgx.Tx, userID, newID strin
 		x.RevokedAt, x.RevokeReason = now, store.ReasonSessionLimit
 		ends = append(ends, ending{x, store.Actor{Session: newID}})
 	}
-	return hashesOf(ends), closeTx(ctx, tx, ends)
+	return closeTx(ctx, tx, fx, ends, true)
 }
 
 // ListUserSessions returns the user's live sessions, most recently active
@@ -179,6 +173,54 @@ func (s *Store) UserSession(userID, sessionID string) (store.Session, error) {
 	}
 	s.mergeActivity(&x)
 	return x.Session, nil
+}
+
+// UserSessionsByID returns those of ids that are userID's sessions, in
+// whatever state, read with one query: the sessions a page of events
+// names. Ids of other users' sessions are left out, as if they did not
+// exist.
+func (s *Store) UserSessionsByID(userID string, ids []string) (map[string]store.Session, error) {
+	out := make(map[string]store.Session, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	list, err := querySessions(ctx, s.pool, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.id = ANY($2)", userID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of user %s: %w", userID, err)
+	}
+	for _, x := range list {
+		s.mergeActivity(&x)
+		out[x.ID] = x.Session
+	}
+	return out, nil
+}
+
+// SessionsEndedSince returns the user's sessions that ended (were
+// revoked, or expired) after since, oldest end first: what a page
+// rendered at since has not yet shown as ended.
+func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]store.Session, error) {
+	now := s.now()
+	ctx, cancel := s.ctx()
+	defer cancel()
+	// Revoked after since, or not revoked at all: whether one of those
+	// has expired, and when, is judged here with this instance's activity.
+	list, err := querySessions(ctx, s.pool, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND (s.revoked_at IS NULL OR s.revoked_at > $2) ORDER BY s.id", userID, since)
+	if err != nil {
+		return nil, fmt.Errorf("store: sessions of user %s ended since %s: %w", userID, since.Format(time.RFC3339), err)
+	}
+	var out []store.Session
+	for _, x := range list {
+		s.mergeActivity(&x)
+		if endedAt(x.Session, now, s.opts.Policy).After(since) {
+			out = append(out, x.Session)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return endedAt(out[i], now, s.opts.Policy).Before(endedAt(out[j], now, s.opts.Policy))
+	})
+	return out, nil
 }
 
 // endedAt is when x ended, for the sweeper's retention period; zero if

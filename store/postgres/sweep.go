@@ -38,7 +38,7 @@ func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch
 			return total, err
 		}
 		var deleted []store.TokenHash
-		err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+		err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
 			// Ended before the cutoff: revoked then, or expired then by
 			// endedAt's rule (the lifetime if it has passed, else idleness).
 			rows, err := tx.Query(ctx, `WITH p AS (SELECT $1::timestamptz AS now, $2::timestamptz AS cutoff,
@@ -63,13 +63,13 @@ func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch
 			for i, b := range raw {
 				copy(deleted[i][:], b)
 			}
-			return notifyTx(ctx, tx, deleted)
+			fx.forget = append(fx.forget, deleted...)
+			return nil
 		})
 		if err != nil {
 			return total, fmt.Errorf("store: sweep: %w", err)
 		}
 		total += len(deleted)
-		s.cache.forget(deleted...)
 		if len(deleted) < batch {
 			break
 		}
@@ -88,7 +88,7 @@ func (s *Store) recordExpiries(ctx context.Context, batch int, now time.Time, ma
 			return err
 		}
 		var found, closed int
-		err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+		err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
 			list, err := querySessions(ctx, tx, "SELECT "+sessionCols+` FROM sessions s WHERE s.revoked_at IS NULL AND (
 					($2::bigint > 0 AND s.created_at + $2::bigint * interval '1 microsecond' <= $1)
 					OR ($3::bigint > 0 AND s.last_active + $3::bigint * interval '1 microsecond' <= $1))
@@ -98,7 +98,7 @@ func (s *Store) recordExpiries(ctx context.Context, batch int, now time.Time, ma
 			}
 			ends := s.expiries(list, now)
 			found, closed = len(list), len(ends)
-			return closeTx(ctx, tx, ends)
+			return closeTx(ctx, tx, fx, ends, false)
 		})
 		if err != nil || found < batch || closed == 0 {
 			return err

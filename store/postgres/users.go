@@ -14,7 +14,7 @@ import (
 // CreateAccount adds an account.
 func (s *Store) CreateAccount(name string, kind store.AccountKind) (store.Account, error) {
 	a := store.Account{ID: newID(), Name: name, Kind: kind, CreatedAt: s.nowUTC()}
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error { return insertAccount(ctx, tx, a) })
+	err := s.write(func(ctx context.Context, tx pgx.Tx, _ *effects) error { return insertAccount(ctx, tx, a) })
 	if err != nil {
 		return store.Account{}, fmt.Errorf("store: create account %q: %w", name, err)
 	}
@@ -71,7 +71,7 @@ func (s *Store) CreateUsers(in []store.NewUser) ([]store.User, error) {
 	for i, n := range in {
 		out[i] = store.User{ID: newID(), AccountID: n.AccountID, Email: store.NormalizeEmail(n.Email), Name: n.Name, Role: n.Role, PasswordHash: n.PasswordHash, CreatedAt: now}
 	}
-	err := s.write(func(ctx context.Context, tx pgx.Tx) error {
+	err := s.write(func(ctx context.Context, tx pgx.Tx, _ *effects) error {
 		for _, u := range out {
 			if err := insertUser(ctx, tx, u); err != nil {
 				return fmt.Errorf("create user %s: %w", u.Email, err)
@@ -178,34 +178,33 @@ func (s *Store) SetUserDisabled(userID string, disabled bool) (revoked int, err 
 // event if there is one and, if revoke is set, revokes the user's sessions
 // other than keepID, all in one transaction. Every instance then drops
 // all of the user's sessions from its cache, since they carry the old
-// user.
+// user, before its Notifier hears that the user changed (and which
+// sessions ended), as in the bbolt store.
 func (s *Store) updateUser(userID, set string, args []any, revoke store.Reason, keepID string, event *store.Event) (revoked int, err error) {
-	var all []store.TokenHash
-	err = s.write(func(ctx context.Context, tx pgx.Tx) error {
+	err = s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
 		var id string
 		if err := tx.QueryRow(ctx, "UPDATE users SET "+set+" WHERE id = $1 RETURNING id", append([]any{userID}, args...)...).Scan(&id); err != nil {
 			return notFound(err)
 		}
-		var err error
-		if all, err = userSessionHashes(ctx, tx, userID); err != nil {
+		all, err := userSessionHashes(ctx, tx, userID)
+		if err != nil {
 			return err
 		}
+		fx.forget = append(fx.forget, all...)
+		fx.changes = append(fx.changes, store.Change{Kind: store.UserChanged, UserID: userID})
 		if event != nil {
-			if err := addEventsTx(ctx, tx, []userEvent{{userID, *event}}); err != nil {
+			if err := addEventsTx(ctx, tx, fx, []userEvent{{userID, *event}}); err != nil {
 				return err
 			}
 		}
 		if revoke != "" {
-			if revoked, _, err = s.revokeUserSessionsTx(ctx, tx, userID, keepID, revoke, store.Actor{Session: keepID}); err != nil {
-				return err
-			}
+			revoked, err = s.revokeUserSessionsTx(ctx, tx, fx, userID, keepID, revoke, store.Actor{Session: keepID})
 		}
-		return notifyTx(ctx, tx, all)
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
-	s.cache.forget(all...)
 	return revoked, nil
 }
 

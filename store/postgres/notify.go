@@ -1,0 +1,179 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"portal/store"
+)
+
+// effects is what one write transaction must make known once it commits:
+// the sessions every instance must drop from its cache, the changes the
+// Notifiers hear of (store.Notifier), and the users whose security log
+// moved on (UserEventsVersion). The transaction's code adds to it; write
+// sends it along with the commit.
+type effects struct {
+	forget   []store.TokenHash
+	changes  []store.Change
+	logUsers []string
+}
+
+// ended notes that x was closed: every instance forgets it, and, if
+// publish, the Notifiers hear that it ended. Expiries recorded after the
+// fact are not published, as in the bbolt store: nothing happened at the
+// moment they are written.
+func (fx *effects) ended(x sessionRow, publish bool) {
+	fx.forget = append(fx.forget, x.hash)
+	if publish {
+		fx.changes = append(fx.changes, store.Change{Kind: store.SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: x.RevokeReason})
+	}
+}
+
+// finishTx bumps the event versions of the users whose log changed, then
+// queues the notifications to every instance: first the token hashes to
+// forget, then the changes, so an instance that hears of a change has
+// already dropped the sessions it concerns. PostgreSQL delivers them when,
+// and only if, tx commits, in the order they were sent.
+func (fx *effects) finishTx(ctx context.Context, tx pgx.Tx, instance string) error {
+	if err := bumpVersionsTx(ctx, tx, fx.logUsers); err != nil {
+		return err
+	}
+	slices.SortFunc(fx.forget, func(a, b store.TokenHash) int { return bytes.Compare(a[:], b[:]) })
+	fx.forget = slices.Compact(fx.forget) // a user change names its revokes twice
+	if err := notifyTx(ctx, tx, fx.forget); err != nil {
+		return err
+	}
+	for _, p := range changePayloads(instance, fx.changes) {
+		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", changesChannel, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bumpVersionsTx moves the event versions of users on, in id order so
+// that two transactions never wait for each other's rows in a cycle.
+func bumpVersionsTx(ctx context.Context, tx pgx.Tx, users []string) error {
+	if len(users) == 0 {
+		return nil
+	}
+	users = slices.Compact(slices.Sorted(slices.Values(users)))
+	_, err := tx.Exec(ctx, `INSERT INTO event_versions (user_id, version) SELECT u, 1 FROM unnest($1::text[]) AS u ORDER BY u
+		ON CONFLICT (user_id) DO UPDATE SET version = event_versions.version + 1`, users)
+	if err != nil {
+		return fmt.Errorf("move the activity versions of %d users on: %w", len(users), err)
+	}
+	return nil
+}
+
+// write runs fn in one transaction, committed if fn returns nil, within
+// the store's query timeout. Once committed, this instance's cache
+// forgets what fx names and then its Notifier hears of fx's changes;
+// other instances do the same when their listeners hear of the commit.
+func (s *Store) write(fn func(ctx context.Context, tx pgx.Tx, fx *effects) error) error {
+	s.writes.Add(1)
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var fx effects
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		fx = effects{}
+		if err := fn(ctx, tx, &fx); err != nil {
+			return err
+		}
+		return fx.finishTx(ctx, tx, s.instance)
+	})
+	if err != nil {
+		return err
+	}
+	s.cache.forget(fx.forget...)
+	s.publish(fx.changes)
+	return nil
+}
+
+// hear publishes the changes of a changesChannel payload that another
+// instance sent. The listener calls it after it has dropped the sessions
+// the same transaction named (sent before the changes).
+func (s *Store) hear(payload string) {
+	from, changes, ok := parseChanges(payload)
+	if ok && from != s.instance {
+		s.publish(changes)
+	}
+}
+
+// publish hands committed changes to the Notifier, if there is one.
+func (s *Store) publish(changes []store.Change) {
+	if s.opts.Notifier != nil && len(changes) > 0 {
+		s.opts.Notifier.Publish(changes)
+	}
+}
+
+// changesChannel carries committed changes to the other instances, for
+// their Notifiers: a browser streaming from one instance hears of a
+// revoke made on another. Each payload is a changeNote.
+const changesChannel = "portal_changes"
+
+// changeNote is one notification's payload: the changes of one
+// transaction (or a part of them) and the instance that made them, which
+// has published them itself and skips its own.
+type changeNote struct {
+	Instance string       `json:"i"`
+	Changes  []noteChange `json:"c"`
+}
+
+// noteChange is a store.Change under short names: notifications are
+// small.
+type noteChange struct {
+	Kind      store.ChangeKind `json:"k"`
+	UserID    string           `json:"u"`
+	SessionID string           `json:"s,omitempty"`
+	Reason    store.Reason     `json:"r,omitempty"`
+}
+
+// maxPayload keeps a payload under PostgreSQL's limit of 8000 bytes.
+const maxPayload = 7000
+
+// changePayloads encodes changes as notification payloads of at most
+// maxPayload bytes each, in order.
+func changePayloads(instance string, changes []store.Change) []string {
+	var out []string
+	note := changeNote{Instance: instance}
+	size := 0
+	flush := func() {
+		if len(note.Changes) > 0 {
+			b, _ := json.Marshal(note)
+			out = append(out, string(b))
+		}
+		note.Changes, size = nil, len(instance)+16
+	}
+	flush()
+	for _, c := range changes {
+		nc := noteChange{Kind: c.Kind, UserID: c.UserID, SessionID: c.SessionID, Reason: c.Reason}
+		b, _ := json.Marshal(nc)
+		if size+len(b)+1 > maxPayload {
+			flush()
+		}
+		note.Changes = append(note.Changes, nc)
+		size += len(b) + 1
+	}
+	flush()
+	return out
+}
+
+// parseChanges reads a changePayloads payload; ok is false for one that
+// is malformed.
+func parseChanges(p string) (instance string, changes []store.Change, ok bool) {
+	var note changeNote
+	if err := json.Unmarshal([]byte(p), &note); err != nil || note.Instance == "" {
+		return "", nil, false
+	}
+	changes = make([]store.Change, len(note.Changes))
+	for i, c := range note.Changes {
+		changes[i] = store.Change{Kind: c.Kind, UserID: c.UserID, SessionID: c.SessionID, Reason: c.Reason}
+	}
+	return note.Instance, changes, true
+}

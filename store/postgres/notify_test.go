@@ -1,0 +1,371 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"portal/internal/pgtest"
+	"portal/store"
+)
+
+// recorder is a Notifier that keeps what it hears and, at each Publish,
+// runs check: what a listener would read from the store at that moment.
+type recorder struct {
+	mu      sync.Mutex
+	changes []store.Change
+	check   func(store.Change)
+}
+
+func (r *recorder) Publish(changes []store.Change) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ch := range changes {
+		if r.check != nil {
+			r.check(ch)
+		}
+		r.changes = append(r.changes, ch)
+	}
+}
+
+func (r *recorder) setCheck(check func(store.Change)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.check = check
+}
+
+func (r *recorder) take() []store.Change {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.changes
+	r.changes = nil
+	return out
+}
+
+func (r *recorder) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.changes)
+}
+
+// takeN waits until r has heard n changes (another instance's arrive
+// through PostgreSQL) and takes them.
+func (r *recorder) takeN(tb testing.TB, n int) []store.Change {
+	tb.Helper()
+	waitFor(tb, fmt.Sprintf("%d published changes", n), func() bool { return r.len() >= n })
+	return r.take()
+}
+
+func TestNotifyPublishesCommittedChanges(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	s := mustOpen(t, Options{Notifier: rec, MaxSessionsPerUser: 3})
+	u := mustUser(t, s, store.RoleClientStaff)
+	a, aTok := mustSession(t, s, u.ID, store.NewSession{})
+	b, bTok := mustSession(t, s, u.ID, store.NewSession{})
+	c, _ := mustSession(t, s, u.ID, store.NewSession{})
+	want := []store.Change{
+		{Kind: store.SessionStarted, UserID: u.ID, SessionID: a.ID},
+		{Kind: store.SessionStarted, UserID: u.ID, SessionID: b.ID},
+		{Kind: store.SessionStarted, UserID: u.ID, SessionID: c.ID},
+	}
+	if got := rec.take(); !slices.Equal(got, want) {
+		t.Fatalf("sign-ins published %v, want %v", got, want)
+	}
+
+	// A listener hearing of a change reads the change: the session is gone
+	// from the cache (Peek refuses it) and from the list.
+	if _, _, err := s.Peek(aTok); err != nil { // cached now
+		t.Fatal(err)
+	}
+	rec.setCheck(func(ch store.Change) {
+		if ch.Kind != store.SessionEnded || ch.SessionID != a.ID {
+			return
+		}
+		if _, _, err := s.Peek(aTok); reasonOf(err) != store.ReasonRevoked {
+			t.Errorf("at publish, Peek of the revoked session: %v", err)
+		}
+		list, err := s.ListUserSessions(u.ID)
+		if err != nil || slices.ContainsFunc(list, func(x store.Session) bool { return x.ID == a.ID }) {
+			t.Errorf("at publish, the list still holds the revoked session (%v)", err)
+		}
+	})
+	if _, err := s.RevokeUserSession(u.ID, a.ID, store.ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.take(), []store.Change{{Kind: store.SessionEnded, UserID: u.ID, SessionID: a.ID, Reason: store.ReasonRevoked}}; !slices.Equal(got, want) {
+		t.Fatalf("revoke published %v, want %v", got, want)
+	}
+	rec.setCheck(nil)
+
+	// Revoking an ended session again changes nothing and says nothing.
+	if _, err := s.RevokeUserSession(u.ID, a.ID, store.ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.take(); len(got) != 0 {
+		t.Fatalf("revoking an ended session published %v", got)
+	}
+
+	// The cap: a fourth sign-in ends the least recently active one first.
+	d, _ := mustSession(t, s, u.ID, store.NewSession{})
+	e, _ := mustSession(t, s, u.ID, store.NewSession{})
+	got := rec.take()
+	if !slices.Contains(got, store.Change{Kind: store.SessionEnded, UserID: u.ID, SessionID: b.ID, Reason: store.ReasonSessionLimit}) ||
+		!slices.Contains(got, store.Change{Kind: store.SessionStarted, UserID: u.ID, SessionID: e.ID}) {
+		t.Fatalf("sign-in at the cap published %v", got)
+	}
+	if _, _, err := s.Peek(bTok); reasonOf(err) != store.ReasonSessionLimit {
+		t.Fatalf("capped session: %v", err)
+	}
+
+	// Sign out all others: one change per session, none for the one kept.
+	if n, err := s.RevokeOtherSessions(u.ID, e.ID, store.ReasonRevokedAll); err != nil || n != 2 {
+		t.Fatalf("RevokeOtherSessions = %d, %v", n, err)
+	}
+	var ids []string
+	for _, ch := range rec.take() {
+		if ch.Kind != store.SessionEnded || ch.Reason != store.ReasonRevokedAll {
+			t.Errorf("sign out others published %+v", ch)
+		}
+		ids = append(ids, ch.SessionID)
+	}
+	slices.Sort(ids)
+	wantIDs := []string{c.ID, d.ID}
+	slices.Sort(wantIDs)
+	if !slices.Equal(ids, wantIDs) {
+		t.Fatalf("sign out others published sessions %v, want %v", ids, wantIDs)
+	}
+
+	// Expiries recorded after the fact (flush, sweep) are not published.
+	if _, err := s.Sweep(0, 10); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.take(); len(got) != 0 {
+		t.Fatalf("a sweep published %v", got)
+	}
+}
+
+func TestNotifyUserChanges(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	s := mustOpen(t, Options{Notifier: rec})
+	u := mustUser(t, s, store.RoleClientAdmin)
+	keep, keepTok := mustSession(t, s, u.ID, store.NewSession{})
+	other, _ := mustSession(t, s, u.ID, store.NewSession{})
+	if _, _, err := s.Peek(keepTok); err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
+	rec.setCheck(func(ch store.Change) {
+		if ch.Kind != store.UserChanged {
+			return
+		}
+		// The cached user is gone: a listener re-checking sees the new hash.
+		if _, usr, err := s.Peek(keepTok); err != nil || usr.PasswordHash != "new" {
+			t.Errorf("at publish, Peek of the kept session: %q, %v", usr.PasswordHash, err)
+		}
+	})
+	if _, err := s.SetPasswordHash(u.ID, "new", true, keep.ID); err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Change{
+		{Kind: store.UserChanged, UserID: u.ID},
+		{Kind: store.SessionEnded, UserID: u.ID, SessionID: other.ID, Reason: store.ReasonPasswordChanged},
+	}
+	if got := rec.take(); !slices.Equal(got, want) {
+		t.Fatalf("password change published %v, want %v", got, want)
+	}
+	rec.setCheck(nil)
+
+	if _, err := s.SetUserDisabled(u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	want = []store.Change{
+		{Kind: store.UserChanged, UserID: u.ID},
+		{Kind: store.SessionEnded, UserID: u.ID, SessionID: keep.ID, Reason: store.ReasonUserDisabled},
+	}
+	if got := rec.take(); !slices.Equal(got, want) {
+		t.Fatalf("disable published %v, want %v", got, want)
+	}
+
+	// A write that fails publishes nothing.
+	if _, _, err := s.CreateSession(u.ID, store.NewSession{}); !errors.Is(err, store.ErrUserDisabled) {
+		t.Fatalf("sign-in of a disabled user: %v", err)
+	}
+	if got := rec.take(); len(got) != 0 {
+		t.Fatalf("a failed sign-in published %v", got)
+	}
+}
+
+// Two instances on one database: a change made on one is published once
+// on each, and the other publishes it only after its cache has dropped
+// what the change made stale.
+func TestNotifyAcrossInstances(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDB(t)
+	recA, recB := &recorder{}, &recorder{}
+	a := mustOpenURL(t, url, Options{Notifier: recA})
+	b := mustOpenURL(t, url, Options{Notifier: recB})
+	u := mustUser(t, a, store.RoleClientAdmin)
+
+	sess, tok := mustSession(t, a, u.ID, store.NewSession{})
+	started := []store.Change{{Kind: store.SessionStarted, UserID: u.ID, SessionID: sess.ID}}
+	if got := recA.take(); !slices.Equal(got, started) {
+		t.Fatalf("A published %v, want %v", got, started)
+	}
+	if got := recB.takeN(t, 1); !slices.Equal(got, started) {
+		t.Fatalf("B published %v, want %v", got, started)
+	}
+
+	// B has the session cached; when B hears of A's revoke, Peek on B
+	// already refuses it.
+	if _, _, err := b.Peek(tok); err != nil {
+		t.Fatal(err)
+	}
+	if b.cache.peek(store.HashToken(tok)) == nil {
+		t.Fatal("B did not cache the session: the test would prove nothing")
+	}
+	recB.setCheck(func(ch store.Change) {
+		if _, _, err := b.Peek(tok); ch.Kind == store.SessionEnded && reasonOf(err) != store.ReasonSignedOut {
+			t.Errorf("at B's publish, Peek on B: %v; want refused as signed out", err)
+		}
+	})
+	if _, err := a.RevokeUserSession(u.ID, sess.ID, store.ReasonSignedOut); err != nil {
+		t.Fatal(err)
+	}
+	ended := []store.Change{{Kind: store.SessionEnded, UserID: u.ID, SessionID: sess.ID, Reason: store.ReasonSignedOut}}
+	if got := recA.take(); !slices.Equal(got, ended) {
+		t.Fatalf("A published %v, want %v", got, ended)
+	}
+	if got := recB.takeN(t, 1); !slices.Equal(got, ended) {
+		t.Fatalf("B published %v, want %v", got, ended)
+	}
+	recB.setCheck(nil)
+
+	// A user's change made on B: A drops the cached user before it hears.
+	keep, keepTok := mustSession(t, b, u.ID, store.NewSession{})
+	if _, _, err := a.Peek(keepTok); err != nil {
+		t.Fatal(err)
+	}
+	recA.takeN(t, 1) // B's sign-in
+	recA.setCheck(func(ch store.Change) {
+		if _, usr, err := a.Peek(keepTok); ch.Kind == store.UserChanged && (err != nil || usr.PasswordHash != "new") {
+			t.Errorf("at A's publish, Peek on A: %q, %v; want the new hash", usr.PasswordHash, err)
+		}
+	})
+	if _, err := b.SetPasswordHash(u.ID, "new", false, keep.ID); err != nil {
+		t.Fatal(err)
+	}
+	changed := []store.Change{{Kind: store.UserChanged, UserID: u.ID}}
+	if got := recA.takeN(t, 1); !slices.Equal(got, changed) {
+		t.Fatalf("A published %v, want %v", got, changed)
+	}
+	recA.setCheck(nil)
+	// Each instance publishes its own changes once. A heard B's password
+	// change, committed after A's own changes, so A's listener is past
+	// those and did not publish them again; B hears a last change of A's
+	// after its own.
+	if got := recA.take(); len(got) != 0 {
+		t.Fatalf("A published more: %v", got)
+	}
+	if _, err := a.RevokeUserSession(u.ID, keep.ID, store.ReasonRevoked); err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Change{
+		{Kind: store.SessionStarted, UserID: u.ID, SessionID: keep.ID},
+		{Kind: store.UserChanged, UserID: u.ID},
+		{Kind: store.SessionEnded, UserID: u.ID, SessionID: keep.ID, Reason: store.ReasonRevoked},
+	}
+	if got := recB.takeN(t, len(want)); !slices.Equal(got, want) {
+		t.Fatalf("B published %v, want its own two changes once, then A's revoke", got)
+	}
+}
+
+// A sign-out of hundreds of sessions takes several notifications; every
+// change reaches the other instance.
+func TestNotifyManyAcrossInstances(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDB(t)
+	recB := &recorder{}
+	a := mustOpenURL(t, url, Options{})
+	mustOpenURL(t, url, Options{Notifier: recB})
+	u := mustUser(t, a, store.RoleClientAdmin)
+	batch := make([]store.SessionFor, 300)
+	for i := range batch {
+		batch[i].UserID = u.ID
+	}
+	created, _, err := a.CreateSessions(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recB.takeN(t, len(batch))
+	if n, err := a.RevokeAllUserSessions(u.ID, store.ReasonEverywhere); err != nil || n != len(batch) {
+		t.Fatalf("RevokeAllUserSessions = %d, %v", n, err)
+	}
+	got := recB.takeN(t, len(batch))
+	var ids []string
+	for _, ch := range got {
+		if ch.Kind != store.SessionEnded || ch.Reason != store.ReasonEverywhere {
+			t.Fatalf("B heard %+v", ch)
+		}
+		ids = append(ids, ch.SessionID)
+	}
+	var want []string
+	for _, x := range created {
+		want = append(want, x.ID)
+	}
+	slices.Sort(ids)
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("B heard of %d sessions, want the %d revoked, each once", len(ids), len(want))
+	}
+}
+
+func TestChangePayloads(t *testing.T) {
+	t.Parallel()
+	const instance = "0123456789abcdef0123456789abcdef"
+	var many []store.Change
+	for i := range 500 {
+		many = append(many, store.Change{Kind: store.SessionEnded, UserID: fmt.Sprintf("%032x", i), SessionID: fmt.Sprintf("%032x", i+1), Reason: store.ReasonPartnerAll})
+	}
+	tests := []struct {
+		name     string
+		changes  []store.Change
+		payloads int
+	}{
+		{"none", nil, 0},
+		{"one", many[:1], 1},
+		{"a user change", []store.Change{{Kind: store.UserChanged, UserID: instance}}, 1},
+		{"more than one payload holds", many, 500 * 110 / maxPayload},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps := changePayloads(instance, tt.changes)
+			if len(ps) < tt.payloads {
+				t.Errorf("%d payloads, want at least %d", len(ps), tt.payloads)
+			}
+			var back []store.Change
+			for _, p := range ps {
+				if len(p) >= 8000 {
+					t.Errorf("a payload of %d bytes: PostgreSQL takes fewer than 8000", len(p))
+				}
+				from, changes, ok := parseChanges(p)
+				if !ok || from != instance {
+					t.Fatalf("parseChanges(%.40q...) = %q, %v", p, from, ok)
+				}
+				back = append(back, changes...)
+			}
+			if !slices.Equal(back, tt.changes) {
+				t.Errorf("read back %d changes, want the %d sent in order", len(back), len(tt.changes))
+			}
+		})
+	}
+	for _, bad := range []string{"", "{}", "not json", `{"c":[{"k":2}]}`, strings.Repeat("[", 100)} {
+		if _, _, ok := parseChanges(bad); ok {
+			t.Errorf("parseChanges(%q) accepted it", bad)
+		}
+	}
+}
