@@ -58,6 +58,9 @@ type Config struct {
 	// LiveHeartbeat is how often an idle stream sends a comment, so that
 	// proxies keep it open and dead peers are found; 25 s if zero.
 	LiveHeartbeat time.Duration
+	// LiveWriteStall is how long a write to a stream may block before the
+	// peer counts as gone; 10 s if zero.
+	LiveWriteStall time.Duration
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -218,6 +221,13 @@ func (h *handler) readyz(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusServiceUnavailable).SendString("db: unavailable\ngeo: " + geoState + "\n")
 	}
 	return c.SendString("db: ok\ngeo: " + geoState + "\n")
+}
+
+func (h *handler) writeStall() time.Duration {
+	if h.cfg.LiveWriteStall > 0 {
+		return h.cfg.LiveWriteStall
+	}
+	return defaultWriteStall
 }
 
 func (h *handler) heartbeat() time.Duration {

@@ -27,8 +27,8 @@ const eventsURL = "/events"
 // out and finds dead peers: a write that fails or stalls for writeStall
 // ends the stream.
 const (
-	defaultHeartbeat = 25 * time.Second
-	writeStall       = 10 * time.Second
+	defaultHeartbeat  = 25 * time.Second
+	defaultWriteStall = 10 * time.Second
 )
 
 // Reconnect delays, in milliseconds, sent as the stream's retry field

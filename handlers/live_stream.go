@@ -78,7 +78,7 @@ func (ls *liveStream) flush() bool {
 	if len(ls.out) == 0 {
 		return true
 	}
-	ls.conn.SetWriteDeadline(time.Now().Add(writeStall))
+	ls.conn.SetWriteDeadline(time.Now().Add(ls.h.writeStall()))
 	_, err := ls.conn.Write(ls.out)
 	ls.out = ls.out[:0]
 	return err == nil

@@ -3,12 +3,15 @@ package handlers
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -458,5 +461,44 @@ func TestLiveCatchesUp(t *testing.T) {
 				t.Errorf("catch-up repeats a session that ended before the page: %s", ev.data)
 			}
 		})
+	}
+}
+
+// A peer that stops reading is dropped once a write has waited the stall
+// time, so its goroutine and buffers do not stay behind.
+func TestLiveDropsAStalledPeer(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.LiveWriteStall = 200 * time.Millisecond })
+	base := e.listen()
+	u := e.user(store.RoleClientStaff, "stall@client.example")
+	b := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	uu, _ := url.Parse(base)
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
+	}}
+	conn, err := d.Dial("tcp", uu.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /events HTTP/1.1\r\nHost: %s\r\nCookie: %s=%s\r\nSec-Fetch-Site: same-origin\r\n\r\n", uu.Host, sessionCookie, b.token())
+	waitFor(t, "the stream in the hub", func() bool { return e.hub.Len() == 1 })
+	// Rounds of 90 sign-ins and "sign out all other devices": notices and
+	// rows (megabytes) for a peer that reads nothing.
+	keep := b.currentID()
+	for round := 0; e.hub.Len() > 0; round++ {
+		if round == 40 {
+			t.Fatal("the stream was not dropped after 40 rounds of updates its peer never read")
+		}
+		batch := make([]store.SessionFor, 90)
+		for i := range batch {
+			batch[i] = store.SessionFor{UserID: u.ID, NewSession: store.SignIn(uaChrome, e.geo.Place(netip.MustParseAddr("198.51.100.140")))}
+		}
+		if _, _, err := e.st.CreateSessions(batch); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.RevokeOtherSessions(u.ID, keep, store.ReasonRevokedAll); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
