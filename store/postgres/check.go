@@ -18,7 +18,7 @@ var ErrUsePgDump = errors.New("store: a PostgreSQL database is backed up with pg
 // Backup writes nothing and returns ErrUsePgDump: pg_dump takes a
 // consistent copy of a running database, which is what the bbolt store's
 // Backup gives for a file.
-func (s *Store) Backup(io.Writer) (int64, error) {
+func (s *Store) Backup(w io.Writer) (int64, error) {
 	return 0, fmt.Errorf("store: back up %s: %w", s.url, ErrUsePgDump)
 }
 
@@ -93,6 +93,6 @@ func (s *Store) Check() error {
 var consistencyChecks = []struct{ what, count string }{
 	{"client accounts are managed by an account that is not a partner",
 		"SELECT count(*) FROM accounts c JOIN accounts p ON p.id = c.partner_id WHERE p.kind <> 'partner'"},
-	{"sessions name a user of another id in their events",
+	{"events about a session are in another user's log",
 		"SELECT count(*) FROM events e JOIN sessions s ON s.id = e.body->>'session' WHERE e.kind IN ('signed_in', 'ended') AND s.user_id <> e.user_id"},
 }

@@ -22,24 +22,41 @@
 //     listener is not listening the cache is emptied and keeps nothing, so
 //     every validation reads through to PostgreSQL and none is answered
 //     from a cache that could have missed a revoke.
+//   - Options.Notifier hears of committed changes as in the bbolt store
+//     (notify.go): this instance's own after the commit and after its
+//     cache has forgotten them, and other instances' through a second
+//     channel (portal_changes) whose payloads, tagged with the sending
+//     Store's random id and split under PostgreSQL's 8000-byte limit, each
+//     transaction sends after its token hashes, so the listener has
+//     dropped the sessions a change concerns before it publishes the
+//     change. Changes committed while the listener is down are not heard
+//     (their revokes are still refused: see above).
 //   - Last-active times are batched per instance and written with one
 //     UPDATE per flush that keeps the later of the stored and the flushed
 //     time (GREATEST), so instances flushing the same session keep the
-//     latest.
+//     latest. Failed sign-ins are queued per instance and flushed with
+//     them; the flush locks the user's event_versions row first, so two
+//     instances' groups of one network and window merge into one event.
 //   - The session cap locks the user's row (SELECT ... FOR UPDATE) before
 //     counting, so concurrent sign-ins of one user, on any instances, take
 //     turns. Liveness for the cap and the sweeper counts this instance's
 //     unflushed activity only.
+//   - A partner's change checks its scope with the client account's row
+//     locked (FOR SHARE), so a move of the client to another partner and
+//     the change take turns. The partner console's lists are read afresh
+//     on every call (three queries in one snapshot) rather than cached as
+//     the bbolt store does: another instance's writes would leave a kept
+//     copy stale.
+//   - UserEventsVersion is a counter per user (event_versions, migration
+//     2) moved on by every transaction that adds, merges or deletes the
+//     user's events.
+//   - Backup writes nothing and returns ErrUsePgDump: use pg_dump. Check
+//     verifies what the schema does not state (the schema version, roles
+//     against account kinds, partners, events in their session's user's
+//     log); PostgreSQL keeps its indexes and references itself.
 //
-// # Not implemented yet
-//
-// These methods of *store.Store have no counterpart here yet: Backup
-// (use pg_dump), Check, RecordSignInFailure (failed sign-ins are not
-// logged), PartnerClients, PartnerUsers, PartnerUser, PartnerUserSessions,
-// PartnerRevokeSession, PartnerRevokeAll, CreateClientAccount and
-// SetAccountPartner (the schema holds accounts.partner_id already), and
-// the methods added to the bbolt store since this package was begun:
-// Peek, UserSessionsByID, UserEventsVersion and the live hub's
-// notifications of committed changes. The throttle of failed sign-ins is
-// not shared between instances.
+// Every exported method of *store.Store exists here with the same
+// signature (TestSameMethodsAsBbolt checks it). What is not done here:
+// the throttle of failed sign-ins lives in the handlers, per instance,
+// and is not shared between instances.
 package postgres

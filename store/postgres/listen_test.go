@@ -41,6 +41,7 @@ func refusedSoon(tb testing.TB, s *Store, token string) int {
 }
 
 func TestParsePayload(t *testing.T) {
+	t.Parallel()
 	h1, h2 := store.HashToken("a"), store.HashToken("b")
 	both := hex.EncodeToString(h1[:]) + "," + hex.EncodeToString(h2[:])
 	for _, tc := range []struct {
@@ -62,6 +63,7 @@ func TestParsePayload(t *testing.T) {
 // A revoke on one instance is refused on another that had the session
 // cached, for one session and for all of a user's.
 func TestRevokeSeenByOtherInstance(t *testing.T) {
+	t.Parallel()
 	url := pgtest.NewDB(t)
 	a := mustOpenURL(t, url, Options{})
 	b := mustOpenURL(t, url, Options{})
@@ -109,6 +111,7 @@ func TestRevokeSeenByOtherInstance(t *testing.T) {
 // cache, so a revoke it could not hear is still refused, and it listens
 // again by itself.
 func TestListenerLoss(t *testing.T) {
+	t.Parallel()
 	c := pgtest.Start(t)
 	url := pgtest.NewDB(t)
 	a := mustOpenURL(t, url, Options{})

@@ -14,6 +14,7 @@ import (
 )
 
 func TestMaskURL(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"postgres://portal:s3cret@db.example.com:5432/portal?sslmode=require", "postgres://portal:xxxxx@db.example.com:5432/portal?sslmode=require"},
 		{"postgresql://portal@db/portal", "postgresql://portal@db/portal"},
@@ -36,6 +37,7 @@ func TestMaskURL(t *testing.T) {
 // Every way Open can fail says why in a sentence, and never shows the
 // password.
 func TestOpenRefuses(t *testing.T) {
+	t.Parallel()
 	url := pgtest.NewDB(t)
 	newer := mustOpenURL(t, url, Options{})
 	if _, err := newer.pool.Exec(context.Background(), "INSERT INTO schema_version (version, name) VALUES (999, '0999_future.sql')"); err != nil {
@@ -72,6 +74,7 @@ func TestOpenRefuses(t *testing.T) {
 }
 
 func TestLoadMigrations(t *testing.T) {
+	t.Parallel()
 	migs, err := loadMigrations(migrationFiles)
 	if err != nil || len(migs) == 0 {
 		t.Fatalf("embedded migrations: %d, %v", len(migs), err)
@@ -98,6 +101,7 @@ func TestLoadMigrations(t *testing.T) {
 // A migration that fails leaves the database as it was, earlier steps of
 // the same run included.
 func TestMigrationFailureChangesNothing(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, Options{})
 	bad := []migration{
 		{1, "0001_a.sql", "CREATE TABLE first_step (x int)"},
@@ -116,6 +120,7 @@ func TestMigrationFailureChangesNothing(t *testing.T) {
 
 // Instances starting together on an empty database migrate it once.
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	t.Parallel()
 	url := pgtest.NewDB(t)
 	var wg sync.WaitGroup
 	stores := make([]*Store, 4)
@@ -150,6 +155,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 }
 
 func TestCSRFKey(t *testing.T) {
+	t.Parallel()
 	url := pgtest.NewDB(t)
 	a := mustOpenURL(t, url, Options{})
 	if len(a.CSRFKey()) != 32 {
@@ -169,6 +175,7 @@ func TestCSRFKey(t *testing.T) {
 }
 
 func TestPingAndClose(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, Options{})
 	if err := s.Ping(); err != nil {
 		t.Fatalf("Ping: %v", err)

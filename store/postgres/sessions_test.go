@@ -16,6 +16,7 @@ import (
 )
 
 func TestCreateSessionAndAuthenticate(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now, Policy: testPolicy})
 	u := mustUser(t, s, store.RoleClientAdmin)
@@ -59,6 +60,7 @@ func TestCreateSessionAndAuthenticate(t *testing.T) {
 func dbURL(s *Store) string { return s.url }
 
 func TestRawTokenNeverStored(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, Options{})
 	u := mustUser(t, s, store.RoleClientAdmin)
 	_, token := mustSession(t, s, u.ID, store.NewSession{})
@@ -71,6 +73,7 @@ func TestRawTokenNeverStored(t *testing.T) {
 }
 
 func TestRevokeUserSession(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now, Policy: testPolicy})
 	u := mustUser(t, s, store.RoleClientAdmin)
@@ -102,6 +105,7 @@ func TestRevokeUserSession(t *testing.T) {
 }
 
 func TestRevokeUserSessionAlreadyExpired(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now, Policy: testPolicy})
 	u := mustUser(t, s, store.RoleClientAdmin)
@@ -117,6 +121,7 @@ func TestRevokeUserSessionAlreadyExpired(t *testing.T) {
 }
 
 func TestRevokeOtherAndAll(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, Options{})
 	u := mustUser(t, s, store.RoleClientAdmin)
 	other := mustUser(t, s, store.RoleClientAdmin)
@@ -149,6 +154,7 @@ func TestRevokeOtherAndAll(t *testing.T) {
 }
 
 func TestListUserSessions(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now, Policy: testPolicy})
 	u := mustUser(t, s, store.RoleClientAdmin)
@@ -181,6 +187,7 @@ func TestListUserSessions(t *testing.T) {
 }
 
 func TestSessionCap(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now, Policy: testPolicy, MaxSessionsPerUser: 2})
 	u := mustUser(t, s, store.RoleClientAdmin)
@@ -202,6 +209,7 @@ func TestSessionCap(t *testing.T) {
 // Two instances signing one user in at the cap at once never leave more
 // live sessions than the cap: the user's row lock makes them take turns.
 func TestSessionCapRace(t *testing.T) {
+	t.Parallel()
 	const limit, each = 3, 10
 	url := pgtest.NewDB(t)
 	a := mustOpenURL(t, url, Options{MaxSessionsPerUser: limit})
@@ -227,6 +235,7 @@ func TestSessionCapRace(t *testing.T) {
 }
 
 func TestCreateSessionsAllOrNone(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, Options{})
 	u := mustUser(t, s, store.RoleClientAdmin)
 	_, _, err := s.CreateSessions([]store.SessionFor{{UserID: u.ID}, {UserID: newID()}})
@@ -248,6 +257,7 @@ func TestCreateSessionsAllOrNone(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		advance []time.Duration // each step followed by a request
@@ -304,6 +314,7 @@ func repeat(n int, d time.Duration) []time.Duration {
 // Requests write nothing; a flush writes every touched session with one
 // UPDATE, and two instances flushing one session keep the later time.
 func TestFlushActivity(t *testing.T) {
+	t.Parallel()
 	ca, cb := newClock(), newClock()
 	url := pgtest.NewDB(t)
 	a := mustOpenURL(t, url, Options{Now: ca.Now, Policy: testPolicy})
@@ -341,6 +352,7 @@ func TestFlushActivity(t *testing.T) {
 
 // A request in flight during a revoke cannot bring the session back.
 func TestFlushDoesNotResurrect(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now, Policy: testPolicy})
 	u := mustUser(t, s, store.RoleClientAdmin)
@@ -357,6 +369,7 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 }
 
 func TestSweep(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now, Policy: testPolicy})
 	u := mustUser(t, s, store.RoleClientAdmin)
@@ -393,6 +406,7 @@ func TestSweep(t *testing.T) {
 
 // The sweeper records expiries no request noticed.
 func TestSweepRecordsExpiry(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now, Policy: testPolicy})
 	u := mustUser(t, s, store.RoleClientAdmin)
@@ -412,6 +426,7 @@ func TestSweepRecordsExpiry(t *testing.T) {
 }
 
 func TestSweepEventsAndBound(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now})
 	u := mustUser(t, s, store.RoleClientAdmin)
@@ -438,6 +453,7 @@ func TestSweepEventsAndBound(t *testing.T) {
 }
 
 func TestUserEventsQuery(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now})
 	u := mustUser(t, s, store.RoleClientAdmin)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCreateAndGetUser(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now})
 	a, err := s.CreateAccount("Acme", store.AccountClient)
@@ -44,6 +45,7 @@ func TestCreateAndGetUser(t *testing.T) {
 }
 
 func TestCreateUserRejects(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, Options{})
 	client, _ := s.CreateAccount("Client", store.AccountClient)
 	partner, _ := s.CreateAccount("Partner", store.AccountPartner)
@@ -92,6 +94,7 @@ func TestCreateUserRejects(t *testing.T) {
 }
 
 func TestLookupsOfUnknownReturnErrNotFound(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, Options{})
 	u := mustUser(t, s, store.RoleClientAdmin)
 	sess, _ := mustSession(t, s, u.ID, store.NewSession{})
@@ -123,6 +126,7 @@ func TestLookupsOfUnknownReturnErrNotFound(t *testing.T) {
 }
 
 func TestSetPasswordHash(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, Options{Policy: testPolicy, Now: newClock().Now})
 	u := mustUser(t, s, store.RoleClientAdmin)
 	keep, keepToken := mustSession(t, s, u.ID, store.NewSession{})
@@ -150,6 +154,7 @@ func TestSetPasswordHash(t *testing.T) {
 }
 
 func TestSetUserDisabled(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, Options{})
 	u := mustUser(t, s, store.RoleClientAdmin)
 	_, token := mustSession(t, s, u.ID, store.NewSession{})
