@@ -115,7 +115,11 @@ type liveResult struct {
 	HeartbeatCPU          time.Duration
 	Heartbeats            int64 // comments the clients read in that window
 	NoneBefore, With      revokePhase
-	NoneAfter             revokePhase
+	// Quiet is revokes of users with no page open while every stream is
+	// open: what open streams cost a revoke. With adds the revoked user's
+	// own open pages bringing themselves up to date.
+	Quiet     revokePhase
+	NoneAfter revokePhase
 	Pinned                string
 }
 
@@ -161,8 +165,8 @@ func runLive(cfg config, seedDir, workDir string, loc handlers.Locator, log *slo
 	}
 	res.Users = len(fx.Streamed)
 	rounds := (lc.Revokes + res.Users - 1) / res.Users
-	if rounds < 1 || 2*rounds > streamsPerUser {
-		return res, fmt.Errorf("-live-revokes %d: want 1 to %d with %d streams", lc.Revokes, res.Users*streamsPerUser/2, res.Streams)
+	if rounds < 1 || 3*rounds > streamsPerUser {
+		return res, fmt.Errorf("-live-revokes %d: want 1 to %d with %d streams", lc.Revokes, res.Users*streamsPerUser/3, res.Streams)
 	}
 	p, err := startPortal(fx.DB, loc, log, portalOptions{Flush: cfg.Flush, Heartbeat: lc.Heartbeat})
 	if err != nil {
@@ -233,6 +237,11 @@ func runLive(cfg config, seedDir, workDir string, loc handlers.Locator, log *slo
 	res.Heartbeats = h1.Heartbeats - h0.Heartbeats
 	fmt.Fprintf(out, "  idle for %s: server CPU %s, %d heartbeats read\n", res.HeartbeatWindow, res.HeartbeatCPU.Round(time.Millisecond), res.Heartbeats)
 
+	// Revokes of users with no page open, while the streams are open.
+	if res.Quiet, err = revokes(fmt.Sprintf("revokes, %d streams of others open", res.Open.Opened), revokeJobs(fx.Quiet, rounds, lc.Revokes, noStream)); err != nil {
+		return res, err
+	}
+
 	// Revokes of streamed sessions, timed to their end events.
 	streamOf := func(u, i int) int { return u*streamsPerUser + i }
 	if res.With, err = revokes(fmt.Sprintf("revokes, %d streams open", res.Open.Opened), revokeJobs(fx.Streamed, 0, lc.Revokes, streamOf)); err != nil {
@@ -246,7 +255,7 @@ func runLive(cfg config, seedDir, workDir string, loc handlers.Locator, log *slo
 	for deadline := time.Now().Add(10 * time.Second); p.hub.Len() > 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if res.NoneAfter, err = revokes("revokes, no stream open (after)", revokeJobs(fx.Quiet, rounds, lc.Revokes, noStream)); err != nil {
+	if res.NoneAfter, err = revokes("revokes, no stream open (after)", revokeJobs(fx.Quiet, 2*rounds, lc.Revokes, noStream)); err != nil {
 		return res, err
 	}
 	return res, nil
