@@ -84,7 +84,9 @@ func (ls *liveStream) fill(u *liveRows, all []sessionRow, added, ended []store.S
 		if done, _ := s.Ended(now, ls.h.store.Policy()); !done {
 			continue // gone from the list but live: only if the clock went back
 		}
-		row := ls.h.row(s, false, ls.v.csrf, now, ls.v.loc)
+		// No form on an ended row, so no token: every page of the user
+		// shares one rendering of it in the partial cache.
+		row := ls.h.row(s, false, "", now, ls.v.loc)
 		row.SignOutBase, row.OOB = base, "true"
 		u.Ended = append(u.Ended, row)
 		u.Announce = endedAnnouncement(row)
@@ -123,7 +125,15 @@ func (ls *liveStream) refreshOwn() error {
 	if !ls.v.user.Role.IsCustomer() {
 		return nil
 	}
-	sessions := ls.h.sessionListOf(list, ls.v.session.ID, ls.v.csrf, ls.v.loc)
+	// Rows are built only for sessions to add (all of them, for the
+	// suffixes that tell alike rows apart); the count needs none.
+	var sessions *sessionList
+	if len(added) > 0 {
+		sessions = ls.h.sessionListOf(list, ls.v.session.ID, ls.v.csrf, ls.v.loc)
+	} else {
+		others := max(len(list)-1, 0)
+		sessions = &sessionList{Others: others, OthersSentence: willSignOutOthers(others), CSRF: ls.v.csrf}
+	}
 	u := liveRows{Sessions: sessions, AddAt: "afterend:#session-" + ls.v.session.ID}
 	ls.fill(&u, sessions.Rows, added, ended, activeSessionsBase)
 	ls.render("sessions", "partials/live_sessions", u)

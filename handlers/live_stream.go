@@ -90,12 +90,12 @@ func (ls *liveStream) flush() bool {
 // all re-reads every panel, not only those of users named in changes. It
 // returns false once the stream must end.
 func (ls *liveStream) refresh(changes []store.Change, all bool) bool {
-	v, reason, err := ls.h.viewer(ls.token)
+	sess, _, reason, err := ls.h.peek(ls.token)
 	switch {
 	case err != nil:
 		ls.h.log.Error("live stream: session check failed", "user_id", ls.v.user.ID, "err", err)
 		return false
-	case v == nil:
+	case sess.ID == "":
 		ls.out = append(ls.out, endEvent(reason)...)
 		return false
 	}
@@ -109,7 +109,7 @@ func (ls *liveStream) refresh(changes []store.Change, all bool) bool {
 		}
 		changed[ch.UserID] = true
 	}
-	ls.v.session = v.session
+	ls.v.session = sess
 	if all || changed[ls.v.user.ID] {
 		if err := ls.refreshOwn(); err != nil {
 			ls.h.log.Error("live stream: read sessions failed", "user_id", ls.v.user.ID, "err", err)
