@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
@@ -27,25 +26,23 @@ const channel = "portal_sessions"
 // hashesPerNotify keeps a payload under PostgreSQL's 8000-byte limit.
 const hashesPerNotify = 100
 
-// notifyTx sends hashes to every listening instance (this one included)
-// when tx commits. This instance has forgotten them already; hearing them
-// again matters when a commit's outcome was lost with the connection.
-func notifyTx(ctx context.Context, tx pgx.Tx, hashes []store.TokenHash) error {
+// hashPayloads encodes hashes as payloads for channel: hex,
+// comma-separated, hashesPerNotify at most in each.
+func hashPayloads(hashes []store.TokenHash) []string {
+	var out []string
 	for len(hashes) > 0 {
 		n := min(len(hashes), hashesPerNotify)
 		parts := make([]string, n)
 		for i, h := range hashes[:n] {
 			parts[i] = hex.EncodeToString(h[:])
 		}
-		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", channel, strings.Join(parts, ",")); err != nil {
-			return err
-		}
+		out = append(out, strings.Join(parts, ","))
 		hashes = hashes[n:]
 	}
-	return nil
+	return out
 }
 
-// parsePayload reads notifyTx's payload, skipping anything malformed.
+// parsePayload reads a hashPayloads payload, skipping anything malformed.
 func parsePayload(p string) []store.TokenHash {
 	var out []store.TokenHash
 	for part := range strings.SplitSeq(p, ",") {
