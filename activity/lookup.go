@@ -8,7 +8,7 @@ import (
 // own sessions (another user's session id is unknown), and any user's
 // name. Each answer is read once; use one per page. It is a Prefetcher:
 // Describer.Prefetch reads a page's sessions in one transaction.
-func StoreLookup(st *store.Store, userID string) Lookup {
+func StoreLookup(st store.Backend, userID string) Lookup {
 	return &storeLookup{st: st, userID: userID, sessions: map[string]session{}, names: map[string]string{}}
 }
 
@@ -18,7 +18,7 @@ type session struct {
 }
 
 type storeLookup struct {
-	st       *store.Store
+	st       store.Backend
 	userID   string
 	sessions map[string]session
 	names    map[string]string

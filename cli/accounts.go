@@ -36,7 +36,7 @@ func cmdAccountCreate(c *cli, args []string) error {
 	case *partner != "" && !store.ValidID(*partner):
 		return usagef("-partner must be an account id like those 'portal account list' shows, got %q", *partner)
 	}
-	return c.withStore(*db, true, func(st *store.Store) error {
+	return c.withStore(*db, true, func(st store.Backend) error {
 		var a store.Account
 		var err error
 		if k == store.AccountClient {
@@ -57,10 +57,10 @@ func cmdAccountList(c *cli, args []string) error {
 	if _, err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
-	return c.withStore(*db, false, func(st *store.Store) error { return listAccounts(c, st) })
+	return c.withStore(*db, false, func(st store.Backend) error { return listAccounts(c, st) })
 }
 
-func listAccounts(c *cli, st *store.Store) error {
+func listAccounts(c *cli, st store.Backend) error {
 	accounts, err := st.Accounts()
 	if err != nil {
 		return err
@@ -113,7 +113,7 @@ func cmdAccountSetPartner(c *cli, args []string) error {
 	if p == "none" {
 		p = ""
 	}
-	return c.withStore(*db, false, func(st *store.Store) error {
+	return c.withStore(*db, false, func(st store.Backend) error {
 		a, err := st.SetAccountPartner(id, p)
 		if errors.Is(err, store.ErrNotFound) {
 			if _, aerr := st.AccountByID(id); errors.Is(aerr, store.ErrNotFound) {

@@ -30,7 +30,7 @@ func cmdActivity(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(*db, false, func(st *store.Store) error {
+	return c.withStore(*db, false, func(st store.Backend) error {
 		u, err := userByEmail(st, email)
 		if err != nil {
 			return err
@@ -59,7 +59,7 @@ func cmdActivity(c *cli, args []string) error {
 }
 
 // eventsSince is every event of userID at or after since, newest first.
-func eventsSince(st *store.Store, userID string, since time.Time) ([]store.Event, error) {
+func eventsSince(st store.Backend, userID string, since time.Time) ([]store.Event, error) {
 	var out []store.Event
 	for page := 1; ; page++ {
 		p, err := st.UserEvents(userID, store.EventQuery{Since: since, Page: page})
@@ -76,7 +76,7 @@ func eventsSince(st *store.Store, userID string, since time.Time) ([]store.Event
 // sessionLimit is the session cap the sentences name: the running
 // server's, or the one its flags' environment gives (0, no number, if it
 // cannot be read).
-func (c *cli) sessionLimit(st *store.Store) int {
+func (c *cli) sessionLimit(st store.Backend) int {
 	if n := st.SessionLimit(); n > 0 || c.shared != nil {
 		return n
 	}

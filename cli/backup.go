@@ -39,7 +39,7 @@ func cmdBackup(c *cli, args []string) error {
 	if src, err := os.Stat(*db); err == nil && fi != nil && os.SameFile(src, fi) {
 		return usagef("%s is the database itself; write the backup somewhere else", dest)
 	}
-	err = c.withStore(*db, false, func(st *store.Store) error {
+	err = c.withStore(*db, false, func(st store.Backend) error {
 		n, err := writeBackup(st.Backup, dest)
 		if err != nil {
 			return err

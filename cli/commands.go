@@ -59,7 +59,7 @@ type cli struct {
 	terminal bool
 	// shared is the running server's store when the server runs a command
 	// for a CLI that found the file locked; nil in the CLI itself.
-	shared *store.Store
+	shared store.Backend
 }
 
 // usageError is a command line that can never work as given: exit code 2.
@@ -101,7 +101,7 @@ func onlineCommand(args []string) (string, bool) {
 // runForServer runs a command a CLI forwarded, on the running server's
 // store st, with stdin as its standard input and no environment, and
 // returns its exit code and what it printed (server.Config.RunCommand).
-func runForServer(st *store.Store, args []string, stdin []byte) (code int, stdout, stderr string) {
+func runForServer(st store.Backend, args []string, stdin []byte) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	c := &cli{getenv: func(string) string { return "" }, stdin: bytes.NewReader(stdin), stdout: &out, stderr: &errOut, shared: st}
 	code = c.exit(c.dispatch(args))

@@ -55,7 +55,7 @@ func requireEmail(email string) (string, error) {
 }
 
 // userByEmail finds a user, or says plainly that there is none.
-func userByEmail(st *store.Store, email string) (store.User, error) {
+func userByEmail(st store.Backend, email string) (store.User, error) {
 	u, err := st.UserByEmail(email)
 	if errors.Is(err, store.ErrNotFound) {
 		return u, fmt.Errorf("there is no user with email %s in %s; 'portal user list' shows them", email, st.Path())

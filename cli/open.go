@@ -25,7 +25,7 @@ func (c *cli) policy() (store.Policy, error) {
 // openStore opens the database with a short lock timeout. Only creating
 // commands may start a new file; the rest refuse a path with no database,
 // so a typo in -db does not quietly create an empty one.
-func (c *cli) openStore(path string, create bool) (*store.Store, error) {
+func (c *cli) openStore(path string, create bool) (store.Backend, error) {
 	if strings.TrimSpace(path) == "" {
 		return nil, usagef("-db must name the database file, got an empty value")
 	}
@@ -47,7 +47,7 @@ func (c *cli) openStore(path string, create bool) (*store.Store, error) {
 
 // withStore opens the database, runs fn and closes it again, reporting the
 // first error.
-func (c *cli) withStore(path string, create bool, fn func(*store.Store) error) error {
+func (c *cli) withStore(path string, create bool, fn func(store.Backend) error) error {
 	if c.shared != nil {
 		return fn(c.shared)
 	}

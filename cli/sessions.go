@@ -11,7 +11,7 @@ import (
 const cliTime = "2006-01-02 15:04 UTC"
 
 func cmdSessionsList(c *cli, args []string) error {
-	return c.withUser(args, nil, func(st *store.Store, u store.User) error {
+	return c.withUser(args, nil, func(st store.Backend, u store.User) error {
 		list, err := st.ListUserSessions(u.ID)
 		if err != nil {
 			return err
@@ -43,7 +43,7 @@ func sessionLocation(s store.Session) string {
 }
 
 func cmdSessionsRevokeAll(c *cli, args []string) error {
-	return c.withUser(args, nil, func(st *store.Store, u store.User) error {
+	return c.withUser(args, nil, func(st store.Backend, u store.User) error {
 		n, err := st.RevokeAllUserSessions(u.ID, store.ReasonEverywhere)
 		if err != nil {
 			return err
@@ -56,7 +56,7 @@ func cmdSessionsRevokeAll(c *cli, args []string) error {
 // withUser parses args with a required -email flag, runs before (if not
 // nil) once the flags are good and before the database is opened, then runs
 // fn with the store and that user.
-func (c *cli) withUser(args []string, before func() error, fn func(*store.Store, store.User) error) error {
+func (c *cli) withUser(args []string, before func() error, fn func(store.Backend, store.User) error) error {
 	fs, db := c.flagSet()
 	emailFlag := fs.String("email", "", "the user's email address (required)")
 	if _, err := c.parse(fs, args, 0); err != nil {
@@ -71,7 +71,7 @@ func (c *cli) withUser(args []string, before func() error, fn func(*store.Store,
 			return err
 		}
 	}
-	return c.withStore(*db, false, func(st *store.Store) error {
+	return c.withStore(*db, false, func(st store.Backend) error {
 		u, err := userByEmail(st, email)
 		if err != nil {
 			return err

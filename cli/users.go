@@ -70,12 +70,12 @@ func cmdUserCreate(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.withStore(*db, false, func(st *store.Store) error {
+	return c.withStore(*db, false, func(st store.Backend) error {
 		return createUser(c, st, acct, store.NewUser{Email: email, Name: name, Role: role}, pw)
 	})
 }
 
-func createUser(c *cli, st *store.Store, acct string, in store.NewUser, pw string) error {
+func createUser(c *cli, st store.Backend, acct string, in store.NewUser, pw string) error {
 	role := in.Role
 	a, err := st.AccountByID(acct)
 	if errors.Is(err, store.ErrNotFound) {
@@ -112,7 +112,7 @@ func cmdUserPasswd(c *cli, args []string) error {
 		hash, err = password.Hash(pw)
 		return err
 	}
-	return c.withUser(args, readPassword, func(st *store.Store, u store.User) error {
+	return c.withUser(args, readPassword, func(st store.Backend, u store.User) error {
 		n, err := st.SetPasswordHash(u.ID, hash, true, "")
 		if err != nil {
 			return err
@@ -126,7 +126,7 @@ func cmdUserDisable(c *cli, args []string) error { return setDisabled(c, args, t
 func cmdUserEnable(c *cli, args []string) error  { return setDisabled(c, args, false) }
 
 func setDisabled(c *cli, args []string, disabled bool) error {
-	return c.withUser(args, nil, func(st *store.Store, u store.User) error {
+	return c.withUser(args, nil, func(st store.Backend, u store.User) error {
 		n, err := st.SetUserDisabled(u.ID, disabled)
 		if err != nil {
 			return err
@@ -145,10 +145,10 @@ func cmdUserList(c *cli, args []string) error {
 	if _, err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
-	return c.withStore(*db, false, func(st *store.Store) error { return listUsers(c, st) })
+	return c.withStore(*db, false, func(st store.Backend) error { return listUsers(c, st) })
 }
 
-func listUsers(c *cli, st *store.Store) error {
+func listUsers(c *cli, st store.Backend) error {
 	users, err := st.Users()
 	if err != nil {
 		return err

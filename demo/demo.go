@@ -83,7 +83,7 @@ type Locator interface {
 // and reports whether it created any. Users that exist are left alone, so
 // a seed cut short by a crash is completed on the next start. A database
 // with users but no demo user is not a demo and is left untouched.
-func Seed(st *store.Store, loc Locator, now time.Time) (bool, error) {
+func Seed(st store.Backend, loc Locator, now time.Time) (bool, error) {
 	users, err := st.Users()
 	if err != nil {
 		return false, err
@@ -155,7 +155,7 @@ func anyDemoUser(users []store.User) bool {
 // demoAccounts finds or creates each demo account by name, and has each
 // client managed by its partner (a demo seeded before partners managed
 // clients gets its link on the next start).
-func demoAccounts(st *store.Store) (map[string]store.Account, error) {
+func demoAccounts(st store.Backend) (map[string]store.Account, error) {
 	all, err := st.Accounts()
 	if err != nil {
 		return nil, err

@@ -68,7 +68,7 @@ type Config struct {
 // handler holds what every request needs: the store, the locator, the
 // configuration and the throttles. New returns the Fiber app built on it.
 type handler struct {
-	store    *store.Store
+	store    store.Backend
 	geo      Locator
 	cfg      Config
 	log      *slog.Logger
@@ -87,7 +87,7 @@ const (
 
 // New builds the Fiber app with every route. It parses all templates first,
 // so a broken template stops the binary at start-up rather than on a page.
-func New(st *store.Store, loc Locator, cfg Config) (*fiber.App, error) {
+func New(st store.Backend, loc Locator, cfg Config) (*fiber.App, error) {
 	if loc == nil {
 		loc = (*geo.Resolver)(nil) // no database: masked networks only
 	}

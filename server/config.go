@@ -47,7 +47,7 @@ type Config struct {
 	// stdin as its standard input, and returns what it printed and its exit
 	// code. ParseConfig leaves them nil, and the socket then runs nothing.
 	OnlineCommand func(args []string) (name string, ok bool)
-	RunCommand    func(st *store.Store, args []string, stdin []byte) (code int, stdout, stderr string)
+	RunCommand    func(st store.Backend, args []string, stdin []byte) (code int, stdout, stderr string)
 }
 
 // option is one flag: name, environment variable, default and help.

@@ -39,7 +39,7 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 type Server struct {
 	cfg   Config
 	log   *slog.Logger
-	store *store.Store
+	store store.Backend
 	hub   *live.Hub
 	geo   *geo.Resolver
 	app   *fiber.App

@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"portal/geo"
+)
+
+// Backend is the portal's store as the handlers, the operator commands and
+// the demo use it. *Store (bbolt, one file, the default) is one; the
+// PostgreSQL store in store/postgres, for several instances sharing one
+// database, is the other. Both behave alike: the same errors (ErrNotFound,
+// *EndedError, ErrUserDisabled…), the same scope checks inside the same
+// transaction as the change, the same events.
+type Backend interface {
+	// The database.
+	Path() string
+	Ping() error
+	Check() error
+	Backup(w io.Writer) (int64, error)
+	Close() error
+	CSRFKey() []byte
+	Policy() Policy
+	SessionLimit() int
+	WriteTxCount() int64
+
+	// Accounts and users.
+	CreateAccount(name string, kind AccountKind) (Account, error)
+	CreateClientAccount(name, partnerID string) (Account, error)
+	SetAccountPartner(accountID, partnerID string) (Account, error)
+	AccountByID(id string) (Account, error)
+	Accounts() ([]Account, error)
+	CreateUser(in NewUser) (User, error)
+	CreateUsers(in []NewUser) ([]User, error)
+	UserByID(id string) (User, error)
+	UserByEmail(email string) (User, error)
+	Users() ([]User, error)
+	SetPasswordHash(userID, hash string, revokeSessions bool, keepID string) (revoked int, err error)
+	SetUserDisabled(userID string, disabled bool) (revoked int, err error)
+
+	// Sessions.
+	CreateSession(userID string, in NewSession) (Session, string, error)
+	CreateSessions(batch []SessionFor) ([]Session, []string, error)
+	Authenticate(token string) (Session, User, error)
+	Peek(token string) (Session, User, error)
+	SeenFrom(token string, place geo.Place)
+	SeenWith(token string, a Agent)
+	ListUserSessions(userID string) ([]Session, error)
+	UserSession(userID, sessionID string) (Session, error)
+	UserSessionsByID(userID string, ids []string) (map[string]Session, error)
+	SessionsEndedSince(userID string, since time.Time) ([]Session, error)
+	RevokeUserSession(userID, sessionID string, reason Reason) (Session, error)
+	RevokeUserSessionBy(userID, sessionID string, reason Reason, by Actor) (Session, error)
+	RevokeOtherSessions(userID, keepID string, reason Reason) (int, error)
+	RevokeAllUserSessions(userID string, reason Reason) (int, error)
+	PendingActivity() int
+	FlushActivity() (int, error)
+	Sweep(retention time.Duration, batch int) (int, error)
+	SweepContext(ctx context.Context, retention time.Duration, batch int) (int, error)
+
+	// The partner console, scoped to partnerID's clients.
+	PartnerClients(partnerID string) ([]ClientSummary, error)
+	PartnerUsers(partnerID string, q UserQuery) (UserPage, error)
+	PartnerUser(partnerID, userID string) (User, Account, error)
+	PartnerUserSessions(partnerID, userID string) (User, Account, []Session, error)
+	PartnerRevokeSession(partnerID, actorID, userID, sessionID string) (Session, error)
+	PartnerRevokeAll(partnerID, actorID, userID string) (int, error)
+
+	// Security activity.
+	RecordSignInFailure(userID string, place geo.Place, throttled bool)
+	UserEvents(userID string, q EventQuery) (EventPage, error)
+	UserEventsVersion(userID string) (uint64, error)
+	SweepEvents(ctx context.Context, retention time.Duration, batch int) (int, error)
+}
+
+var _ Backend = (*Store)(nil)
