@@ -120,7 +120,7 @@ type liveResult struct {
 	// own open pages bringing themselves up to date.
 	Quiet     revokePhase
 	NoneAfter revokePhase
-	Pinned                string
+	Pinned    string
 }
 
 // fitStreams is how many streams both processes can hold: each stream is

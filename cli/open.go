@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -32,6 +33,11 @@ func (c *cli) openStore(path string, create bool) (store.Backend, error) {
 	policy, err := c.policy()
 	if err != nil {
 		return nil, err
+	}
+	if server.IsPostgres(path) {
+		// Several servers and commands share PostgreSQL: no lock to wait
+		// for and nothing to forward to a running server.
+		return server.OpenDB(context.Background(), path, server.DBOptions{Policy: policy, ConnectTimeout: 10 * time.Second})
 	}
 	if !create {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {

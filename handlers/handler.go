@@ -61,6 +61,8 @@ type Config struct {
 	// LiveWriteStall is how long a write to a stream may block before the
 	// peer counts as gone; 10 s if zero.
 	LiveWriteStall time.Duration
+	// DBKind names the database for /readyz ("bbolt" if empty).
+	DBKind string
 	// Now replaces time.Now in tests.
 	Now func() time.Time
 }
@@ -216,11 +218,15 @@ func (h *handler) readyz(c *fiber.Ctx) error {
 	if h.geo != nil {
 		geoState = h.geo.State()
 	}
+	kind := h.cfg.DBKind
+	if kind == "" {
+		kind = "bbolt"
+	}
 	if err := h.store.Ping(); err != nil {
 		h.log.Error("readiness check failed", "err", err)
-		return c.Status(fiber.StatusServiceUnavailable).SendString("db: unavailable\ngeo: " + geoState + "\n")
+		return c.Status(fiber.StatusServiceUnavailable).SendString("db: unavailable (" + kind + ")\ngeo: " + geoState + "\n")
 	}
-	return c.SendString("db: ok\ngeo: " + geoState + "\n")
+	return c.SendString("db: ok (" + kind + ")\ngeo: " + geoState + "\n")
 }
 
 func (h *handler) writeStall() time.Duration {

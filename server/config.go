@@ -32,13 +32,16 @@ type Config struct {
 	LiveStreamsPerUser int
 	LiveStreams        int
 	LiveHeartbeat      time.Duration
-	TrustedProxies     []netip.Prefix
-	ProxyHeader        string
-	SecureCookies      bool
-	LogFormat          string
-	Demo               bool
-	DemoReset          bool
-	Version            bool
+	// PostgreSQL: the pool's size and the wait for the database at start.
+	DBPool           int
+	DBConnectTimeout time.Duration
+	TrustedProxies   []netip.Prefix
+	ProxyHeader      string
+	SecureCookies    bool
+	LogFormat        string
+	Demo             bool
+	DemoReset        bool
+	Version          bool
 
 	// The operator commands live in package cli, which starts the server;
 	// the admin socket runs them for a CLI that found the database locked.
@@ -57,7 +60,9 @@ type option struct {
 
 var options = []option{
 	{"addr", "PORTAL_ADDR", "127.0.0.1:8080", "address to listen on (host:port)"},
-	{"db", "PORTAL_DB", "portal.db", "path of the bbolt database file (created if missing)"},
+	{"db", "PORTAL_DB", "portal.db", "path of the bbolt database file (created if missing), or a postgres:// URL for PostgreSQL 13 or newer"},
+	{"db-pool", "PORTAL_DB_POOL", "10", "PostgreSQL: connections in each instance's pool"},
+	{"db-connect-timeout", "PORTAL_DB_CONNECT_TIMEOUT", "10s", "PostgreSQL: how long to wait at start for the database to answer before giving up"},
 	{"geoip-db", "PORTAL_GEOIP_DB", "", "path of a GeoLite2-City .mmdb file; empty shows masked addresses only"},
 	{"idle-timeout", "PORTAL_IDLE_TIMEOUT", "12h", "end sessions after this long without activity (e.g. 30m, 12h, 2d)"},
 	{"max-lifetime", "PORTAL_MAX_LIFETIME", "14d", "end sessions this long after sign-in, however active"},
@@ -166,6 +171,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		}
 		return n
 	}
+	c.DBPool = count("db-pool", 1, 1000)
+	c.DBConnectTimeout = dur("db-connect-timeout", time.Second)
 	c.LiveStreamsPerUser = count("live-streams-per-user", 1, 1000)
 	c.LiveStreams = count("live-streams", 1, 1000000)
 	c.LiveHeartbeat = dur("live-heartbeat", time.Second)
@@ -188,6 +195,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	c.DemoReset = boolean("demo-reset")
 	if c.DemoReset && !c.Demo {
 		errs = append(errs, errors.New("-demo-reset only makes sense with -demo"))
+	}
+	if c.DemoReset && IsPostgres(c.DB) {
+		errs = append(errs, errors.New("-demo-reset wipes a bbolt file; for PostgreSQL, drop and create the database instead"))
 	}
 	c.Version = boolean("version")
 	return c, errors.Join(errs...)

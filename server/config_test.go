@@ -24,6 +24,8 @@ func cfgDefaults() Config {
 		Retention:          30 * cfgDay,
 		ActivityRetention:  90 * cfgDay,
 		MaxSessions:        100,
+		DBPool:             10,
+		DBConnectTimeout:   10 * time.Second,
 		LiveStreamsPerUser: 10,
 		LiveStreams:        20000,
 		LiveHeartbeat:      25 * time.Second,

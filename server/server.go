@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -57,10 +58,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}
 	hub := live.NewHub(live.Options{MaxPerUser: cfg.LiveStreamsPerUser, MaxTotal: cfg.LiveStreams})
-	st, err := store.Open(cfg.DB, store.Options{
-		Policy:             store.Policy{IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime},
-		MaxSessionsPerUser: cfg.MaxSessions,
-		Notifier:           hub,
+	st, err := OpenDB(context.Background(), cfg.DB, DBOptions{
+		Policy:      store.Policy{IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime},
+		MaxSessions: cfg.MaxSessions, Notifier: hub,
+		PoolSize: cfg.DBPool, ConnectTimeout: cfg.DBConnectTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -71,6 +72,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		// The demo resolves its sample addresses through the real lookup
 		// path, from a small database of documentation ranges.
 		geoPath = cfg.DB + ".demo-geo.mmdb"
+		if IsPostgres(cfg.DB) {
+			geoPath = filepath.Join(os.TempDir(), "portal-demo-geo.mmdb")
+		}
 		if err := geo.WriteDemoDB(geoPath); err != nil {
 			st.Close()
 			return nil, err
@@ -82,7 +86,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	cfgH := handlers.Config{
 		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, ProxyHeader: cfg.ProxyHeader,
-		Demo: cfg.Demo, Logger: log, Live: hub, LiveHeartbeat: cfg.LiveHeartbeat,
+		Demo: cfg.Demo, Logger: log, Live: hub, LiveHeartbeat: cfg.LiveHeartbeat, DBKind: DBKind(cfg.DB),
 	}
 	if cfg.Demo {
 		var seeded bool
@@ -130,7 +134,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
-	if stopAdmin, err := s.serveAdmin(ctx); err != nil {
+	if IsPostgres(s.cfg.DB) {
+		// Operator commands open PostgreSQL themselves, next to the
+		// servers; there is no file to share, so no socket.
+	} else if stopAdmin, err := s.serveAdmin(ctx); err != nil {
 		// Serving does not need it, so the server runs on; but operator
 		// commands and online backups do, and err says how to fix it.
 		s.log.Error("no admin socket: operator commands and portal backup will need the server stopped", "err", err)
@@ -140,7 +147,7 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
 	// The real address, so -addr 127.0.0.1:0 works for tests and scripts.
-	s.log.Info("portal listening", "addr", "http://"+ln.Addr().String(), "db", s.cfg.DB, "demo", s.cfg.Demo)
+	s.log.Info("portal listening", "addr", "http://"+ln.Addr().String(), "db", ShowDB(s.cfg.DB), "demo", s.cfg.Demo)
 	var fatal error
 	select {
 	case err := <-errc:
