@@ -12,6 +12,12 @@ import (
 	"portal/store"
 )
 
+// recentShown is how many ended sessions Recently signed out lists; the
+// rest are a link away, in Security activity. Ten keep a page whose user
+// has signed out a hundred sessions about as light as one whose user has
+// not.
+const recentShown = 10
+
 // recentList is Recently signed out, under the live sessions on Active
 // Sessions and on the partner console's user page: the sessions that
 // ended in the last 30 days, newest first, each with why and who. It is a
@@ -83,6 +89,9 @@ func (h *handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describe
 	}
 	if res.Total > 0 {
 		b.before(res.Oldest.Add(recentWindow)) // the oldest leaves the window by itself
+	}
+	if len(res.Events) > recentShown {
+		res.Events = res.Events[:recentShown]
 	}
 	if res.Total > len(res.Events) {
 		l.More, l.MoreHref = "The "+strconv.Itoa(len(res.Events))+" most recent are listed. See every sign-out in Security activity.", more

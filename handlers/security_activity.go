@@ -117,7 +117,7 @@ type activityEntry struct {
 // signed out (#ended-ID). base is that page's address ("" for this page);
 // nil sessionLinks means no page shows them. recent holds the ids
 // Recently signed out lists, read when first needed, so that no link
-// points past its 50 entries.
+// points past its recentShown entries.
 type sessionLinks struct {
 	base   string
 	recent map[string]bool
@@ -156,8 +156,8 @@ func (h *handler) recentIDs(userID string, now time.Time) (map[string]bool, erro
 	if err != nil {
 		return nil, err
 	}
-	ids := make(map[string]bool, len(res.Events))
-	for _, e := range res.Events {
+	ids := make(map[string]bool, recentShown)
+	for _, e := range res.Events[:min(len(res.Events), recentShown)] {
 		ids[e.SessionID] = true
 	}
 	return ids, nil

@@ -365,16 +365,16 @@ func TestSecurityActivitySection(t *testing.T) {
 		t.Error("a bad kind is not explained")
 	}
 
-	// Recently signed out lists 50 and says where the rest are.
+	// Recently signed out lists the latest and says where the rest are.
 	sessions = b.get(activeSessionsURL).body
-	for _, w := range []string{"59 sessions ended in the last 30 days, newest first.", "The 50 most recent are listed.",
+	for _, w := range []string{"59 sessions ended in the last 30 days, newest first.", "The 10 most recent are listed.",
 		`<a href="/settings?kind=ended&amp;section=security-activity">See every sign-out in Security activity</a>`} {
 		if !strings.Contains(sessions, w) {
 			t.Errorf("Active Sessions lacks %s", w)
 		}
 	}
-	if n := strings.Count(sessions, `class="ended-entry"`); n != 50 {
-		t.Errorf("Recently signed out lists %d, want 50", n)
+	if n := strings.Count(sessions, `class="ended-entry"`); n != recentShown {
+		t.Errorf("Recently signed out lists %d, want %d", n, recentShown)
 	}
 }
 
