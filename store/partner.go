@@ -108,7 +108,7 @@ func managedUserTx(tx *bolt.Tx, partnerID, userID string) (User, Account, error)
 	if err := get(getAccountsBucket(tx), []byte(u.AccountID), &a); err != nil {
 		return u, a, err
 	}
-	if a.Kind != AccountClient || a.Partner != partnerID {
+	if !managed(partnerID, a) {
 		return User{}, Account{}, ErrNotFound
 	}
 	return u, a, nil
@@ -117,14 +117,27 @@ func managedUserTx(tx *bolt.Tx, partnerID, userID string) (User, Account, error)
 // PartnerUser returns a user of one of partnerID's clients, with the
 // client account, or ErrNotFound.
 func (s *Store) PartnerUser(partnerID, userID string) (User, Account, error) {
-	var u User
-	var a Account
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		u, a, err = managedUserTx(tx, partnerID, userID)
-		return err
-	})
-	return u, a, err
+	if partnerID == "" || !ValidID(userID) {
+		return User{}, Account{}, ErrNotFound
+	}
+	gen := s.lists.generation()
+	u, a, ok := s.scopes.get(userID, gen)
+	if !ok {
+		err := s.db.View(func(tx *bolt.Tx) error {
+			if err := get(getUsersBucket(tx), []byte(userID), &u); err != nil {
+				return err
+			}
+			return get(getAccountsBucket(tx), []byte(u.AccountID), &a)
+		})
+		if err != nil {
+			return User{}, Account{}, err
+		}
+		s.scopes.put(userID, gen, u, a)
+	}
+	if !managed(partnerID, a) {
+		return User{}, Account{}, ErrNotFound
+	}
+	return u, a, nil
 }
 
 // PartnerUserSessions returns the live sessions of a user of one of

@@ -26,6 +26,7 @@ type Store struct {
 	lists    *listCache
 	activity *activity
 	dirs     partnerDirs
+	scopes   userAccounts
 	events   eventQueue
 	changes  notifications
 	writes   atomic.Int64
