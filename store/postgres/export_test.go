@@ -1,0 +1,190 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"portal/geo"
+	"portal/internal/pgtest"
+	"portal/store"
+)
+
+// bboltSource is a bbolt database with a partner managing a client, a
+// disabled user, and sessions in every state: live, revoked by the
+// partner, and expired without a record yet; events of each kind,
+// grouped failed sign-ins among them.
+type bboltSource struct {
+	st                   *store.Store
+	partner, client      store.Account
+	partnerUser, user    store.User
+	live, revoked, idle  string // tokens
+	liveID, revokedID    string
+	disabledEmail, email string
+}
+
+func newBboltSource(t *testing.T, clk *clock) *bboltSource {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "portal.db"), store.Options{Now: clk.Now, Policy: testPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	src := &bboltSource{st: st, email: "c@example.com", disabledEmail: "off@example.com"}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.partner, err = st.CreateAccount("Partner", store.AccountPartner)
+	must(err)
+	src.client, err = st.CreateClientAccount("Client", src.partner.ID)
+	must(err)
+	src.partnerUser, err = st.CreateUser(store.NewUser{AccountID: src.partner.ID, Email: "p@example.com", Name: "P", Role: store.RolePartnerAdmin, PasswordHash: "ph"})
+	must(err)
+	src.user, err = st.CreateUser(store.NewUser{AccountID: src.client.ID, Email: src.email, Name: "C", Role: store.RoleClientAdmin, PasswordHash: "ch"})
+	must(err)
+	off, err := st.CreateUser(store.NewUser{AccountID: src.client.ID, Email: src.disabledEmail, Name: "Off", Role: store.RoleClientStaff, PasswordHash: "oh"})
+	must(err)
+	_, err = st.SetUserDisabled(off.ID, true)
+	must(err)
+	place := geo.Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", Location: geo.Location{City: "Berlin", Country: "Germany", CountryCode: "DE"}}
+	_, src.idle, err = st.CreateSession(src.user.ID, store.NewSession{UserAgent: "idle"})
+	must(err)
+	clk.Advance(testPolicy.IdleTimeout + time.Minute)
+	var x store.Session
+	x, src.revoked, err = st.CreateSession(src.user.ID, store.NewSession{UserAgent: "revoked"})
+	must(err)
+	src.revokedID = x.ID
+	x, src.live, err = st.CreateSession(src.user.ID, store.NewSession{UserAgent: "live", Place: place, TimeZone: "Europe/Berlin"})
+	must(err)
+	src.liveID = x.ID
+	_, err = st.PartnerRevokeSession(src.partner.ID, src.partnerUser.ID, src.user.ID, src.revokedID)
+	must(err)
+	clk.Advance(1500 * time.Nanosecond) // times below PostgreSQL's microsecond
+	st.RecordSignInFailure(src.user.ID, place, false)
+	st.RecordSignInFailure(src.user.ID, place, false)
+	_, err = st.FlushActivity()
+	must(err)
+	return src
+}
+
+func (src *bboltSource) export(fn func(store.Record) error) (store.Counts, error) {
+	return store.Export(src.st, fn)
+}
+
+// TestImport: a bbolt database copied into PostgreSQL works as it did:
+// the same tokens sign in (the hashes moved), the revoked one is refused
+// with its reason, the CSRF key, users, partner scope, the security
+// activity and its version are the same. A second import into the
+// non-empty database is refused and changes nothing; a failing one with
+// replace leaves it as it was; replace swaps the data.
+func TestImport(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	src := newBboltSource(t, clk)
+	url := pgtest.NewDB(t)
+	opts := Options{Now: clk.Now, Policy: testPolicy}
+	pg := mustOpenURL(t, url, opts)
+	ctx := context.Background()
+
+	n, err := Import(ctx, pg, src.export, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Counts{Keys: 1, Accounts: 2, Users: 3, Sessions: 3, Ended: 1, Live: 1, Events: 5, Logs: 1, At: clk.Now().UTC()}
+	if n != want {
+		t.Fatalf("Import: %+v, want %+v", n, want)
+	}
+	pg = mustOpenURL(t, url, opts) // the imported CSRF key is read at open
+	mustCheck(t, pg)
+	if string(pg.CSRFKey()) != string(src.st.CSRFKey()) {
+		t.Error("the CSRF key did not move")
+	}
+	sess := wantLive(t, pg, src.live)
+	if sess.ID != src.liveID || sess.TimeZone != "Europe/Berlin" || sess.LastPlace.Location.City != "Berlin" {
+		t.Errorf("live session %+v", sess)
+	}
+	wantEnded(t, pg, src.revoked, store.ReasonPartner)
+	wantEnded(t, pg, src.idle, store.ReasonIdle)
+	if u, err := pg.UserByEmail(src.disabledEmail); err != nil || !u.Disabled || u.PasswordHash != "oh" {
+		t.Errorf("disabled user: %+v, %v", u, err)
+	}
+	_, _, sessions, err := pg.PartnerUserSessions(src.partner.ID, src.user.ID)
+	if err != nil || len(sessions) != 1 || sessions[0].ID != src.liveID {
+		t.Errorf("partner's view of the user: %v sessions, %v; want the live one", len(sessions), err)
+	}
+	for _, u := range []store.User{src.user, src.partnerUser} {
+		if a, b := eventsJSON(t, src.st, u.ID), eventsJSON(t, pg, u.ID); a != b {
+			t.Errorf("user %s's activity:\n bbolt %s\n    pg %s", u.Email, a, b)
+		}
+		v1, _ := src.st.UserEventsVersion(u.ID)
+		v2, err := pg.UserEventsVersion(u.ID)
+		if err != nil || v1 != v2 {
+			t.Errorf("user %s's activity version %d, %v; want %d", u.Email, v2, err, v1)
+		}
+	}
+
+	// Again: refused, nothing changed.
+	_, err = Import(ctx, pg, src.export, false)
+	var full *NotEmptyError
+	if !errors.Is(err, ErrNotEmpty) || !errors.As(err, &full) || full.Has.Users != 3 {
+		t.Fatalf("a second import: %v, want ErrNotEmpty naming 3 users", err)
+	}
+	// Replacing, with the source failing half way: nothing changed either.
+	broken := errors.New("the source broke")
+	_, err = Import(ctx, pg, func(fn func(store.Record) error) (store.Counts, error) {
+		return src.export(func(r store.Record) error {
+			if r.Session != nil {
+				return broken
+			}
+			return fn(r)
+		})
+	}, true)
+	if !errors.Is(err, broken) {
+		t.Fatalf("import with a failing source: %v", err)
+	}
+	wantLive(t, pg, src.live)
+	if got := sqlInt(t, pg, "SELECT count(*) FROM events"); got != want.Events {
+		t.Errorf("after a failed import %d events, want %d", got, want.Events)
+	}
+
+	// Replacing with another database: the old sessions are gone.
+	other := newBboltSource(t, clk)
+	if _, err := Import(ctx, pg, other.export, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := pg.Authenticate(src.live); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a replaced session: %v, want ErrNotFound", err)
+	}
+	pg = mustOpenURL(t, url, opts)
+	wantLive(t, pg, other.live)
+	mustCheck(t, pg)
+	if got := sqlInt(t, pg, "SELECT count(*) FROM users"); got != 3 {
+		t.Errorf("after replacing: %d users, want 3", got)
+	}
+}
+
+// eventsJSON is userID's first page of security activity as JSON, for
+// comparing two stores.
+func eventsJSON(t *testing.T, st store.Backend, userID string) string {
+	t.Helper()
+	p, err := st.UserEvents(userID, store.EventQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Events {
+		p.Events[i].At = p.Events[i].At.Truncate(time.Microsecond)
+		p.Events[i].Until = p.Events[i].Until.Truncate(time.Microsecond)
+	}
+	p.Version = 0 // compared on its own
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
