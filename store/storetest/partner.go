@@ -1,0 +1,345 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"portal/store"
+)
+
+var partnerTests = []test{
+	{"PartnerScope", testPartnerScope},
+	{"PartnerRevoke", testPartnerRevoke},
+	{"PartnerMovedClient", testPartnerMovedClient},
+	{"SetAccountPartnerRefusesWrongKinds", testSetAccountPartnerRefusesWrongKinds},
+	{"PartnerCounts", testPartnerCounts},
+	{"PartnerUsersSearchAndPages", testPartnerUsersSearchAndPages},
+}
+
+// partnerWorld is two partners, the clients they manage, an unmanaged
+// client and a session for every user.
+type partnerWorld struct {
+	s                        store.Backend
+	clk                      *clock
+	rec                      *recorder
+	p1, p2, c1, c2, c3, free store.Account
+	// users by what they are to partner 1
+	mine, mine2, theirs, unmanaged, colleague, other store.User
+	tokens                                           map[string]string // user id -> token of one live session
+}
+
+func newPartnerWorld(t *testing.T, open Opener) *partnerWorld {
+	t.Helper()
+	rec := &recorder{}
+	s, clk := openAt(t, open, Options{Notifier: rec})
+	w := &partnerWorld{s: s, clk: clk, rec: rec, tokens: map[string]string{}}
+	acct := func(name string, kind store.AccountKind, partner string) store.Account {
+		var a store.Account
+		var err error
+		if kind == store.AccountClient {
+			a, err = s.CreateClientAccount(name, partner)
+		} else {
+			a, err = s.CreateAccount(name, kind)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	user := func(a store.Account, email string, role store.Role) store.User {
+		u, err := s.CreateUser(store.NewUser{AccountID: a.ID, Email: email, Name: "Name of " + email, Role: role, PasswordHash: "h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, tok := mustSession(t, s, u.ID, store.NewSession{})
+		w.tokens[u.ID] = tok
+		return u
+	}
+	w.p1, w.p2 = acct("Partner One", store.AccountPartner, ""), acct("Partner Two", store.AccountPartner, "")
+	w.c1, w.c2 = acct("Acme", store.AccountClient, w.p1.ID), acct("Bolt Dental", store.AccountClient, w.p1.ID)
+	w.c3, w.free = acct("Cobalt", store.AccountClient, w.p2.ID), acct("Free Co", store.AccountClient, "")
+	w.mine, w.mine2 = user(w.c1, "ann@acme.example", store.RoleClientAdmin), user(w.c2, "bob@bolt.example", store.RoleClientStaff)
+	w.theirs, w.unmanaged = user(w.c3, "cat@cobalt.example", store.RoleClientStaff), user(w.free, "dan@free.example", store.RoleClientStaff)
+	w.colleague, w.other = user(w.p1, "pat@p1.example", store.RolePartnerStaff), user(w.p2, "quinn@p2.example", store.RolePartnerAdmin)
+	rec.take()
+	return w
+}
+
+func testPartnerScope(t *testing.T, open Opener) {
+	w := newPartnerWorld(t, open)
+	for _, u := range []store.User{w.mine, w.mine2} {
+		if got, a, err := w.s.PartnerUser(w.p1.ID, u.ID); err != nil || got.ID != u.ID || a.Partner != w.p1.ID {
+			t.Errorf("in scope %s: %v %v", u.Email, got.Email, err)
+		}
+		if got, _, list, err := w.s.PartnerUserSessions(w.p1.ID, u.ID); err != nil || got.ID != u.ID || len(list) != 1 {
+			t.Errorf("sessions in scope %s: %d, %v", u.Email, len(list), err)
+		}
+	}
+	out := []struct{ name, id string }{
+		{"a client of the other partner", w.theirs.ID},
+		{"an unmanaged client", w.unmanaged.ID},
+		{"a colleague", w.colleague.ID},
+		{"the other partner's user", w.other.ID},
+		{"no such user", noSuchID},
+		{"not an id", "../" + w.mine.ID},
+	}
+	for _, tt := range out {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := w.s.PartnerUser(w.p1.ID, tt.id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("PartnerUser: %v, want ErrNotFound", err)
+			}
+			if _, _, _, err := w.s.PartnerUserSessions(w.p1.ID, tt.id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("PartnerUserSessions: %v, want ErrNotFound", err)
+			}
+			if n, err := w.s.PartnerRevokeAll(w.p1.ID, w.colleague.ID, tt.id); !errors.Is(err, store.ErrNotFound) || n != 0 {
+				t.Errorf("PartnerRevokeAll: %d %v, want ErrNotFound", n, err)
+			}
+			if tok, ok := w.tokens[tt.id]; ok {
+				sess := wantLive(t, w.s, tok)
+				if _, err := w.s.PartnerRevokeSession(w.p1.ID, w.colleague.ID, tt.id, sess.ID); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("PartnerRevokeSession: %v, want ErrNotFound", err)
+				}
+				wantLive(t, w.s, tok)
+			}
+		})
+	}
+	// A session of one managed user named under another managed user.
+	other := wantLive(t, w.s, w.tokens[w.mine2.ID])
+	if _, err := w.s.PartnerRevokeSession(w.p1.ID, w.colleague.ID, w.mine.ID, other.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("another user's session under a managed user: %v, want ErrNotFound", err)
+	}
+	wantLive(t, w.s, w.tokens[w.mine2.ID])
+	if _, _, err := w.s.PartnerUser("", w.mine.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("empty partner id: %v", err)
+	}
+	if got := w.rec.take(); len(got) != 0 {
+		t.Errorf("refused revokes published %v", got)
+	}
+	mustCheck(t, w.s)
+}
+
+func testPartnerRevoke(t *testing.T, open Opener) {
+	w := newPartnerWorld(t, open)
+	sess := wantLive(t, w.s, w.tokens[w.mine.ID])
+	second, secondTok := mustSession(t, w.s, w.mine.ID, store.NewSession{})
+	got, err := w.s.PartnerRevokeSession(w.p1.ID, w.colleague.ID, w.mine.ID, sess.ID)
+	if err != nil || got.RevokeReason != store.ReasonPartner || got.RevokedBy != w.colleague.ID {
+		t.Fatalf("PartnerRevokeSession: %+v %v", got, err)
+	}
+	wantEnded(t, w.s, w.tokens[w.mine.ID], store.ReasonPartner)
+	wantLive(t, w.s, secondTok)
+	third, thirdTok := mustSession(t, w.s, w.mine.ID, store.NewSession{})
+	n, err := w.s.PartnerRevokeAll(w.p1.ID, w.colleague.ID, w.mine.ID)
+	if err != nil || n != 2 {
+		t.Fatalf("PartnerRevokeAll: %d %v, want 2", n, err)
+	}
+	wantEnded(t, w.s, secondTok, store.ReasonPartnerAll)
+	wantEnded(t, w.s, thirdTok, store.ReasonPartnerAll)
+	ended := func(id string, r store.Reason) store.Change {
+		return store.Change{Kind: store.SessionEnded, UserID: w.mine.ID, SessionID: id, Reason: r}
+	}
+	published := w.rec.take()
+	for _, want := range []store.Change{ended(sess.ID, store.ReasonPartner), ended(second.ID, store.ReasonPartnerAll), ended(third.ID, store.ReasonPartnerAll)} {
+		if !slices.Contains(published, want) {
+			t.Errorf("published %v, want %v among them", published, want)
+		}
+	}
+	for _, e := range eventsOf(t, w.s, w.mine.ID) {
+		if e.Kind == store.EventEnded && e.By.User != w.colleague.ID {
+			t.Errorf("event %+v does not name the partner user", e)
+		}
+	}
+	if x, err := w.s.UserSession(w.mine.ID, sess.ID); err != nil || x.RevokedBy != w.colleague.ID {
+		t.Fatalf("the record: %+v %v", x, err)
+	}
+	if n, err := w.s.PartnerRevokeAll(w.p1.ID, w.colleague.ID, w.mine.ID); err != nil || n != 0 {
+		t.Fatalf("again: %d %v, want 0", n, err)
+	}
+	mustCheck(t, w.s)
+}
+
+// Moving a client to another partner takes effect on the very next call
+// of both.
+func testPartnerMovedClient(t *testing.T, open Opener) {
+	w := newPartnerWorld(t, open)
+	if _, err := w.s.PartnerClients(w.p1.ID); err != nil { // cached, where a store caches
+		t.Fatal(err)
+	}
+	if _, err := w.s.PartnerUsers(w.p1.ID, store.UserQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := w.s.SetAccountPartner(w.c1.ID, w.p2.ID); err != nil || a.Partner != w.p2.ID {
+		t.Fatalf("SetAccountPartner = %+v, %v", a, err)
+	}
+	if _, _, err := w.s.PartnerUser(w.p1.ID, w.mine.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the old partner after the move: %v", err)
+	}
+	sess := wantLive(t, w.s, w.tokens[w.mine.ID])
+	if _, err := w.s.PartnerRevokeSession(w.p1.ID, w.colleague.ID, w.mine.ID, sess.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the old partner's revoke after the move: %v", err)
+	}
+	wantLive(t, w.s, w.tokens[w.mine.ID])
+	if _, _, err := w.s.PartnerUser(w.p2.ID, w.mine.ID); err != nil {
+		t.Errorf("the new partner after the move: %v", err)
+	}
+	for partner, want := range map[string][]string{w.p1.ID: {"Bolt Dental"}, w.p2.ID: {"Acme", "Cobalt"}} {
+		list, err := w.s.PartnerClients(partner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range list {
+			names = append(names, c.Account.Name)
+		}
+		if fmt.Sprint(names) != fmt.Sprint(want) {
+			t.Errorf("clients of %s: %v, want %v", partner, names, want)
+		}
+	}
+	if p, err := w.s.PartnerUsers(w.p1.ID, store.UserQuery{}); err != nil || p.Total != 1 {
+		t.Errorf("the old partner's users after the move: %d, %v; want 1", p.Total, err)
+	}
+	if _, err := w.s.PartnerUsers(w.p1.ID, store.UserQuery{AccountID: w.c1.ID}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the moved account's users for the old partner: %v", err)
+	}
+	if _, err := w.s.SetAccountPartner(w.c1.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.s.PartnerUser(w.p2.ID, w.mine.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after unmanaging: %v", err)
+	}
+	if a, err := w.s.AccountByID(w.c1.ID); err != nil || a.Partner != "" {
+		t.Errorf("after unmanaging: %+v, %v", a, err)
+	}
+	mustCheck(t, w.s)
+}
+
+func testSetAccountPartnerRefusesWrongKinds(t *testing.T, open Opener) {
+	w := newPartnerWorld(t, open)
+	tests := []struct {
+		name, account, partner string
+		want                   error
+	}{
+		{"a partner managing a partner", w.p2.ID, w.p1.ID, store.ErrNotClient},
+		{"a client as the manager", w.c1.ID, w.c3.ID, store.ErrNotPartner},
+		{"no such partner", w.c1.ID, noSuchID, store.ErrNotFound},
+		{"no such account", noSuchID, w.p1.ID, store.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := w.s.SetAccountPartner(tt.account, tt.partner); !errors.Is(err, tt.want) {
+				t.Fatalf("%v, want %v", err, tt.want)
+			}
+		})
+	}
+	before, _ := w.s.Accounts()
+	if _, err := w.s.CreateClientAccount("Orphan", w.c1.ID); !errors.Is(err, store.ErrNotPartner) {
+		t.Errorf("CreateClientAccount under a client: %v, want ErrNotPartner", err)
+	}
+	if a, _ := w.s.AccountByID(w.c1.ID); a.Partner != w.p1.ID {
+		t.Fatalf("a refused change changed the account: %+v", a)
+	}
+	if after, _ := w.s.Accounts(); len(after) != len(before) {
+		t.Fatalf("a refused CreateClientAccount left an account: %d, want %d", len(after), len(before))
+	}
+}
+
+// The clients page counts users and live sessions, and follows revokes,
+// disables and expiry without a stale answer.
+func testPartnerCounts(t *testing.T, open Opener) {
+	w := newPartnerWorld(t, open)
+	count := func() map[string][2]int {
+		list, err := w.s.PartnerClients(w.p1.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][2]int{}
+		for _, c := range list {
+			out[c.Account.Name] = [2]int{c.Users, c.LiveSessions}
+		}
+		return out
+	}
+	want := func(step string, acme, bolt [2]int) {
+		t.Helper()
+		if got := count(); got["Acme"] != acme || got["Bolt Dental"] != bolt || len(got) != 2 {
+			t.Errorf("%s: %v, want Acme %v Bolt %v", step, got, acme, bolt)
+		}
+	}
+	want("start", [2]int{1, 1}, [2]int{1, 1})
+	_, tok := mustSession(t, w.s, w.mine.ID, store.NewSession{})
+	want("a second sign-in", [2]int{1, 2}, [2]int{1, 1})
+	if _, err := w.s.SetUserDisabled(w.mine2.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	want("a disabled user", [2]int{1, 2}, [2]int{1, 0})
+	// Activity not yet flushed keeps a session live.
+	w.clk.Advance(testPolicy.IdleTimeout / 2)
+	wantLive(t, w.s, tok)
+	w.clk.Advance(testPolicy.IdleTimeout / 2)
+	want("the idle timeout, one used since", [2]int{1, 1}, [2]int{1, 0})
+	// Expiry is not a write: the count must still drop when it happens.
+	w.clk.Advance(testPolicy.IdleTimeout)
+	want("after the idle timeout", [2]int{1, 0}, [2]int{1, 0})
+	page, err := w.s.PartnerUsers(w.p1.ID, store.UserQuery{})
+	if err != nil || page.Total != 2 || !page.Users[1].Disabled || page.Users[0].AccountName != "Acme" {
+		t.Fatalf("users: %+v %v, want both, the disabled one marked", page, err)
+	}
+	if list, err := w.s.PartnerClients(""); err != nil || len(list) != 0 {
+		t.Fatalf("no partner: %v, %v", list, err)
+	}
+}
+
+func testPartnerUsersSearchAndPages(t *testing.T, open Opener) {
+	w := newPartnerWorld(t, open)
+	var batch []store.NewUser
+	for i := range 2*store.PageSize + 7 {
+		batch = append(batch, store.NewUser{AccountID: w.c2.ID, Email: fmt.Sprintf("staff%03d@bolt.example", i), Name: fmt.Sprintf("Staff Member %d", i), Role: store.RoleClientStaff, PasswordHash: "h"})
+	}
+	if _, err := w.s.CreateUsers(batch); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		q         store.UserQuery
+		total     int
+		pages     int
+		first     string // email of the first user on the page; "" for none
+		pageCount int
+	}{
+		{"everyone, page 1", store.UserQuery{}, 2*store.PageSize + 9, 3, "ann@acme.example", store.PageSize},
+		{"everyone, page 2", store.UserQuery{Page: 2}, 2*store.PageSize + 9, 3, "staff048@bolt.example", store.PageSize},
+		{"everyone, page 3", store.UserQuery{Page: 3}, 2*store.PageSize + 9, 3, "staff098@bolt.example", 9},
+		{"past the end", store.UserQuery{Page: 4}, 2*store.PageSize + 9, 3, "", 0},
+		{"by email, any case", store.UserQuery{Search: "ANN@"}, 1, 1, "ann@acme.example", 1},
+		{"by name", store.UserQuery{Search: "member 10"}, 8, 1, "staff010@bolt.example", 8}, // 10 and 100 to 106
+		{"one account", store.UserQuery{AccountID: w.c1.ID}, 1, 1, "ann@acme.example", 1},
+		{"one account and a search", store.UserQuery{AccountID: w.c2.ID, Search: "staff00"}, 10, 1, "staff000@bolt.example", 10},
+		{"another partner's users are never found", store.UserQuery{Search: "cobalt"}, 0, 1, "", 0},
+		{"nor colleagues", store.UserQuery{Search: "pat@"}, 0, 1, "", 0},
+		{"nor unmanaged clients' users", store.UserQuery{Search: "dan@"}, 0, 1, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := w.s.PartnerUsers(w.p1.ID, tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := ""
+			if len(p.Users) > 0 {
+				first = p.Users[0].Email
+			}
+			if p.Total != tt.total || p.Pages != tt.pages || first != tt.first || len(p.Users) != tt.pageCount {
+				t.Fatalf("total %d pages %d first %q on page %d; want %d %d %q %d", p.Total, p.Pages, first, len(p.Users), tt.total, tt.pages, tt.first, tt.pageCount)
+			}
+			for i := 1; i < len(p.Users); i++ {
+				if p.Users[i-1].Email > p.Users[i].Email && p.Users[i-1].AccountName == p.Users[i].AccountName {
+					t.Errorf("not sorted: %s before %s", p.Users[i-1].Email, p.Users[i].Email)
+				}
+			}
+		})
+	}
+	if _, err := w.s.PartnerUsers(w.p1.ID, store.UserQuery{AccountID: w.c3.ID}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another partner's account: %v, want ErrNotFound", err)
+	}
+}
