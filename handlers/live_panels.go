@@ -155,17 +155,10 @@ func (ls *liveStream) refreshWatched(p *panel) (bool, error) {
 	if err != nil || len(added)+len(ended) == 0 {
 		return true, err
 	}
-	now, base := ls.h.now(), partnerSessionsBase(u.ID)
-	rows := make([]sessionRow, 0, len(list))
-	for _, s := range list {
-		r := ls.h.row(s, false, ls.v.csrf, now, ls.v.loc)
-		r.SignOutBase = base
-		rows = append(rows, r)
-	}
-	distinguish(rows)
-	everywhere := newEverywhereControl(u, len(list), ls.v.csrf)
+	rows, live := ls.h.partnerRows(u.ID, list, ls.v.csrf, ls.v.loc)
+	everywhere := newEverywhereControl(u, live, ls.v.csrf)
 	lr := liveRows{Everywhere: &everywhere, AddAt: "afterbegin:#session-rows"}
-	ls.fill(&lr, rows, added, ended, base)
+	ls.fill(&lr, rows, added, ended, partnerSessionsBase(u.ID))
 	ls.render("watch", "partials/live_sessions", lr)
 	return true, nil
 }

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"portal/store"
@@ -94,22 +96,29 @@ func (h *handler) userSessions(c *fiber.Ctx, id string) (*userSessionsPage, erro
 	p := &userSessionsPage{
 		UserID: u.ID, Name: u.Name, Email: u.Email, RoleLabel: u.Role.Label(), Disabled: u.Disabled,
 		Crumbs: []crumb{clientsCrumb, {Title: acct.Name, Href: partnerAccountURL(acct.ID)}},
-		Rows:   make([]sessionRow, 0, len(list)),
 	}
-	now, loc, base := h.now(), zoneOf(c), partnerSessionsBase(u.ID)
-	live := 0
+	var live int
+	p.Rows, live = h.partnerRows(u.ID, list, a.CSRF, zoneOf(c))
+	everywhere := newEverywhereControl(u, live, a.CSRF)
+	p.Everywhere = &everywhere
+	return p, nil
+}
+
+// partnerRows are a client user's sessions as the console shows them,
+// with how many are live: the page's, and live updates'.
+func (h *handler) partnerRows(userID string, list []store.Session, csrf string, loc *time.Location) (rows []sessionRow, live int) {
+	now, base := h.now(), partnerSessionsBase(userID)
+	rows = make([]sessionRow, 0, len(list))
 	for _, s := range list {
-		r := h.row(s, false, a.CSRF, now, loc)
+		r := h.row(s, false, csrf, now, loc)
 		r.SignOutBase = base
 		if !r.Ended {
 			live++
 		}
-		p.Rows = append(p.Rows, r)
+		rows = append(rows, r)
 	}
-	distinguish(p.Rows)
-	everywhere := newEverywhereControl(u, live, a.CSRF)
-	p.Everywhere = &everywhere
-	return p, nil
+	distinguish(rows)
+	return rows, live
 }
 
 // newEverywhereControl is Sign out everywhere for u, who has live
