@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -13,17 +14,30 @@ import (
 type userError struct {
 	status  int
 	message string
-	reload  bool // offer to reload the page (stale CSRF token)
+	reload  bool  // offer to reload the page (stale CSRF token)
+	err     error // the cause, if any: handleError looks through it
 }
 
 func (e *userError) Error() string { return e.message }
+func (e *userError) Unwrap() error { return e.err }
 
 // notSaved is what a person is told when a change could not be committed
 // (disk full, read-only file system): what failed, and that nothing
-// changed, so trying again is safe.
-func notSaved(what string) error {
-	return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't " + what + " because the change could not be saved. Try again."}
+// changed, so trying again is safe. err is the store's error; one that
+// says the database is out of reach gets that sentence instead.
+func notSaved(what string, err error) error {
+	return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't " + what + " because the change could not be saved. Try again.", err: err}
 }
+
+// The sentences for a database out of reach (PostgreSQL down, restarting,
+// cut off). The instance recovers by itself once it is back, so the
+// person is told to try again, and, when a commit went unanswered, that
+// the change may have been made after all.
+const (
+	unavailableText    = "The portal cannot reach its database right now. Nothing was changed; try again in a moment."
+	outcomeUnknownText = "The portal lost its database while saving that change, so it may or may not have been made. Reload the page in a moment to see."
+	unavailableRetry   = 5 * time.Second
+)
 
 // statusText is the plain sentence shown for each status we send.
 var statusText = map[int][2]string{
@@ -48,6 +62,13 @@ func (h *handler) handleError(c *fiber.Ctx, err error) error {
 	var ue *userError
 	var fe *fiber.Error
 	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		// Before userError: notSaved carries the store's error.
+		status, msg = fiber.StatusServiceUnavailable, unavailableText
+		if errors.Is(err, store.ErrOutcomeUnknown) {
+			msg = outcomeUnknownText
+		}
+		retryAfter(c, unavailableRetry)
 	case errors.As(err, &ue):
 		status, msg, reload = ue.status, ue.message, ue.reload
 	case errors.Is(err, store.ErrNotFound):
@@ -85,6 +106,10 @@ func (h *handler) handleError(c *fiber.Ctx, err error) error {
 	}
 	v := &errorView{Layout: h.newLayout(c, text[0]), Heading: text[0], Message: msg, Back: "/settings", BackText: "Go to Settings"}
 	switch a := authOf(c); {
+	case errors.Is(err, store.ErrUnavailable) && c.Method() == fiber.MethodGet:
+		// The session could not be checked, or the page read: trying
+		// again is the way on, and sign-in would fail the same way.
+		v.Back, v.BackText = c.OriginalURL(), "Try again"
 	case a == nil:
 		v.Back, v.BackText = "/login", "Go to sign-in"
 	case isPartner(a.User.Role):

@@ -129,7 +129,7 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	sess, token, err := h.store.CreateSession(user.ID, in)
 	if err != nil {
 		h.log.Error("sign-in could not be saved", "user_id", user.ID, "err", err)
-		return notSaved("sign you in")
+		return notSaved("sign you in", err)
 	}
 	h.log.Info("signed in", "user_id", user.ID, "session", sess.ID[:8], "ip", geo.Mask(addr))
 	h.cookie(c, preSessionCookie, "", -1)

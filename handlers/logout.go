@@ -13,7 +13,7 @@ func (h *handler) logout(c *fiber.Ctx) error {
 	a := authOf(c)
 	if _, err := h.store.RevokeUserSession(a.User.ID, a.Session.ID, store.ReasonSignedOut); err != nil {
 		h.log.Error("sign-out could not be saved", "user_id", a.User.ID, "session", a.Session.ID[:8], "err", err)
-		return notSaved("sign you out")
+		return notSaved("sign you out", err)
 	}
 	addr, _ := h.clientAddr(c) // already read without error by requireSession
 	h.log.Info("signed out", "user_id", a.User.ID, "session", a.Session.ID[:8], "ip", geo.Mask(addr))

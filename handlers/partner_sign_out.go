@@ -31,7 +31,7 @@ func (h *handler) partnerSignOutSession(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	case err != nil:
 		h.log.Error("partner revoke could not be saved", "partner_user_id", a.User.ID, "user_id", uid, "session", sid[:8], "err", err)
-		return notSaved("sign that session out")
+		return notSaved("sign that session out", err)
 	}
 	h.log.Info("partner signed out a session", "partner_user_id", a.User.ID, "user_id", uid, "session", sid[:8])
 	if !isHTMX(c) {

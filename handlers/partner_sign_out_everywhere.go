@@ -42,7 +42,7 @@ func (h *handler) partnerSignOutEverywhere(c *fiber.Ctx) error {
 		return fiber.ErrNotFound
 	case err != nil:
 		h.log.Error("partner revoke-all could not be saved", "partner_user_id", a.User.ID, "user_id", id, "err", err)
-		return notSaved("sign the user out")
+		return notSaved("sign the user out", err)
 	}
 	h.log.Info("partner signed a user out everywhere", "partner_user_id", a.User.ID, "user_id", id, "count", n)
 	if !isHTMX(c) {

@@ -70,7 +70,7 @@ func (h *handler) passwordChange(c *fiber.Ctx) error {
 	n, err := h.store.SetPasswordHash(a.User.ID, hash, signOut, a.Session.ID)
 	if err != nil {
 		h.log.Error("password change could not be saved", "user_id", a.User.ID, "err", err)
-		return notSaved("change your password")
+		return notSaved("change your password", err)
 	}
 	h.log.Info("password changed", "user_id", a.User.ID, "session", a.Session.ID[:8], "signed_out_others", n)
 	h.setFlash(c, "password", n)

@@ -30,7 +30,7 @@ func (h *handler) signOutSession(c *fiber.Ctx) error {
 		return errNoSuchSession
 	case err != nil:
 		h.log.Error("revoke could not be saved", "user_id", a.User.ID, "session", id[:8], "err", err)
-		return notSaved("sign that session out")
+		return notSaved("sign that session out", err)
 	}
 	h.log.Info("session signed out", "user_id", a.User.ID, "by_session", a.Session.ID[:8], "session", id[:8])
 	if !isHTMX(c) {

@@ -29,7 +29,7 @@ func (h *handler) signOutOthers(c *fiber.Ctx) error {
 	n, err := h.store.RevokeOtherSessions(a.User.ID, a.Session.ID, store.ReasonRevokedAll)
 	if err != nil {
 		h.log.Error("revoke-all could not be saved", "user_id", a.User.ID, "err", err)
-		return notSaved("sign out the other sessions")
+		return notSaved("sign out the other sessions", err)
 	}
 	h.log.Info("other sessions signed out", "user_id", a.User.ID, "by_session", a.Session.ID[:8], "count", n)
 	if !isHTMX(c) {

@@ -124,7 +124,7 @@ func (s *Store) UserEventsVersion(userID string) (uint64, error) {
 	var v uint64
 	err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM event_versions WHERE user_id = $1", userID).Scan(&v)
 	if err != nil {
-		return 0, fmt.Errorf("store: activity version of user %s: %w", userID, err)
+		return 0, unavailable(fmt.Errorf("store: activity version of user %s: %w", userID, err))
 	}
 	return v, nil
 }
@@ -134,8 +134,8 @@ func (s *Store) UserEventsVersion(userID string) (uint64, error) {
 func (s *Store) read(fn func(ctx context.Context, tx pgx.Tx) error) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(tx pgx.Tx) error { return fn(ctx, tx) })
+	return unavailable(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return fn(ctx, tx) }))
 }
 
 // SweepEvents deletes events older than retention, at most batch in each

@@ -86,23 +86,34 @@ func bumpVersionsTx(ctx context.Context, tx pgx.Tx, users []string) error {
 }
 
 // write runs fn in one transaction, committed if fn returns nil, within
-// the store's query timeout. Once committed, this instance's cache
+// the store's query timeout. An error that says PostgreSQL is out of reach
+// matches store.ErrUnavailable, and store.ErrOutcomeUnknown too when the
+// commit was sent but not answered. Once committed, this instance's cache
 // forgets what fx names and then its Notifier hears of fx's changes;
 // other instances do the same when their listeners hear of the commit.
 func (s *Store) write(fn func(ctx context.Context, tx pgx.Tx, fx *effects) error) error {
 	s.writes.Add(1)
 	ctx, cancel := s.ctx()
 	defer cancel()
-	var fx effects
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		fx = effects{}
-		if err := fn(ctx, tx, &fx); err != nil {
-			return err
-		}
-		return fx.finishTx(ctx, tx, s.instance)
-	})
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return err
+		return unavailable(err)
+	}
+	defer tx.Rollback(ctx) // after a commit, a no-op
+	var fx effects
+	if err := fn(ctx, tx, &fx); err != nil {
+		return unavailable(err)
+	}
+	if err := fx.finishTx(ctx, tx, s.instance); err != nil {
+		return unavailable(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		// It may have committed all the same (the answer was lost), so
+		// forget what it would have made stale: forgetting costs a read.
+		// Its changes are not published: nobody is told of what may not
+		// have happened.
+		s.cache.forget(fx.forget...)
+		return commitFailed(err)
 	}
 	s.cache.forget(fx.forget...)
 	s.publish(fx.changes)

@@ -214,7 +214,7 @@ func (s *Store) Ping() error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("store: PostgreSQL at %s does not answer: %w", s.url, err)
+		return unavailable(fmt.Errorf("store: PostgreSQL at %s does not answer: %w", s.url, err))
 	}
 	return nil
 }

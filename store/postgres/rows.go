@@ -73,12 +73,13 @@ func scanAccount(row pgx.Row) (store.Account, error) {
 	return a, notFound(err)
 }
 
-// notFound turns "no rows" into store.ErrNotFound.
+// notFound turns "no rows" into store.ErrNotFound, and marks an error
+// that says the database is out of reach as store.ErrUnavailable.
 func notFound(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ErrNotFound
 	}
-	return err
+	return unavailable(err)
 }
 
 // querier is a pool or a transaction.
@@ -87,22 +88,23 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// querySessions runs a query selecting sessionCols.
+// querySessions runs a query selecting sessionCols. Its errors match
+// store.ErrUnavailable when the database is out of reach.
 func querySessions(ctx context.Context, q querier, sql string, args ...any) ([]sessionRow, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	defer rows.Close()
 	var out []sessionRow
 	for rows.Next() {
 		var x sessionScan
 		if err := rows.Scan(x.dests()...); err != nil {
-			return nil, fmt.Errorf("read a session: %w", err)
+			return nil, unavailable(fmt.Errorf("read a session: %w", err))
 		}
 		out = append(out, x.row())
 	}
-	return out, rows.Err()
+	return out, unavailable(rows.Err())
 }
 
 // querySession is querySessions for one row, or store.ErrNotFound.

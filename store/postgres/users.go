@@ -39,18 +39,18 @@ func (s *Store) Accounts() ([]store.Account, error) {
 	defer cancel()
 	rows, err := s.pool.Query(ctx, "SELECT "+accountCols+" FROM accounts a ORDER BY a.id")
 	if err != nil {
-		return nil, fmt.Errorf("store: list accounts: %w", err)
+		return nil, unavailable(fmt.Errorf("store: list accounts: %w", err))
 	}
 	defer rows.Close()
 	var out []store.Account
 	for rows.Next() {
 		a, err := scanAccount(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: list accounts: %w", err)
+			return nil, unavailable(fmt.Errorf("store: list accounts: %w", err))
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	return out, unavailable(rows.Err())
 }
 
 // CreateUser adds a user to an existing account. The role must suit the
@@ -129,18 +129,18 @@ func (s *Store) Users() ([]store.User, error) {
 	defer cancel()
 	rows, err := s.pool.Query(ctx, "SELECT "+userCols+" FROM users u ORDER BY u.id")
 	if err != nil {
-		return nil, fmt.Errorf("store: list users: %w", err)
+		return nil, unavailable(fmt.Errorf("store: list users: %w", err))
 	}
 	defer rows.Close()
 	var out []store.User
 	for rows.Next() {
 		var x userScan
 		if err := rows.Scan(x.dests()...); err != nil {
-			return nil, fmt.Errorf("store: list users: %w", err)
+			return nil, unavailable(fmt.Errorf("store: list users: %w", err))
 		}
 		out = append(out, x.user())
 	}
-	return out, rows.Err()
+	return out, unavailable(rows.Err())
 }
 
 // SetPasswordHash replaces a user's password hash. With revokeSessions,
