@@ -26,9 +26,12 @@ var userAgents = []string{
 // network change (which would queue a location update).
 var loopback = netip.MustParseAddr("127.0.0.1")
 
-// seeder creates users and sessions through the public store API.
+// seeder creates users and sessions through the public store API, or
+// with copy for the sessions and users where that is set (PostgreSQL's
+// COPY: -db postgres).
 type seeder struct {
-	st      *store.Store
+	st      store.Backend
+	copy    *bulkCopy // nil: through st
 	loc     handlers.Locator
 	account string
 	samples []store.NewSession // parsed user agents x demo addresses
@@ -39,7 +42,7 @@ type seeder struct {
 
 // newSeeder prepares sample sessions once: parsing a user agent and
 // resolving an address are what a sign-in does, not what seeding measures.
-func newSeeder(st *store.Store, loc handlers.Locator, pwHash string) (*seeder, error) {
+func newSeeder(st store.Backend, loc handlers.Locator, pwHash string) (*seeder, error) {
 	acct, err := st.CreateAccount("Benchmark Traders Ltd", store.AccountClient)
 	if err != nil {
 		return nil, err
@@ -51,11 +54,6 @@ func newSeeder(st *store.Store, loc handlers.Locator, pwHash string) (*seeder, e
 		}
 	}
 	return s, nil
-}
-
-// user creates a customer user in the seeder's account.
-func (s *seeder) user(role store.Role) (store.User, error) {
-	return s.st.CreateUser(s.nextUser(role))
 }
 
 // nextUser is the next customer user of the seeder's account, to create.
@@ -99,24 +97,70 @@ type login struct {
 // current session (a login the load generator uses) and perUser-1 others
 // on varied devices and networks. It returns the current logins.
 func (s *seeder) usersWithSessions(n, perUser int) ([]login, error) {
-	out := make([]login, 0, n)
-	for range n {
-		u, err := s.user(store.RoleClientAdmin)
-		if err != nil {
-			return nil, err
+	logins, _, err := s.userSessions(n, perUser)
+	return logins, err
+}
+
+// userSessions is usersWithSessions also returning each user's other
+// sessions. Users are created in one batch and their sessions in
+// batches of whole users.
+func (s *seeder) userSessions(n, perUser int) ([]login, [][]login, error) {
+	in := make([]store.NewUser, n)
+	for i := range in {
+		in[i] = s.nextUser(store.RoleClientAdmin)
+	}
+	users, err := s.createUsers(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	logins := make([]login, 0, n)
+	others := make([][]login, n)
+	perBatch := max(1, 10_000/perUser)
+	for first := 0; first < n; first += perBatch {
+		batch := users[first:min(n, first+perBatch)]
+		var sf []store.SessionFor
+		for _, u := range batch {
+			sf = append(sf, store.SessionFor{UserID: u.ID, NewSession: store.SignIn(userAgents[1], s.loc.Place(loopback))})
+			for i := 1; i < perUser; i++ {
+				sf = append(sf, store.SessionFor{UserID: u.ID, NewSession: s.sample(i)})
+			}
 		}
-		l, err := s.current(u)
+		created, tokens, err := s.createSessions(sf)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out = append(out, l)
-		for i := 1; i < perUser; i++ {
-			if _, _, err := s.session(u.ID, i); err != nil {
-				return nil, err
+		for j, u := range batch {
+			k := j * perUser // the user's current session, then its others
+			logins = append(logins, login{UserID: u.ID, SessionID: created[k].ID, Token: tokens[k]})
+			for i := k + 1; i < k+perUser; i++ {
+				others[first+j] = append(others[first+j], login{UserID: u.ID, SessionID: created[i].ID, Token: tokens[i]})
 			}
 		}
 	}
-	return out, nil
+	return logins, others, nil
+}
+
+// createUsers creates in, with copy if there is one.
+func (s *seeder) createUsers(in []store.NewUser) ([]store.User, error) {
+	if s.copy != nil {
+		return s.copy.users(in)
+	}
+	return s.st.CreateUsers(in)
+}
+
+// createSessions creates batch, with copy if there is one.
+func (s *seeder) createSessions(batch []store.SessionFor) ([]store.Session, []string, error) {
+	if s.copy != nil {
+		return s.copy.sessions(batch)
+	}
+	return s.st.CreateSessions(batch)
+}
+
+// bulkCopy writes users and sessions the fast way a backend offers
+// besides its API (postgres.CopyUsers and CopySessions).
+type bulkCopy struct {
+	users    func([]store.NewUser) ([]store.User, error)
+	sessions func([]store.SessionFor) ([]store.Session, []string, error)
 }
 
 // revokeJob is one revoke a benchmark request performs: the acting login
@@ -137,30 +181,15 @@ type revokePool struct {
 // each to be signed out by one request. Jobs go user by user within each
 // round, so concurrent requests act for different users.
 func (s *seeder) revokeOnePool(victims, perUser int) (revokePool, error) {
-	var p revokePool
 	users := (victims + perUser - 2) / (perUser - 1)
-	others := make([][]string, users)
-	for u := range users {
-		usr, err := s.user(store.RoleClientAdmin)
-		if err != nil {
-			return p, err
-		}
-		l, err := s.current(usr)
-		if err != nil {
-			return p, err
-		}
-		p.Actors = append(p.Actors, l)
-		for i := 1; i < perUser; i++ {
-			x, _, err := s.session(usr.ID, i)
-			if err != nil {
-				return p, err
-			}
-			others[u] = append(others[u], x.ID)
-		}
+	logins, others, err := s.userSessions(users, perUser)
+	if err != nil {
+		return revokePool{}, err
 	}
+	p := revokePool{Actors: logins}
 	for round := range perUser - 1 {
 		for u := range users {
-			p.Jobs = append(p.Jobs, revokeJob{Actor: u, Target: others[u][round]})
+			p.Jobs = append(p.Jobs, revokeJob{Actor: u, Target: others[u][round].SessionID})
 		}
 	}
 	return p, nil
@@ -193,7 +222,7 @@ func seedOthers(s *seeder, users, perUser, batch int, progress func(done int)) e
 		for i := range in {
 			in[i] = s.nextUser(store.RoleClientStaff)
 		}
-		created, err := s.st.CreateUsers(in)
+		created, err := s.createUsers(in)
 		if err != nil {
 			return fmt.Errorf("seed users %d-%d: %w", first, first+n, err)
 		}
@@ -203,7 +232,7 @@ func seedOthers(s *seeder, users, perUser, batch int, progress func(done int)) e
 				sessions = append(sessions, store.SessionFor{UserID: usr.ID, NewSession: s.sample(first + u + i)})
 			}
 		}
-		if _, _, err := s.st.CreateSessions(sessions); err != nil {
+		if _, _, err := s.createSessions(sessions); err != nil {
 			return fmt.Errorf("seed sessions of users %d-%d: %w", first, first+n, err)
 		}
 		done += len(sessions)
@@ -214,7 +243,7 @@ func seedOthers(s *seeder, users, perUser, batch int, progress func(done int)) e
 
 // snapshot writes a consistent copy of st to path (through Store.Backup,
 // so the source can be seeded further afterwards).
-func snapshot(st *store.Store, path string) error {
+func snapshot(st store.Backend, path string) error {
 	if _, err := st.FlushActivity(); err != nil {
 		return err
 	}

@@ -12,12 +12,17 @@
 //	go run ./bench -big         # adds 1,000,000 other sessions (several more minutes)
 //	go run ./bench -pin         # server on CPU 0, load generator on CPU 1 (Linux, taskset)
 //	go run ./bench -live        # only the live-updates measurement (about a minute)
+//	go run ./bench -db postgres # only bbolt vs PostgreSQL and the cross-instance revoke window
 //
 // After the scenarios it measures live updates (live.go): 10,000 open
 // event streams on one portal, their memory and idle CPU, and the time
 // from a revoke's response to the revoked stream's end event, with the
 // stream clients in a child process (each stream is a descriptor on both
 // sides).
+//
+// With -db postgres (postgres.go) it runs instead the read and revoke
+// scenarios on bbolt and on PostgreSQL side by side, and times how soon a
+// revoke through one portal is refused by another on the same database.
 //
 // Besides the customer's Active Sessions page, it measures the partner
 // console's pages (partner.go) for a partner of 10 and one of 1,000
@@ -59,6 +64,7 @@ type config struct {
 	Rate       float64 // open-loop requests per second; 0 is closed loop
 	Hub        bool    // portals with the live-updates hub (issue 17)
 	Live       liveConfig
+	PG         pgConfig
 }
 
 // portal is how the scenarios' portals run.
@@ -104,6 +110,10 @@ func main() {
 	flag.IntVar(&cfg.Live.Revokes, "live-revokes", 1000, "revokes timed in each condition of the live measurement (at most 5 per 10 streams)")
 	flag.Float64Var(&cfg.Live.Rate, "live-revoke-rate", 100, "revokes per second offered in the live measurement (open loop; 200 saturates a 2-CPU machine with the streams open)")
 	flag.DurationVar(&cfg.Live.Heartbeat, "live-heartbeat", 25*time.Second, "the live portal's heartbeat; the idle CPU is measured over one heartbeat interval")
+	flag.StringVar(&cfg.PG.DB, "db", "bbolt", "bbolt: the scenarios above; postgres: only the PostgreSQL comparison (bbolt and PostgreSQL side by side, then the cross-instance revoke window) on a throwaway cluster of Debian's PostgreSQL, or on -pg-url")
+	flag.StringVar(&cfg.PG.URL, "pg-url", "", "with -db postgres: a PostgreSQL database URL whose server the benchmark creates its databases on (needs CREATEDB; they are dropped at the end) instead of starting a cluster")
+	flag.IntVar(&cfg.PG.Pool, "db-pool", 10, "with -db postgres: connections in each PostgreSQL portal's pool (portal's -db-pool)")
+	flag.IntVar(&cfg.PG.Revokes, "window-revokes", 1000, "with -db postgres: revokes timed for the cross-instance window")
 	liveClient := flag.Bool("live-client", false, "internal: act as the live measurement's stream clients, reading commands on stdin")
 	loadgen := flag.Bool("loadgen", false, "internal: act as the -pin load generator, reading plans on stdin")
 	heapOnly := flag.Bool("heap-child", false, "internal: measure one store's heap use, reading the job on stdin")

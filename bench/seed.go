@@ -49,17 +49,10 @@ func seedAll(cfg config, seedDir, workDir string, loc handlers.Locator, out io.W
 	// partner console's store: the same plus the partners, their clients
 	// and users. With -big, that plus a million other sessions.
 	err = withSeedStore(filepath.Join(seedDir, "reads.db"), loc, pw, func(s *seeder) error {
-		t0, w0 := time.Now(), s.st.WriteTxCount()
 		var err error
-		if fx.Readers, err = s.usersWithSessions(cfg.Workers, fewSessions); err != nil {
+		if fx.Readers, fx.Listers, err = seedReads(cfg, s, "reads store", out); err != nil {
 			return err
 		}
-		if fx.Listers, err = s.usersWithSessions(cfg.Workers, manySessions); err != nil {
-			return err
-		}
-		n := cfg.Workers * (fewSessions + manySessions)
-		fmt.Fprintf(out, "seeded reads store: %d users, %d sessions, %d write txs in %s (%s per tx)\n",
-			2*cfg.Workers, n, s.st.WriteTxCount()-w0, since(t0), perTx(t0, s.st.WriteTxCount()-w0))
 		if err := snapshot(s.st, fx.SmallDB); err != nil {
 			return err
 		}
@@ -83,29 +76,56 @@ func seedAll(cfg config, seedDir, workDir string, loc handlers.Locator, out io.W
 
 	// The write scenarios' store: users whose sessions get revoked.
 	err = withSeedStore(filepath.Join(seedDir, "writes.db"), loc, pw, func(s *seeder) error {
-		t0, w0 := time.Now(), s.st.WriteTxCount()
-		victims := max(minRevokeJobs, int(float64(cfg.RevokeRate)*cfg.Duration.Seconds()))
-		sessions := 0
-		for range cfg.Runs {
-			one, err := s.revokeOnePool(victims, fewSessions)
-			if err != nil {
-				return err
-			}
-			all, err := s.revokeAllPool(cfg.RevokeAll, revokeAllOther)
-			if err != nil {
-				return err
-			}
-			fx.RevokeOne, fx.RevokeAll = append(fx.RevokeOne, one), append(fx.RevokeAll, all)
-			sessions += len(one.Actors)*fewSessions + cfg.RevokeAll*manySessions
+		var err error
+		if fx.RevokeOne, fx.RevokeAll, err = seedRevokePools(cfg, s, "writes store", out); err != nil {
+			return err
 		}
-		fmt.Fprintf(out, "seeded writes store: %d sessions for %d runs of revoke-one and revoke-all-99, %d write txs in %s (%s per tx)\n",
-			sessions, cfg.Runs, s.st.WriteTxCount()-w0, since(t0), perTx(t0, s.st.WriteTxCount()-w0))
 		return snapshot(s.st, fx.WritesDB)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return fx, nil
+}
+
+// seedReads creates the read scenarios' users: one per worker with
+// fewSessions sessions (auth-page, auth-fragment) and one per worker with
+// manySessions (list-100).
+func seedReads(cfg config, s *seeder, what string, out io.Writer) (readers, listers []login, err error) {
+	t0, w0 := time.Now(), s.st.WriteTxCount()
+	if readers, err = s.usersWithSessions(cfg.Workers, fewSessions); err != nil {
+		return nil, nil, err
+	}
+	if listers, err = s.usersWithSessions(cfg.Workers, manySessions); err != nil {
+		return nil, nil, err
+	}
+	n := cfg.Workers * (fewSessions + manySessions)
+	fmt.Fprintf(out, "seeded %s: %d users, %d sessions, %d write txs in %s (%s per tx)\n",
+		what, 2*cfg.Workers, n, s.st.WriteTxCount()-w0, since(t0), perTx(t0, s.st.WriteTxCount()-w0))
+	return readers, listers, nil
+}
+
+// seedRevokePools creates the users whose sessions the write scenarios
+// revoke: a revoke-one and a revoke-all-99 pool for each run.
+func seedRevokePools(cfg config, s *seeder, what string, out io.Writer) (one, all []revokePool, err error) {
+	t0, w0 := time.Now(), s.st.WriteTxCount()
+	victims := max(minRevokeJobs, int(float64(cfg.RevokeRate)*cfg.Duration.Seconds()))
+	sessions := 0
+	for range cfg.Runs {
+		o, err := s.revokeOnePool(victims, fewSessions)
+		if err != nil {
+			return nil, nil, err
+		}
+		a, err := s.revokeAllPool(cfg.RevokeAll, revokeAllOther)
+		if err != nil {
+			return nil, nil, err
+		}
+		one, all = append(one, o), append(all, a)
+		sessions += len(o.Actors)*fewSessions + cfg.RevokeAll*manySessions
+	}
+	fmt.Fprintf(out, "seeded %s: %d sessions for %d runs of revoke-one and revoke-all-99, %d write txs in %s (%s per tx)\n",
+		what, sessions, cfg.Runs, s.st.WriteTxCount()-w0, since(t0), perTx(t0, s.st.WriteTxCount()-w0))
+	return one, all, nil
 }
 
 // seedBig adds the -big other sessions and snapshots the result.

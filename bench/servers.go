@@ -57,9 +57,9 @@ func (s *server) close() error {
 // live-updates hub the portal binary runs.
 type portal struct {
 	*server
-	st      *store.Store
-	hub     *live.Hub    // nil with -hub=false
-	flushes atomic.Int64 // flushes that had something to write
+	st      store.Backend // bbolt, or PostgreSQL with -db postgres
+	hub     *live.Hub     // nil with -hub=false
+	flushes atomic.Int64  // flushes that had something to write
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -75,14 +75,25 @@ type portalOptions struct {
 // like server.New: the store publishes to the hub the handlers serve
 // /events from.
 func startPortal(path string, loc handlers.Locator, log *slog.Logger, opts portalOptions) (*portal, error) {
-	var hub *live.Hub
-	if !opts.NoHub {
-		hub = live.NewHub(live.Options{})
-	}
+	hub := opts.newHub()
 	st, err := store.Open(path, portalStoreOptions(hub))
 	if err != nil {
 		return nil, err
 	}
+	return servePortal(st, hub, loc, log, opts)
+}
+
+// newHub is the portal's live-updates hub, nil with -hub=false.
+func (o portalOptions) newHub() *live.Hub {
+	if o.NoHub {
+		return nil
+	}
+	return live.NewHub(live.Options{})
+}
+
+// servePortal serves the app on st, which publishes to hub (if any), and
+// runs its flush loop; st is closed if that fails.
+func servePortal(st store.Backend, hub *live.Hub, loc handlers.Locator, log *slog.Logger, opts portalOptions) (*portal, error) {
 	app, err := handlers.New(st, loc, portalConfig(log, hub, opts.Heartbeat))
 	if err != nil {
 		st.Close()

@@ -55,6 +55,17 @@ func run(cfg config, out io.Writer) (err error) {
 		return err
 	}
 
+	switch cfg.PG.DB {
+	case "postgres":
+		if err := runPostgres(cfg, seedDir, work, loc, log, out); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		fmt.Fprintf(out, "\nload average at the end: %s (other work on the machine shows up as disagreeing runs)\n", loadAverage())
+		return nil
+	case "bbolt":
+	default:
+		return fmt.Errorf("-db %q: want bbolt or postgres", cfg.PG.DB)
+	}
 	if !cfg.Live.Only {
 		if err := runScenarios(cfg, seedDir, work, geoPath, loc, log, out); err != nil {
 			return err

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"portal/handlers"
+	"portal/store"
+	"portal/store/postgres"
+)
+
+// pgConfig is what -db postgres needs besides the scenarios' flags.
+type pgConfig struct {
+	DB      string // "postgres" runs the PostgreSQL comparison; "" or "bbolt" does not
+	URL     string // -pg-url: a database to create the benchmark's databases beside
+	Pool    int    // each portal's pool (portal's -db-pool)
+	Revokes int    // revokes timed for the cross-instance window
+}
+
+// pgServer is where the benchmark's databases are created: the throwaway
+// cluster, or the server of -pg-url.
+type pgServer struct {
+	cluster *pgCluster // nil with -pg-url
+	admin   string     // URL of a database to run CREATE DATABASE from
+	made    []string
+}
+
+// openPGServer starts the throwaway cluster under dir, or connects to
+// -pg-url's server.
+func openPGServer(ctx context.Context, cfg pgConfig, dir string) (*pgServer, error) {
+	if cfg.URL != "" {
+		return &pgServer{admin: cfg.URL}, nil
+	}
+	c, err := startPGCluster(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return &pgServer{cluster: c, admin: c.url("postgres")}, nil
+}
+
+func (p *pgServer) describe() string {
+	if p.cluster == nil {
+		return "PostgreSQL: the server of -pg-url " + postgres.MaskURL(p.admin) + " (its settings as they are)"
+	}
+	return fmt.Sprintf("PostgreSQL: throwaway cluster in %s (Unix socket, fsync and synchronous_commit on as by default, %v)", p.cluster.dir, pgSettings[1:])
+}
+
+// newDB creates database name, a copy of template if that is not "", and
+// returns its URL.
+func (p *pgServer) newDB(ctx context.Context, name, template string) (string, error) {
+	name = "portal_bench_" + name
+	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
+	if template != "" {
+		sql += " TEMPLATE " + pgx.Identifier{"portal_bench_" + template}.Sanitize()
+	}
+	if err := p.exec(ctx, p.admin, sql); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	p.made = append(p.made, name)
+	u, err := url.Parse(p.admin)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// exec runs sql in the database at dbURL.
+func (p *pgServer) exec(ctx context.Context, dbURL, sql string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// close drops the databases made on -pg-url's server, or stops the
+// throwaway cluster and removes its files.
+func (p *pgServer) close(keep bool) error {
+	if p.cluster != nil {
+		return p.cluster.stop()
+	}
+	if keep {
+		return nil
+	}
+	var errs []error
+	for _, name := range p.made {
+		errs = append(errs, p.exec(context.Background(), p.admin, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"))
+	}
+	return errors.Join(errs...)
+}
+
+// pgStoreOptions are storeOptions for the PostgreSQL store, publishing to
+// hub if there is one.
+func pgStoreOptions(cfg pgConfig, hub store.Notifier) postgres.Options {
+	o := storeOptions()
+	return postgres.Options{Policy: o.Policy, MaxSessionsPerUser: o.MaxSessionsPerUser, PoolSize: cfg.Pool, Notifier: hub}
+}
+
+// startPGPortal serves the app on the PostgreSQL database at dbURL, wired
+// as startPortal wires a bbolt one.
+func startPGPortal(ctx context.Context, cfg pgConfig, dbURL string, loc handlers.Locator, log *slog.Logger, opts portalOptions) (*portal, error) {
+	hub := opts.newHub()
+	var n store.Notifier
+	if hub != nil {
+		n = hub
+	}
+	st, err := postgres.Open(ctx, dbURL, pgStoreOptions(cfg, n))
+	if err != nil {
+		return nil, err
+	}
+	return servePortal(st, hub, loc, log, opts)
+}
+
+// withPGSeed creates database name (from template unless "") and runs fn
+// with a seeder on it that writes users and sessions with COPY. The
+// seeding connections commit without waiting for the disk
+// (synchronous_commit off, for them only): it is preparation, not
+// measurement.
+func withPGSeed(ctx context.Context, srv *pgServer, cfg pgConfig, name, template string, loc handlers.Locator, pwHash string, fn func(*seeder) error) (string, error) {
+	dbURL, err := srv.newDB(ctx, name, template)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("synchronous_commit", "off")
+	u.RawQuery = q.Encode()
+	st, err := postgres.Open(ctx, u.String(), pgStoreOptions(cfg, nil))
+	if err != nil {
+		return "", err
+	}
+	s, err := newSeeder(st, loc, pwHash)
+	if err == nil {
+		s.copy = &bulkCopy{
+			users:    func(in []store.NewUser) ([]store.User, error) { return postgres.CopyUsers(st, in) },
+			sessions: func(in []store.SessionFor) ([]store.Session, []string, error) { return postgres.CopySessions(st, in) },
+		}
+		err = fn(s)
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = srv.exec(ctx, dbURL, "VACUUM ANALYZE") // statistics for the planner, as autovacuum would soon have them
+	}
+	return dbURL, err
+}
