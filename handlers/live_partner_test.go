@@ -28,7 +28,7 @@ func TestLivePartnerFollowsItsClientsUsers(t *testing.T) {
 	// Ann signs in somewhere new, then one of her sessions is signed out.
 	fresh := e.sessionAs(w.ann, uaIPhone, "198.51.100.140")
 	freshID := fresh.currentID()
-	added := s.expect("watch", 2*time.Second)
+	added := s.expect("watch", eventWait)
 	for _, want := range []string{`hx-swap-oob="afterbegin:#session-rows"`, `id="session-` + freshID + `"`,
 		`/partner/users/` + w.ann.ID + `/sessions/` + freshID + `/sign-out`, `id="sign-out-everywhere"`, "4 sessions"} {
 		if !strings.Contains(added.data, want) {
@@ -42,7 +42,7 @@ func TestLivePartnerFollowsItsClientsUsers(t *testing.T) {
 	if _, err := e.st.RevokeUserSession(w.ann.ID, gone, store.ReasonRevoked); err != nil {
 		t.Fatal(err)
 	}
-	ended := s.expect("watch", 2*time.Second)
+	ended := s.expect("watch", eventWait)
 	if !strings.Contains(ended.data, `id="session-`+gone+`" hx-swap-oob="true"`) || !strings.Contains(ended.data, "is-ended") {
 		t.Fatalf("watch event does not end the row: %s", ended.data)
 	}
@@ -57,7 +57,7 @@ func TestLivePartnerFollowsItsClientsUsers(t *testing.T) {
 	// Pat's own sign-in elsewhere still reaches Pat (a notice), and is
 	// the next event: nothing about Ann came first.
 	e.sessionAs(w.p1Admin, uaFirefox, "203.0.113.10")
-	if ev := s.expect("notice", 2*time.Second); ev.name != "notice" {
+	if ev := s.expect("notice", eventWait); ev.name != "notice" {
 		t.Fatalf("want Pat's notice, got %q", ev.name)
 	}
 	if strings.Count(s.all.String(), "event: watch") != 2 {
@@ -72,7 +72,7 @@ func TestLivePartnerFollowsItsClientsUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sessionAs(w.ann, uaFirefox, "198.51.100.140")
-	sa.expect("notice", 2*time.Second)
+	sa.expect("notice", eventWait)
 	if strings.Contains(sa.all.String(), "event: watch") {
 		t.Fatalf("a customer's stream followed another user: %s", sa.all.String())
 	}

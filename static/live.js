@@ -17,7 +17,7 @@
   "use strict";
   if (typeof htmx === "undefined" || typeof EventSource === "undefined") return;
 
-  var NAMES = ["end", "sync", "sessions", "notice", "watch"];
+  var NAMES = ["end", "sessions", "notice", "watch"];
   var LOCK = "portal-live";
   var id = Math.random().toString(36).slice(2) + "." + Date.now().toString(36);
   var channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("portal-live") : null;
