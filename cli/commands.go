@@ -43,6 +43,7 @@ var cliCommands = []*cliCommand{
 	{"sessions revoke-all", "-email EMAIL", "Sign a user out everywhere.", cmdSessionsRevokeAll, true},
 	{"activity", "-email EMAIL [-since 7d]", "Show a user's security activity, newest first: sign-ins, what ended each session and who did it, password changes, failed sign-ins.", cmdActivity, true},
 	{"backup", "[-force] FILE", "Write a consistent copy of the database to FILE.", cmdBackup, false},
+	{"copy", "-from FILE -to postgres://... [-force]", "With the server stopped, copy its database file into PostgreSQL, sessions and CSRF key included, and check the counts.", cmdCopy, false},
 	{"health", "[-url URL]", "Ask the running server whether it is up (for container health checks).", cmdHealth, false},
 	{"version", "", "Print the version.", cmdVersion, false},
 }
