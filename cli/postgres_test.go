@@ -2,13 +2,17 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"portal/internal/pgtest"
 )
@@ -122,4 +126,148 @@ func openBinStream(t *testing.T, base, token string) *bufio.Reader {
 	}
 	time.Sleep(200 * time.Millisecond) // registered in the hub
 	return r
+}
+
+// TestListenerTerminated: instance B's listening connection is ended by
+// PostgreSQL (pg_terminate_backend), round after round. Right after each
+// cut, a session B signs out is refused on A's next request (A still
+// listens), and a session B had cached that A signs out is refused on B's
+// next request (B no longer trusts its cache); once B listens again, a
+// session it had cached again and that A signs out is refused on B's next
+// request too.
+func TestListenerTerminated(t *testing.T) {
+	cluster := pgtest.Start(t)
+	dbURL := pgtest.NewDB(t)
+	bin := buildPortal(t)
+	conn := pgConnect(t, dbURL)
+	a := startBin(t, bin, "-demo", "-db", dbURL, "-addr", "127.0.0.1:0")
+	baseA := a.waitListening(60 * time.Second)
+	ofA := listeners(t, conn, nil)
+	if len(ofA) != 1 {
+		t.Fatalf("%d listening connections with only A running, want 1", len(ofA))
+	}
+	b := startBin(t, bin, "-db", dbURL, "-addr", "127.0.0.1:0")
+	baseB := b.waitListening(60 * time.Second)
+	tr := binTransport()
+	defer tr.CloseIdleConnections()
+
+	// signedIn is a browser of email signed in through base, its session
+	// validated there twice (so that instance has it cached).
+	signedIn := func(base, email string) *binBrowser {
+		t.Helper()
+		x := &binBrowser{base: base, hc: binHTTPClient(tr)}
+		if r, ok, err := x.signIn(email); err != nil || !ok {
+			t.Fatalf("sign in through %s: %v %+v", base, err, r)
+		}
+		for range 2 {
+			if _, r, err := x.loadSessions(); err != nil || r.status != http.StatusOK {
+				t.Fatalf("Active Sessions through %s: %v %d", base, err, r.status)
+			}
+		}
+		return x
+	}
+	// signOut signs victim's session out through base, as another browser
+	// of the same user, and checks that victim's next request through
+	// victim.base is refused: the very next one, or, with grace, one
+	// 200 ms later, for an instance that learns of it by notification
+	// (which may be moments behind, as in TestTwoInstancesOnePostgres).
+	// It reports whether the very next one was.
+	signOut := func(round int, base string, victim *binBrowser, grace bool) bool {
+		t.Helper()
+		actor := signedIn(base, victim.email)
+		if r, err := actor.revoke(victim.id); err != nil || r.status != http.StatusSeeOther {
+			t.Fatalf("round %d: sign out through %s: %v %d", round, base, err, r.status)
+		}
+		refused := func() bool {
+			r, err := victim.do("GET", "/settings", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.status == http.StatusSeeOther && r.location == "/login?reason=revoked"
+		}
+		if refused() {
+			return true
+		}
+		if grace {
+			time.Sleep(200 * time.Millisecond)
+			if refused() {
+				return false
+			}
+		}
+		t.Fatalf("round %d: %s admits a session signed out through %s (grace %v)", round, victim.base, base, grace)
+		return false
+	}
+
+	const rounds = 10
+	stillDown, aImmediate, bImmediate := 0, 0, 0
+	for round := range rounds {
+		email := binCustomers[round%len(binCustomers)]
+		onA := signedIn(baseA, email)
+		onB := signedIn(baseB, email)
+		ofB := waitListener(t, conn, ofA)
+		cuts := strings.Count(b.out.String(), "not listening for revocations")
+		cluster.Terminate(t, ofB)
+		// B has dropped its cache once it says it is not listening.
+		b.waitLog(regexp.MustCompile(fmt.Sprintf(`(?s)(not listening for revocations.*){%d}`, cuts+1)), 10*time.Second)
+		down := len(listeners(t, conn, ofA)) == 0
+		// A listens: it hears of B's sign-out.
+		if signOut(round, baseB, onA, true) {
+			aImmediate++
+		}
+		// B, listening or not, has dropped what it had cached: no grace.
+		signOut(round, baseA, onB, false)
+		if down {
+			stillDown++
+		}
+
+		// B listens again (a new connection), and a session it has
+		// cached since is refused once A signs it out.
+		waitListener(t, conn, ofA)
+		if signOut(round, baseA, signedIn(baseB, email), true) {
+			bImmediate++
+		}
+	}
+	t.Logf("%d rounds: B not yet listening again when the checks began in %d; the very next request refused by A (listening) in %d, by B once listening again in %d, by B just cut in all",
+		rounds, stillDown, aImmediate, bImmediate)
+
+	for _, p := range []*binProc{a, b} {
+		assertNoCrash(t, p.out.String())
+	}
+}
+
+// listeners returns the backends of the database's connections that
+// listen for revocations, except those in not: those whose last query was
+// the LISTEN, or the ping the listener sends when it has heard nothing
+// for a while (a pool's connection pings too, but runs its query at once).
+func listeners(t *testing.T, conn *pgx.Conn, not []uint32) []uint32 {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND state = 'idle' AND (query LIKE 'LISTEN %' OR query = '-- ping')
+		AND pid <> ALL(coalesce($1::int[], '{}'))`, not)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[uint32])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pids
+}
+
+// waitListener waits until one connection other than those in not
+// listens, and returns its backend.
+func waitListener(t *testing.T, conn *pgx.Conn, not []uint32) uint32 {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		switch pids := listeners(t, conn, not); {
+		case len(pids) == 1:
+			return pids[0]
+		case len(pids) > 1:
+			t.Fatalf("%d listening connections besides A's, want B's one", len(pids))
+		case time.Now().After(deadline):
+			t.Fatal("B did not listen again within 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
