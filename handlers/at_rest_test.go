@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,9 +16,10 @@ import (
 	"portal/store"
 )
 
-// What the database file holds, read as raw bytes after the store is
-// closed: the tests here do not trust the store's own functions to say what
-// is at rest.
+// What the database holds, read after the store is closed: the bbolt file
+// as raw bytes, or every row of every table of the PostgreSQL database as
+// its driver returns it (bytea as raw bytes). The tests here do not trust
+// the store's own functions to say what is at rest.
 
 // atRestLocator counts lookups, so a test can see a location being
 // resolved again (the README: at sign-in and on a new /24, never per
@@ -121,13 +121,7 @@ func TestSecurity_FullAddressNeverStored(t *testing.T) {
 			}
 
 			path := e.st.Path()
-			if err := e.st.Close(); err != nil {
-				t.Fatal(err)
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := atRest(t, e)
 			if !bytes.Contains(data, []byte(`"s@example.com"`)) {
 				t.Fatal("the user's email is not in the file: the test is not looking at the right file")
 			}
@@ -144,11 +138,7 @@ func TestSecurity_FullAddressNeverStored(t *testing.T) {
 				}
 			}
 
-			st, err := store.Open(path, store.Options{Policy: e.st.Policy(), Now: e.clock.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := reopenStore(t, path, e.st.Policy(), e.clock.Now)
 			list, err := st.ListUserSessions(u.ID)
 			if err != nil || len(list) != 1 {
 				t.Fatalf("sessions read back: %+v %v, want one", list, err)
@@ -223,16 +213,9 @@ func TestSecurity_TokensRandomAndHashedAtRest(t *testing.T) {
 		}
 	}
 
-	path := e.st.Path()
-	if err := e.st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := atRest(t, e)
 	if !bytes.Contains(data, sum[:]) {
-		t.Error("the token's SHA-256 is not in the database file: sessions must be kept under it")
+		t.Error("the token's SHA-256 is not in the database: sessions must be kept under it")
 	}
 	if p := tokenPiece(data, token, raw); p != "" {
 		t.Errorf("the database file holds a piece of the session token (%s)", p)

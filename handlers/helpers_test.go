@@ -37,10 +37,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// env is a real app on a real bbolt file in a temp dir.
+// env is a real app on a real store: a bbolt file in a temp dir, or a
+// throwaway PostgreSQL database when TestMain runs the tests again on it.
 type env struct {
 	t     testing.TB
-	st    *store.Store
+	st    store.Backend
 	app   *fiber.App
 	clock *clock
 	logs  *strings.Builder
@@ -69,13 +70,7 @@ func newEnvAt(t testing.TB, now func() time.Time, policy store.Policy, clk *cloc
 	t.Helper()
 	dir := t.TempDir()
 	hub := live.NewHub(live.Options{})
-	st, err := store.Open(filepath.Join(dir, "portal.db"), store.Options{
-		Policy: policy, Now: now, MaxSessionsPerUser: 100, Notifier: hub,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, dir, policy, now, hub)
 	geoPath := filepath.Join(dir, "geo.mmdb")
 	if err := geo.WriteDemoDB(geoPath); err != nil {
 		t.Fatal(err)
