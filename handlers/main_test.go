@@ -49,15 +49,25 @@ func onPostgres() bool { return os.Getenv(backendVar) == "postgres" }
 
 // alsoPostgres reports whether the tests should run again on PostgreSQL:
 // its binaries are there or CI requires them, and the run is not one that
-// only lists the tests or stops at the first failure that already came.
+// lists the tests, benchmarks or fuzzes.
 func alsoPostgres() bool {
 	if pgtest.FindBin() == "" && !pgtest.Required() {
 		fmt.Println("handlers: PostgreSQL is not installed; the handler tests ran on bbolt only")
 		return false
 	}
-	for _, a := range os.Args[1:] {
-		if strings.HasPrefix(a, "-test.list") {
-			return false
+	// Listing, benchmarks (whose names would repeat with other figures in
+	// one output, confusing benchstat) and fuzzing: once.
+	args := os.Args[1:]
+	for i, a := range args {
+		name, value, set := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+		if !set && i+1 < len(args) {
+			value = args[i+1]
+		}
+		switch name {
+		case "-test.list", "test.list", "-test.bench", "test.bench", "-test.fuzz", "test.fuzz":
+			if value != "" {
+				return false
+			}
 		}
 	}
 	return true
