@@ -18,7 +18,10 @@ type liveStream struct {
 	token string // the session's cookie, kept only in this goroutine
 	v     *viewer
 	since time.Time // what the page has seen up to: catch up from here
-	own   *panel    // the stream's own user's sessions
+	// synced is when the last refresh began: everything committed before
+	// it has been sent, so it is what the browser may resume from.
+	synced time.Time
+	own    *panel // the stream's own user's sessions
 	// watched are the client users whose sessions a partner's page shows
 	// (the console's user page), each checked against the partner's scope
 	// whenever it is read.
@@ -57,7 +60,7 @@ func (ls *liveStream) run(conn net.Conn, head []byte) {
 		case <-heartbeat.C:
 			// A comment, and the id: the browser reconnects from here.
 			ls.out = append(ls.out, ": \n"...)
-			ls.out = appendID(ls.out, ls.h.now())
+			ls.out = appendID(ls.out, ls.synced)
 		case <-ls.sub.Done():
 			// Replaced by a newer stream, or shutting down: the browser
 			// reconnects (to the next process, on shutdown) after a pause.
@@ -90,6 +93,7 @@ func (ls *liveStream) flush() bool {
 // all re-reads every panel, not only those of users named in changes. It
 // returns false once the stream must end.
 func (ls *liveStream) refresh(changes []store.Change, all bool) bool {
+	start := ls.h.now()
 	sess, _, reason, err := ls.h.peek(ls.token)
 	switch {
 	case err != nil:
@@ -131,7 +135,11 @@ func (ls *liveStream) refresh(changes []store.Change, all bool) bool {
 		kept = append(kept, p)
 	}
 	ls.watched = kept
-	ls.out = appendID(ls.out, ls.h.now())
+	// Only a full refresh has sent everything committed before it began.
+	if all {
+		ls.synced = start
+	}
+	ls.out = appendID(ls.out, ls.synced)
 	return true
 }
 
