@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -278,5 +279,42 @@ func waitListener(t *testing.T, conn *pgx.Conn, not []uint32) uint32 {
 			t.Fatal("B did not listen again within 30 s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestThrottleIsPerInstance checks the bound the README states: each
+// instance counts failed sign-ins on its own, so behind a load balancer
+// that spreads a guesser's attempts two instances allow twice an
+// account's free failures before either makes it wait; none more.
+func TestThrottleIsPerInstance(t *testing.T) {
+	dbURL := pgtest.NewDB(t)
+	bin := buildPortal(t)
+	a := startBin(t, bin, "-demo", "-db", dbURL, "-addr", "127.0.0.1:0")
+	baseA := a.waitListening(60 * time.Second)
+	b := startBin(t, bin, "-db", dbURL, "-addr", "127.0.0.1:0")
+	baseB := b.waitListening(60 * time.Second)
+	tr := binTransport()
+	defer tr.CloseIdleConnections()
+
+	guess := func(base string) int {
+		g := &binBrowser{base: base, hc: binHTTPClient(tr)}
+		if r, err := g.do("GET", "/login", nil); err != nil || r.status != http.StatusOK {
+			t.Fatalf("GET /login on %s: %v %d", base, err, r.status)
+		}
+		r, err := g.do("POST", "/login", url.Values{"email": {binCustomers[0]}, "password": {"not the password"}, "_csrf": {g.csrf}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.status
+	}
+	for i, base := range []string{baseA, baseB} {
+		for n := range 5 {
+			if got := guess(base); got != http.StatusUnauthorized {
+				t.Fatalf("instance %d, wrong password %d: %d, want 401 (the account's 5 free failures on this instance)", i+1, n+1, got)
+			}
+		}
+		if got := guess(base); got != http.StatusTooManyRequests {
+			t.Fatalf("instance %d, 6th wrong password: %d, want 429", i+1, got)
+		}
 	}
 }
