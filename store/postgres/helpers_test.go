@@ -149,18 +149,3 @@ func sqlInt(tb testing.TB, s *Store, sql string, args ...any) int {
 	}
 	return n
 }
-
-// userEvents is the kinds and reasons of a user's events, oldest first.
-func userEvents(tb testing.TB, s *Store, userID string) []string {
-	tb.Helper()
-	p, err := s.UserEvents(userID, store.EventQuery{})
-	if err != nil {
-		tb.Fatalf("UserEvents: %v", err)
-	}
-	var out []string
-	for i := len(p.Events) - 1; i >= 0; i-- {
-		e := p.Events[i]
-		out = append(out, string(e.Kind)+" "+string(e.Reason))
-	}
-	return out
-}
