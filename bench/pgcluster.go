@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -48,7 +46,7 @@ func startPGCluster(ctx context.Context, parent string) (*pgCluster, error) {
 	if bin == "" {
 		return nil, errors.New("-db postgres needs PostgreSQL's server binaries in /usr/lib/postgresql/*/bin (apt-get install postgresql), or -pg-url to use a database that is already running")
 	}
-	cred, err := pgCredential()
+	cred, err := pgtest.ServerCredential()
 	if err != nil {
 		return nil, err
 	}
@@ -140,23 +138,4 @@ func (c *pgCluster) stop() error {
 		<-c.exited
 		return errors.New("postgres did not stop within 60s and was killed")
 	}
-}
-
-// pgCredential is who the server runs as: the postgres user when the
-// benchmark runs as root (the server refuses root), else nil (the same
-// user).
-func pgCredential() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("running as root, PostgreSQL needs an unprivileged user and there is no postgres user (%v)", err)
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, fmt.Errorf("the postgres user's ids: %w", err)
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }

@@ -75,7 +75,7 @@ const dirPrefix = "portal-pgtest-"
 // newCluster creates a data directory with initdb and starts the server.
 func newCluster(ctx context.Context, bin string) (*Cluster, error) {
 	removeStale()
-	cred, err := serverCredential()
+	cred, err := ServerCredential()
 	if err != nil {
 		return nil, err
 	}
@@ -109,9 +109,11 @@ func newCluster(ctx context.Context, bin string) (*Cluster, error) {
 func (c *Cluster) dataDir() string { return filepath.Join(c.dir, "data") }
 func (c *Cluster) logPath() string { return filepath.Join(c.dir, "server.log") }
 
-// serverCredential is who the server runs as: the postgres user when the
-// tests run as root, the current user (nil: no change) otherwise.
-func serverCredential() (*syscall.Credential, error) {
+// ServerCredential is who a PostgreSQL server should run as: the postgres
+// user when this process runs as root (the server refuses root), the
+// current user (nil: no change) otherwise. The benchmark's cluster uses it
+// too.
+func ServerCredential() (*syscall.Credential, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
