@@ -5,45 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"portal/internal/pgtest"
 	"portal/store"
+	"portal/store/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// t0 is the fake clock's start, as in the bbolt store's tests.
-var t0 = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+// The fake clock and its start are the conformance suite's.
+var t0 = storetest.T0
 
 // testPolicy has round numbers the expiry tests step over.
 var testPolicy = store.Policy{IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour}
 
-// clock is a fake time source for Options.Now; it moves when told to.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = storetest.Clock
 
-func newClock() *clock { return &clock{t: t0} }
+func newClock() *clock { return storetest.NewClock() }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
-
-// mustOpen opens a store on a new database of the test cluster.
 func mustOpen(tb testing.TB, opts Options) *Store {
 	tb.Helper()
 	return mustOpenURL(tb, pgtest.NewDB(tb), opts)
@@ -63,13 +45,6 @@ func mustOpenURL(tb testing.TB, url string, opts Options) *Store {
 		}
 	})
 	return s
-}
-
-// Set moves the clock to t.
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }
 
 // mustCheck fails unless Check finds the database consistent.

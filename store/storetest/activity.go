@@ -54,11 +54,11 @@ func testFlushActivity(t *testing.T, open Opener) {
 	}
 	// A request dated earlier than what is stored (a clock stepped back,
 	// or another instance's older news) does not move the time back.
-	c.Set(t0.Add(5 * time.Minute))
+	c.Set(T0.Add(5 * time.Minute))
 	wantLive(t, s, token)
 	mustFlush(t, s)
-	if got, err := s.UserSession(u.ID, sess.ID); err != nil || !got.LastActive.Equal(t0.Add(10*time.Minute)) {
-		t.Errorf("after an earlier request's flush: %v, %v; want the later %v", got.LastActive, err, t0.Add(10*time.Minute))
+	if got, err := s.UserSession(u.ID, sess.ID); err != nil || !got.LastActive.Equal(T0.Add(10*time.Minute)) {
+		t.Errorf("after an earlier request's flush: %v, %v; want the later %v", got.LastActive, err, T0.Add(10*time.Minute))
 	}
 }
 
@@ -167,8 +167,8 @@ func testSweepRecordsExpiry(t *testing.T, open Opener) {
 	}
 	for _, sess := range made {
 		got, err := s.UserSession(u.ID, sess.ID)
-		if err != nil || got.RevokeReason != store.ReasonIdle || !got.RevokedAt.Equal(t0.Add(testPolicy.IdleTimeout)) {
-			t.Errorf("after the sweep: %q at %v, %v; want idle at %v", got.RevokeReason, got.RevokedAt, err, t0.Add(testPolicy.IdleTimeout))
+		if err != nil || got.RevokeReason != store.ReasonIdle || !got.RevokedAt.Equal(T0.Add(testPolicy.IdleTimeout)) {
+			t.Errorf("after the sweep: %q at %v, %v; want idle at %v", got.RevokeReason, got.RevokedAt, err, T0.Add(testPolicy.IdleTimeout))
 		}
 	}
 	if p, _ := s.UserEvents(u.ID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}}); p.Total != 3 {

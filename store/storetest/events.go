@@ -87,7 +87,7 @@ func testEventPerAction(t *testing.T, open Opener) {
 	}
 	const signedIn = "signed_in  by{ }"
 	step("sign-in", signIn, signedIn)
-	if e := eventsOf(t, s, u.ID)[0]; e.SessionID != ids[0] || e.Device != firefox || e.Place != berlin || !e.At.Equal(t0.Add(time.Minute)) {
+	if e := eventsOf(t, s, u.ID)[0]; e.SessionID != ids[0] || e.Device != firefox || e.Place != berlin || !e.At.Equal(T0.Add(time.Minute)) {
 		t.Fatalf("sign-in event %+v, want the session's id, device, place and time", e)
 	}
 	step("sign-in", signIn, signedIn)
@@ -231,7 +231,7 @@ func testUserEventsQuery(t *testing.T, open Opener) {
 		{store.EventQuery{Page: 2}, 90, 2, 90 - store.EventPageSize},
 		{store.EventQuery{Page: 9}, 90, 2, 0},
 		{store.EventQuery{Kinds: []store.EventKind{store.EventEnded}}, 30, 1, 30},
-		{store.EventQuery{Since: t0.Add(51 * time.Minute)}, 15, 1, 15},
+		{store.EventQuery{Since: T0.Add(51 * time.Minute)}, 15, 1, 15},
 	} {
 		p, err := s.UserEvents(u.ID, tc.q)
 		if err != nil || p.Total != tc.total || p.Pages != tc.pages || len(p.Events) != tc.onPage {
@@ -315,11 +315,11 @@ func testEventPageOldest(t *testing.T, open Opener) {
 		clk.Advance(time.Hour)
 	}
 	p, err := s.UserEvents(u.ID, store.EventQuery{})
-	if err != nil || !p.Oldest.Equal(t0) {
-		t.Fatalf("oldest %v, %v; want %v", p.Oldest, err, t0)
+	if err != nil || !p.Oldest.Equal(T0) {
+		t.Fatalf("oldest %v, %v; want %v", p.Oldest, err, T0)
 	}
-	p, err = s.UserEvents(u.ID, store.EventQuery{Since: t0.Add(time.Minute)})
-	if err != nil || p.Total != 2 || !p.Oldest.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("since: %d events, oldest %v, %v; want 2, %v", p.Total, p.Oldest, err, t0.Add(time.Hour))
+	p, err = s.UserEvents(u.ID, store.EventQuery{Since: T0.Add(time.Minute)})
+	if err != nil || p.Total != 2 || !p.Oldest.Equal(T0.Add(time.Hour)) {
+		t.Fatalf("since: %d events, oldest %v, %v; want 2, %v", p.Total, p.Oldest, err, T0.Add(time.Hour))
 	}
 }

@@ -22,7 +22,7 @@ var partnerTests = []test{
 // client and a session for every user.
 type partnerWorld struct {
 	s                        store.Backend
-	clk                      *clock
+	clk                      *Clock
 	rec                      *recorder
 	p1, p2, c1, c2, c3, free store.Account
 	// users by what they are to partner 1

@@ -29,7 +29,7 @@ func testRevokeUserSession(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != b.ID || got.RevokeReason != store.ReasonRevoked || !got.RevokedAt.Equal(t0.Add(time.Minute)) {
+	if got.ID != b.ID || got.RevokeReason != store.ReasonRevoked || !got.RevokedAt.Equal(T0.Add(time.Minute)) {
 		t.Errorf("revoked session %+v", got)
 	}
 	wantEnded(t, s, bToken, store.ReasonRevoked)
@@ -39,7 +39,7 @@ func testRevokeUserSession(t *testing.T, open Opener) {
 	wantLive(t, s, aToken)
 	// Again: it keeps its first end, and no second event is written.
 	again, err := s.RevokeUserSession(u.ID, b.ID, store.ReasonSignedOut)
-	if err != nil || again.RevokeReason != store.ReasonRevoked || !again.RevokedAt.Equal(t0.Add(time.Minute)) {
+	if err != nil || again.RevokeReason != store.ReasonRevoked || !again.RevokedAt.Equal(T0.Add(time.Minute)) {
 		t.Errorf("second revoke = %+v, %v", again, err)
 	}
 	if list, _ := s.ListUserSessions(u.ID); len(list) != 1 || list[0].ID != a.ID {
@@ -63,7 +63,7 @@ func testRevokeAlreadyExpired(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if at := t0.Add(testPolicy.IdleTimeout); got.RevokeReason != store.ReasonIdle || !got.RevokedAt.Equal(at) {
+	if at := T0.Add(testPolicy.IdleTimeout); got.RevokeReason != store.ReasonIdle || !got.RevokedAt.Equal(at) {
 		t.Errorf("revoke of an expired session recorded %s at %v, want idle at %v", got.RevokeReason, got.RevokedAt, at)
 	}
 	wantEnded(t, s, token, store.ReasonIdle)

@@ -35,7 +35,7 @@ func testCreateSessionAndAuthenticate(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(token) != 43 || !store.ValidID(sess.ID) || sess.UserID != u.ID || !sess.CreatedAt.Equal(t0) || !sess.LastActive.Equal(t0) {
+	if len(token) != 43 || !store.ValidID(sess.ID) || sess.UserID != u.ID || !sess.CreatedAt.Equal(T0) || !sess.LastActive.Equal(T0) {
 		t.Errorf("CreateSession = %+v, token of %d characters", sess, len(token))
 	}
 	if token == sess.ID {
@@ -50,10 +50,10 @@ func testCreateSessionAndAuthenticate(t *testing.T, open Opener) {
 		got.TimeZone != in.TimeZone || got.UserAgent != in.UserAgent || user.ID != u.ID {
 		t.Errorf("Authenticate = %+v, %+v; want the created session %+v", got, user, sess)
 	}
-	if !got.LastActive.Equal(t0) {
-		t.Errorf("Authenticate LastActive %v, want the previous activity %v", got.LastActive, t0)
+	if !got.LastActive.Equal(T0) {
+		t.Errorf("Authenticate LastActive %v, want the previous activity %v", got.LastActive, T0)
 	}
-	if got, _ := s.UserSession(u.ID, sess.ID); !got.LastActive.Equal(t0.Add(time.Minute)) {
+	if got, _ := s.UserSession(u.ID, sess.ID); !got.LastActive.Equal(T0.Add(time.Minute)) {
 		t.Errorf("UserSession LastActive %v, want the request's time", got.LastActive)
 	}
 	if list, err := s.ListUserSessions(u.ID); err != nil || len(list) != 1 || list[0].ID != sess.ID {
@@ -171,8 +171,8 @@ func testPeekIsNotActivity(t *testing.T, open Opener) {
 	_, tok := mustSession(t, s, u.ID, store.NewSession{})
 	for range 9 {
 		clk.Advance(time.Minute)
-		if got, usr, err := s.Peek(tok); err != nil || !got.LastActive.Equal(t0) || usr.ID != u.ID {
-			t.Fatalf("Peek: last active %v, user %q, %v; want %v", got.LastActive, usr.ID, err, t0)
+		if got, usr, err := s.Peek(tok); err != nil || !got.LastActive.Equal(T0) || usr.ID != u.ID {
+			t.Fatalf("Peek: last active %v, user %q, %v; want %v", got.LastActive, usr.ID, err, T0)
 		}
 	}
 	if n := s.PendingActivity(); n != 0 {
@@ -213,8 +213,8 @@ func testSeenFrom(t *testing.T, open Opener) {
 	s.SeenFrom("not a token", moved) // ignored
 	mustFlush(t, s)
 	got, err := s.UserSession(u.ID, sess.ID)
-	if err != nil || got.FirstPlace != first || got.LastPlace != moved || !got.LastActive.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("after SeenFrom and a flush: first %v last %v at %v, %v; want %v, %v at %v", got.FirstPlace, got.LastPlace, got.LastActive, err, first, moved, t0.Add(time.Minute))
+	if err != nil || got.FirstPlace != first || got.LastPlace != moved || !got.LastActive.Equal(T0.Add(time.Minute)) {
+		t.Fatalf("after SeenFrom and a flush: first %v last %v at %v, %v; want %v, %v at %v", got.FirstPlace, got.LastPlace, got.LastActive, err, first, moved, T0.Add(time.Minute))
 	}
 	if got, _, err := s.Peek(token); err != nil || got.LastPlace != moved {
 		t.Errorf("Peek after SeenFrom: %v, %v", got.LastPlace, err)
@@ -237,8 +237,8 @@ func testUserSessionsByID(t *testing.T, open Opener) {
 	if len(got) != 2 || got[live.ID].ID != live.ID || got[ended.ID].RevokeReason != store.ReasonSignedOut {
 		t.Fatalf("got %d sessions %+v; want the live and the ended one, not the other user's", len(got), got)
 	}
-	if la := got[live.ID].LastActive; !la.Equal(t0.Add(time.Minute)) {
-		t.Errorf("live session last active %v, want the unflushed %v", la, t0.Add(time.Minute))
+	if la := got[live.ID].LastActive; !la.Equal(T0.Add(time.Minute)) {
+		t.Errorf("live session last active %v, want the unflushed %v", la, T0.Add(time.Minute))
 	}
 	if got, err := s.UserSessionsByID(u.ID, nil); err != nil || len(got) != 0 {
 		t.Errorf("no ids: %v, %v", got, err)
@@ -259,7 +259,7 @@ func testSessionsEndedSince(t *testing.T, open Opener) {
 	wantLive(t, s, liveTok) // keeps it live, unflushed
 	late, _ := mustSession(t, s, u.ID, store.NewSession{})
 	ok(t)(s.RevokeUserSession(u.ID, late.ID, store.ReasonRevoked))
-	clk.Advance(40 * time.Minute) // idle expired at t0+1h, after since
+	clk.Advance(40 * time.Minute) // idle expired at T0+1h, after since
 
 	got, err := s.SessionsEndedSince(u.ID, since)
 	if err != nil {

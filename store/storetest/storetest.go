@@ -58,44 +58,48 @@ func Run(t *testing.T, open Opener) {
 	}
 }
 
-// t0 is the fake clock's start: a fixed time, whole seconds, so that both
-// stores keep it exactly.
-var t0 = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+// T0 is the fake clock's start: a fixed time, whole seconds, so that both
+// stores keep it exactly. The PostgreSQL store's own tests use it too.
+var T0 = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 
 // testPolicy has round numbers the expiry tests step over.
 var testPolicy = store.Policy{IdleTimeout: 30 * time.Minute, MaxLifetime: 12 * time.Hour}
 
-// clock is a fake time source; it moves when told to.
-type clock struct {
+// Clock is a fake time source for Options.Now; it moves when told to.
+type Clock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func newClock() *clock { return &clock{t: t0} }
+// NewClock is a Clock at T0.
+func NewClock() *Clock { return &Clock{t: T0} }
 
-func (c *clock) Now() time.Time {
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *clock) Advance(d time.Duration) time.Time {
+// Advance moves the clock on by d and returns the new time.
+func (c *Clock) Advance(d time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 	return c.t
 }
 
-func (c *clock) Set(t time.Time) {
+// Set puts the clock at t.
+func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = t
 }
 
 // openAt opens a store with the test policy on a new fake clock.
-func openAt(t *testing.T, open Opener, opts Options) (store.Backend, *clock) {
+func openAt(t *testing.T, open Opener, opts Options) (store.Backend, *Clock) {
 	t.Helper()
-	c := newClock()
+	c := NewClock()
 	if opts.Policy == (store.Policy{}) {
 		opts.Policy = testPolicy
 	}

@@ -29,7 +29,7 @@ func testCreateAndGetUser(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !store.ValidID(u.ID) || u.Email != "alice@example.com" || !u.CreatedAt.Equal(t0) || u.AccountID != a.ID {
+	if !store.ValidID(u.ID) || u.Email != "alice@example.com" || !u.CreatedAt.Equal(T0) || u.AccountID != a.ID {
 		t.Errorf("CreateUser = %+v, want a valid id, the normalised email and the clock's time", u)
 	}
 	if got, err := s.UserByID(u.ID); err != nil || got != u {
