@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"portal/live"
 	"portal/store"
 )
 
@@ -505,4 +506,27 @@ func TestLiveDropsAStalledPeer(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Beyond the global cap a new stream is asked to come back later (a retry
+// interval, then the end of the response), never a 5xx.
+func TestLiveGlobalCapAsksToComeBack(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Live = live.NewHub(live.Options{MaxTotal: 1}) })
+	base := e.listen()
+	first := e.sessionAs(e.user(store.RoleClientStaff, "first@client.example"), uaFirefox, "203.0.113.10")
+	second := e.sessionAs(e.user(store.RoleClientStaff, "second@client.example"), uaChrome, "203.0.113.10")
+	openStream(t, base, first, nil)
+	waitFor(t, "the first stream", func() bool { return e.cfg.Live.Len() == 1 })
+	s := openStream(t, base, second, nil)
+	if s.status != http.StatusOK {
+		t.Fatalf("a stream beyond the cap: status %d, want 200 with a retry interval", s.status)
+	}
+	ev, ok := s.next(eventWait)
+	if !ok || ev.retry == "" {
+		t.Fatalf("a stream beyond the cap: %+v, want a retry interval", ev)
+	}
+	if ms, err := strconv.Atoi(ev.retry); err != nil || ms < retryFull {
+		t.Fatalf("retry %q, want at least %d ms", ev.retry, retryFull)
+	}
+	s.expectClosed(eventWait)
 }
