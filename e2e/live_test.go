@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -234,10 +235,27 @@ func TestLiveNewSignInNotice(t *testing.T) {
 		t.Errorf("the live region says %q, want %q", got, want)
 	}
 
-	// A second newcomer's notice can be dismissed; the session stays.
+	// A second newcomer's notice can be dismissed; the session stays. The
+	// update does not take keyboard focus from "Sign out all other
+	// devices", and the dialogue it opens has the new count.
+	others = -1 // the current session
+	for _, r := range a.rows() {
+		if !r.Ended {
+			others++
+		}
+	}
+	const opener = `form[data-dialog="confirm-sign-out-others"] button`
+	eval[chromedp.Void](a, `document.querySelector('`+opener+`').focus()`)
 	c.signIn(staffEmail)
-	a.do("dismiss the notice",
+	want := fmt.Sprintf("This signs out %d other sessions. You stay signed in on this browser.", others+1)
+	a.do("wait for the notice and the new count",
 		chromedp.WaitVisible(chromedp.CSS(".live-notice")),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#confirm-desc").textContent.trim() === `+strconv.Quote(want)),
+	)
+	if !eval[bool](a, `document.activeElement === document.querySelector('`+opener+`')`) {
+		t.Errorf("after the live update focus is on %+v, not on Sign out all other devices", eval[focused](a, focusedJS))
+	}
+	a.do("dismiss the notice",
 		chromedp.Click(chromedp.CSS(".live-notice [data-dismiss]")),
 		chromedp.WaitNotPresent(chromedp.CSS(".live-notice")),
 	)

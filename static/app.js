@@ -107,15 +107,19 @@
     if (changed) msg.data = tpl.innerHTML;
   });
 
-  // Live updates must not close an open confirmation: while the dialogue
-  // is open, only its sentence takes the new count.
+  // Live updates must not close an open confirmation, nor take keyboard
+  // focus (or a click under way) from the button that opens it: while
+  // there is still something to sign out, only the dialogue's sentence
+  // takes the new count. The block is replaced only when that changes
+  // (nothing left to sign out), and never under an open dialogue.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var target = event.detail.target;
-    var open = target && target.querySelector && target.querySelector("dialog[open]");
-    if (!open) return;
-    var fresh = event.detail.fragment.querySelector("#" + open.id + " p");
-    var current = open.querySelector("p");
-    if (fresh && current) current.textContent = fresh.textContent;
+    var dialog = target && target.querySelector && target.querySelector("dialog");
+    if (!dialog) return;
+    var fresh = event.detail.fragment.querySelector("#" + dialog.id + " p");
+    var current = dialog.querySelector("p");
+    if (!fresh && !dialog.open) return;
+    if (fresh && current && current.textContent !== fresh.textContent) current.textContent = fresh.textContent;
     event.detail.shouldSwap = false;
   });
 
