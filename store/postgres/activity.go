@@ -128,6 +128,9 @@ func (s *Store) FlushActivity() (int, error) {
 		if n, err = flushTx(ctx, tx, pending); err != nil {
 			return err
 		}
+		for _, e := range pending { // their lists show other times now
+			fx.users = append(fx.users, e.sess.UserID)
+		}
 		if err := s.recordExpiriesTx(ctx, tx, fx, expired); err != nil {
 			return err
 		}

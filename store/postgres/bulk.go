@@ -80,6 +80,7 @@ func CopySessions(s *Store, batch []store.SessionFor) ([]store.Session, []string
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: copy %d sessions: %w", len(batch), err)
 	}
+	s.cache.forgetUsers(versions...) // other instances are not told: fill a database none serves
 	return out, tokens, nil
 }
 

@@ -15,12 +15,20 @@ import (
 // process, so the cache is trusted only while the listener hears every
 // revocation (listen.go): while it is down the cache is empty and keeps
 // nothing, and every validation reads through to PostgreSQL.
+//
+// It also keeps, per user, what the Active Sessions page reads on every
+// view: the sessions not revoked (as read, before this instance's
+// activity is merged in) and the activity version. Every transaction
+// that changes them names the user (effects.users), and every instance
+// drops the user's entries when it commits, as for a session's.
 type sessionCache struct {
-	mu      sync.RWMutex
-	entries map[store.TokenHash]*cachedSession
-	gen     uint64 // bumped under mu by every forget
-	trusted bool   // the listener is up: entries may be kept
-	limit   int
+	mu       sync.RWMutex
+	entries  map[store.TokenHash]*cachedSession
+	lists    map[string][]sessionRow // by user id
+	versions map[string]uint64       // by user id
+	gen      uint64                  // bumped under mu by every forget
+	trusted  bool                    // the listener is up: entries may be kept
+	limit    int
 }
 
 // cachedSession is one validated session plus what requests learned about
@@ -36,7 +44,8 @@ type cachedSession struct {
 }
 
 func newSessionCache(limit int) *sessionCache {
-	return &sessionCache{entries: make(map[store.TokenHash]*cachedSession), limit: limit}
+	return &sessionCache{entries: make(map[store.TokenHash]*cachedSession),
+		lists: make(map[string][]sessionRow), versions: make(map[string]uint64), limit: limit}
 }
 
 func newCachedSession(r sessionRow) *cachedSession {
@@ -146,7 +155,64 @@ func (c *sessionCache) forget(hashes ...store.TokenHash) {
 func (c *sessionCache) setTrusted(t bool) {
 	c.mu.Lock()
 	clear(c.entries)
+	clear(c.lists)
+	clear(c.versions)
 	c.gen++
 	c.trusted = t
 	c.mu.Unlock()
+}
+
+// forgetUsers drops what is kept of users after a change to their
+// sessions or their log, here or by another instance.
+func (c *sessionCache) forgetUsers(ids ...string) {
+	if len(ids) == 0 {
+		return
+	}
+	c.mu.Lock()
+	for _, id := range ids {
+		delete(c.lists, id)
+		delete(c.versions, id)
+	}
+	c.gen++
+	c.mu.Unlock()
+}
+
+// forgetAllUsers drops what is kept of every user: after an import that
+// replaced the data.
+func (c *sessionCache) forgetAllUsers() {
+	c.mu.Lock()
+	clear(c.lists)
+	clear(c.versions)
+	c.gen++
+	c.mu.Unlock()
+}
+
+// userValue returns m[id] (m is c.lists or c.versions), reading it with
+// fetch on a miss. What fetch read is kept only while the cache is
+// trusted and if no forget ran meanwhile (it may predate the change
+// that forget was for). Values are shared: callers copy before changing.
+func userValue[T any](c *sessionCache, m map[string]T, id string, fetch func() (T, error)) (T, error) {
+	c.mu.RLock()
+	v, ok := m[id]
+	gen := c.gen
+	c.mu.RUnlock()
+	if ok {
+		return v, nil
+	}
+	v, err := fetch()
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	if c.gen == gen && c.trusted {
+		if len(m) >= c.limit {
+			for k := range m { // evict any one
+				delete(m, k)
+				break
+			}
+		}
+		m[id] = v
+	}
+	c.mu.Unlock()
+	return v, nil
 }

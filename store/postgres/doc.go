@@ -22,6 +22,13 @@
 //     listener is not listening the cache is emptied and keeps nothing, so
 //     every validation reads through to PostgreSQL and none is answered
 //     from a cache that could have missed a revoke.
+//   - What the Active Sessions page reads on every view is kept too, per
+//     user: the sessions not revoked and the activity version. Every
+//     transaction names the users whose list or log it changed (a third
+//     channel, portal_users, sent with the token hashes; "*" after an
+//     import), and every instance drops those users' entries, under the
+//     same rules as sessions': nothing is kept while the listener is down
+//     or from a read that a notification overtook.
 //   - Options.Notifier hears of committed changes as in the bbolt store
 //     (notify.go): this instance's own after the commit and after its
 //     cache has forgotten them, and other instances' through a second

@@ -119,14 +119,16 @@ func (s *Store) UserEvents(userID string, q store.EventQuery) (store.EventPage, 
 // events. Like the bbolt store's, it does not cover the sessions events
 // name.
 func (s *Store) UserEventsVersion(userID string) (uint64, error) {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	var v uint64
-	err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM event_versions WHERE user_id = $1", userID).Scan(&v)
-	if err != nil {
-		return 0, unavailable(fmt.Errorf("store: activity version of user %s: %w", userID, err))
-	}
-	return v, nil
+	return userValue(s.cache, s.cache.versions, userID, func() (uint64, error) {
+		ctx, cancel := s.ctx()
+		defer cancel()
+		var v uint64
+		err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM event_versions WHERE user_id = $1", userID).Scan(&v)
+		if err != nil {
+			return 0, unavailable(fmt.Errorf("store: activity version of user %s: %w", userID, err))
+		}
+		return v, nil
+	})
 }
 
 // read runs fn in one read-only transaction that sees one snapshot

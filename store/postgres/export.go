@@ -75,13 +75,13 @@ func Import(ctx context.Context, s *Store, export Exporter, replace bool) (store
 		if have != want {
 			return fmt.Errorf("the copy holds %s but the source held %s", describeCounts(have), describeCounts(want))
 		}
-		fx := effects{forget: forget}
+		fx := effects{forget: forget, allUsers: true}
 		return fx.finishTx(ctx, tx, s.instance)
 	})
 	if err != nil {
 		return have, fmt.Errorf("store: import into %s: %w", s.url, err)
 	}
-	s.cache.forget(forget...)
+	s.forgetLocally(&effects{forget: forget, allUsers: true})
 	return have, nil
 }
 

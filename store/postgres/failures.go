@@ -133,6 +133,7 @@ func recordFailuresTx(ctx context.Context, tx pgx.Tx, fx *effects, groups map[fa
 	if err := bumpVersionsTx(ctx, tx, known); err != nil {
 		return err
 	}
+	fx.users = append(fx.users, known...) // a merge adds no event, but moves the version on
 	var add []userEvent
 	for _, g := range ordered {
 		if !slices.Contains(known, g.userID) {

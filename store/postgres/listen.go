@@ -42,6 +42,35 @@ func hashPayloads(hashes []store.TokenHash) []string {
 	return out
 }
 
+// usersChannel names the users whose kept sessions list and activity
+// version are stale (effects.staleUsers): their ids, comma-separated, or
+// everyUser.
+const usersChannel = "portal_users"
+
+// everyUser is the usersChannel payload that names every user.
+const everyUser = "*"
+
+// userPayloads encodes user ids as payloads for usersChannel, each under
+// maxPayload bytes.
+func userPayloads(ids []string) []string {
+	var out []string
+	var b strings.Builder
+	for _, id := range ids {
+		if b.Len() > 0 && b.Len()+1+len(id) > maxPayload {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(id)
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
+}
+
 // parsePayload reads a hashPayloads payload, skipping anything malformed.
 func parsePayload(p string) []store.TokenHash {
 	var out []store.TokenHash
@@ -86,6 +115,12 @@ func startListener(s *Store, connCfg pgconn.Config) *listener {
 		switch n.Channel {
 		case channel:
 			l.cache.forget(parsePayload(n.Payload)...)
+		case usersChannel:
+			if n.Payload == everyUser {
+				l.cache.forgetAllUsers()
+			} else {
+				l.cache.forgetUsers(strings.Split(n.Payload, ",")...)
+			}
 		case changesChannel:
 			l.hear(n.Payload)
 		}
@@ -134,7 +169,7 @@ func (l *listener) listen(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+channel+"; LISTEN "+changesChannel).ReadAll(); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+channel+"; LISTEN "+usersChannel+"; LISTEN "+changesChannel).ReadAll(); err != nil {
 		return err
 	}
 	// From here every revocation that commits reaches us.

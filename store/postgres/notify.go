@@ -13,12 +13,15 @@ import (
 )
 
 // effects is what one write transaction must make known once it commits:
-// the sessions every instance must drop from its cache, the changes the
-// Notifiers hear of (store.Notifier), and the users whose security log
-// moved on (UserEventsVersion). The transaction's code adds to it; write
-// sends it along with the commit.
+// the sessions every instance must drop from its cache, the users whose
+// kept sessions list and activity version every instance must drop, the
+// changes the Notifiers hear of (store.Notifier), and the users whose
+// security log moved on (UserEventsVersion). The transaction's code adds
+// to it; write sends it along with the commit.
 type effects struct {
 	forget   []store.TokenHash
+	users    []string // besides those of changes and logUsers
+	allUsers bool     // every user's (an import)
 	changes  []store.Change
 	logUsers []string
 }
@@ -29,15 +32,40 @@ type effects struct {
 // moment they are written.
 func (fx *effects) ended(x sessionRow, publish bool) {
 	fx.forget = append(fx.forget, x.hash)
+	fx.users = append(fx.users, x.UserID)
 	if publish {
 		fx.changes = append(fx.changes, store.Change{Kind: store.SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: x.RevokeReason})
 	}
 }
 
+// staleUsers is every user whose kept list or version fx makes stale,
+// sorted, without repeats; ["*"] for every user.
+func (fx *effects) staleUsers() []string {
+	if fx.allUsers {
+		return []string{everyUser}
+	}
+	users := slices.Concat(fx.users, fx.logUsers)
+	for _, c := range fx.changes {
+		users = append(users, c.UserID)
+	}
+	slices.Sort(users)
+	return slices.Compact(users)
+}
+
+// forgetLocally drops what fx made stale from this instance's cache.
+func (s *Store) forgetLocally(fx *effects) {
+	s.cache.forget(fx.forget...)
+	if fx.allUsers {
+		s.cache.forgetAllUsers()
+	} else {
+		s.cache.forgetUsers(fx.staleUsers()...)
+	}
+}
+
 // finishTx moves the event versions of the users whose log changed on,
 // and queues the notifications to every instance: first the token hashes
-// to forget, then the changes, so an instance that hears of a change has
-// already dropped the sessions it concerns. This instance forgets the
+// and the users to forget, then the changes, so an instance that hears of
+// a change has already dropped what it made stale. This instance forgets the
 // hashes itself after the commit; hearing them again matters when a
 // commit's outcome was lost with the connection. PostgreSQL delivers the
 // notifications when, and only if, tx commits, in the order they were
@@ -48,6 +76,9 @@ func (fx *effects) finishTx(ctx context.Context, tx pgx.Tx, instance string) err
 	var channels, payloads []string
 	for _, p := range hashPayloads(fx.forget) {
 		channels, payloads = append(channels, channel), append(payloads, p)
+	}
+	for _, p := range userPayloads(fx.staleUsers()) {
+		channels, payloads = append(channels, usersChannel), append(payloads, p)
 	}
 	for _, p := range changePayloads(instance, fx.changes) {
 		channels, payloads = append(channels, changesChannel), append(payloads, p)
@@ -112,10 +143,10 @@ func (s *Store) write(fn func(ctx context.Context, tx pgx.Tx, fx *effects) error
 		// forget what it would have made stale: forgetting costs a read.
 		// Its changes are not published: nobody is told of what may not
 		// have happened.
-		s.cache.forget(fx.forget...)
+		s.forgetLocally(&fx)
 		return commitFailed(err)
 	}
-	s.cache.forget(fx.forget...)
+	s.forgetLocally(&fx)
 	s.publish(fx.changes)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -145,11 +146,9 @@ func (s *Store) enforceCapTx(ctx context.Context, tx pgx.Tx, fx *effects, userID
 // first.
 func (s *Store) ListUserSessions(userID string) ([]store.Session, error) {
 	now := s.now()
-	ctx, cancel := s.ctx()
-	defer cancel()
-	all, err := querySessions(ctx, s.pool, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL ORDER BY s.id", userID)
+	all, err := s.notRevoked(userID)
 	if err != nil {
-		return nil, fmt.Errorf("store: list sessions of user %s: %w", userID, err)
+		return nil, err
 	}
 	live := make([]store.Session, 0, len(all))
 	for _, x := range all {
@@ -160,6 +159,20 @@ func (s *Store) ListUserSessions(userID string) ([]store.Session, error) {
 	}
 	sort.SliceStable(live, func(i, j int) bool { return live[i].LastActive.After(live[j].LastActive) })
 	return live, nil
+}
+
+// notRevoked is userID's sessions that are not revoked, as stored,
+// from the cache when it has them. They are shared: copy before changing.
+func (s *Store) notRevoked(userID string) ([]sessionRow, error) {
+	return userValue(s.cache, s.cache.lists, userID, func() ([]sessionRow, error) {
+		ctx, cancel := s.ctx()
+		defer cancel()
+		list, err := querySessions(ctx, s.pool, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL ORDER BY s.id", userID)
+		if err != nil {
+			return nil, fmt.Errorf("store: list sessions of user %s: %w", userID, err)
+		}
+		return list, nil
+	})
 }
 
 // UserSession returns one of the user's sessions in whatever state it is,
@@ -184,6 +197,9 @@ func (s *Store) UserSessionsByID(userID string, ids []string) (map[string]store.
 	if len(ids) == 0 {
 		return out, nil
 	}
+	if s.keptSessions(userID, ids, out) {
+		return out, nil
+	}
 	ctx, cancel := s.ctx()
 	defer cancel()
 	list, err := querySessions(ctx, s.pool, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.id = ANY($2)", userID, ids)
@@ -195,6 +211,28 @@ func (s *Store) UserSessionsByID(userID string, ids []string) (map[string]store.
 		out[x.ID] = x.Session
 	}
 	return out, nil
+}
+
+// keptSessions fills out with the sessions of ids from userID's kept
+// list, if it is kept and holds every one of them.
+func (s *Store) keptSessions(userID string, ids []string, out map[string]store.Session) bool {
+	s.cache.mu.RLock()
+	list, ok := s.cache.lists[userID]
+	s.cache.mu.RUnlock()
+	if !ok {
+		return false
+	}
+	for _, id := range ids {
+		i := slices.IndexFunc(list, func(x sessionRow) bool { return x.ID == id })
+		if i < 0 {
+			clear(out)
+			return false
+		}
+		x := list[i]
+		s.mergeActivity(&x)
+		out[id] = x.Session
+	}
+	return true
 }
 
 // SessionsEndedSince returns the user's sessions that ended (were

@@ -51,17 +51,21 @@ func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch
 					OR ((p.life = '0' OR created_at + p.life > p.now)
 						AND p.idle > '0' AND last_active + p.idle <= p.cutoff))
 				LIMIT $5)
-				RETURNING token_hash`, now, now.Add(-retention), maxLife, idle, batch)
+				RETURNING token_hash, user_id`, now, now.Add(-retention), maxLife, idle, batch)
 			if err != nil {
 				return err
 			}
-			raw, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+			raw, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct {
+				Hash []byte
+				User string
+			}])
 			if err != nil {
 				return err
 			}
 			deleted = make([]store.TokenHash, len(raw))
-			for i, b := range raw {
-				copy(deleted[i][:], b)
+			for i, r := range raw {
+				copy(deleted[i][:], r.Hash)
+				fx.users = append(fx.users, r.User)
 			}
 			fx.forget = append(fx.forget, deleted...)
 			return nil
