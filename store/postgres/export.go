@@ -76,7 +76,8 @@ func Import(ctx context.Context, s *Store, export Exporter, replace bool) (store
 			return fmt.Errorf("the copy holds %s but the source held %s", describeCounts(have), describeCounts(want))
 		}
 		fx := effects{forget: forget, allUsers: true}
-		return fx.finishTx(ctx, tx, s.instance)
+		_, err = fx.finishTx(ctx, tx, s.instance, "")
+		return err
 	})
 	if err != nil {
 		return have, fmt.Errorf("store: import into %s: %w", s.url, err)

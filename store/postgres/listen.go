@@ -91,6 +91,7 @@ func parsePayload(p string) []store.TokenHash {
 // (sessionCache.setTrusted); it reconnects by itself.
 type listener struct {
 	cache  *sessionCache
+	acks   *acks
 	hear   func(payload string) // a changesChannel payload
 	cfg    *pgconn.Config
 	cancel context.CancelFunc
@@ -108,13 +109,19 @@ const checkEvery = 5 * time.Second
 func startListener(s *Store, connCfg pgconn.Config) *listener {
 	cfg := connCfg.Copy()
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &listener{cache: s.cache, hear: s.hear, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
+	l := &listener{cache: s.cache, acks: s.acks, hear: s.hear, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
 	// Called in the order the notifications were sent: a transaction's
 	// hashes before its changes (effects.finishTx).
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
 		switch n.Channel {
 		case channel:
-			l.cache.forget(parsePayload(n.Payload)...)
+			if strings.HasPrefix(n.Payload, ackPrefix) {
+				l.acks.requested(n.Payload)
+			} else {
+				l.cache.forget(parsePayload(n.Payload)...)
+			}
+		case acksChannel:
+			l.acks.heard(n.Payload)
 		case usersChannel:
 			if n.Payload == everyUser {
 				l.cache.forgetAllUsers()
@@ -169,7 +176,10 @@ func (l *listener) listen(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+channel+"; LISTEN "+usersChannel+"; LISTEN "+changesChannel).ReadAll(); err != nil {
+	// Named only once it listens: an instance that revokes waits for the
+	// listeners it sees named (acks.go).
+	if _, err := conn.Exec(ctx, "LISTEN "+channel+"; LISTEN "+usersChannel+"; LISTEN "+changesChannel+"; LISTEN "+acksChannel+
+		"; SET application_name = '"+listenerApp+l.acks.instance+"'").ReadAll(); err != nil {
 		return err
 	}
 	// From here every revocation that commits reaches us.

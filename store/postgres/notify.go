@@ -70,7 +70,12 @@ func (s *Store) forgetLocally(fx *effects) {
 // commit's outcome was lost with the connection. PostgreSQL delivers the
 // notifications when, and only if, tx commits, in the order they were
 // sent. All of it is one statement: one round trip more per write.
-func (fx *effects) finishTx(ctx context.Context, tx pgx.Tx, instance string) error {
+//
+// When fx makes sessions stale and ackID is not "", the last notification
+// asks the other instances to confirm they dropped them (acks.go), and
+// finishTx returns the application names of the listeners that will hear
+// it, read in the same statement.
+func (fx *effects) finishTx(ctx context.Context, tx pgx.Tx, instance, ackID string) ([]string, error) {
 	slices.SortFunc(fx.forget, func(a, b store.TokenHash) int { return bytes.Compare(a[:], b[:]) })
 	fx.forget = slices.Compact(fx.forget) // a user change names its revokes twice
 	var channels, payloads []string
@@ -83,19 +88,27 @@ func (fx *effects) finishTx(ctx context.Context, tx pgx.Tx, instance string) err
 	for _, p := range changePayloads(instance, fx.changes) {
 		channels, payloads = append(channels, changesChannel), append(payloads, p)
 	}
+	ask := ackID != "" && len(fx.forget) > 0
+	if ask {
+		channels, payloads = append(channels, channel), append(payloads, ackPrefix+ackID)
+	}
 	users := slices.Compact(slices.Sorted(slices.Values(fx.logUsers)))
 	if len(users)+len(payloads) == 0 {
-		return nil
+		return nil, nil
 	}
 	// unnest yields the payloads in order, and pg_notify is called for
 	// each as it comes.
-	_, err := tx.Exec(ctx, "WITH bump AS ("+bumpVersions+` RETURNING 1)
-		SELECT (SELECT count(*) FROM bump), (SELECT count(pg_notify(c, p)) FROM unnest($2::text[], $3::text[]) AS v(c, p))`,
-		users, channels, payloads)
+	var n1, n2 int64
+	var apps []string
+	err := tx.QueryRow(ctx, "WITH bump AS ("+bumpVersions+` RETURNING 1)
+		SELECT (SELECT count(*) FROM bump), (SELECT count(pg_notify(c, p)) FROM unnest($2::text[], $3::text[]) AS v(c, p)),
+			(SELECT coalesce(array_agg(application_name::text), '{}') FROM pg_stat_activity
+				WHERE $4 AND datname = current_database() AND application_name LIKE '`+listenerApp+`%')`,
+		users, channels, payloads, ask).Scan(&n1, &n2, &apps)
 	if err != nil {
-		return fmt.Errorf("notify the other instances: %w", err)
+		return nil, fmt.Errorf("notify the other instances: %w", err)
 	}
-	return nil
+	return apps, nil
 }
 
 // bumpVersions moves the event versions of the users in $1 (sorted, no
@@ -117,7 +130,8 @@ func bumpVersionsTx(ctx context.Context, tx pgx.Tx, users []string) error {
 }
 
 // write runs fn in one transaction, committed if fn returns nil, within
-// the store's query timeout. An error that says PostgreSQL is out of reach
+// the store's query timeout. When it made sessions stale it returns once
+// the other instances have confirmed they dropped them (acks.go). An error that says PostgreSQL is out of reach
 // matches store.ErrUnavailable, and store.ErrOutcomeUnknown too when the
 // commit was sent but not answered. Once committed, this instance's cache
 // forgets what fx names and then its Notifier hears of fx's changes;
@@ -135,19 +149,30 @@ func (s *Store) write(fn func(ctx context.Context, tx pgx.Tx, fx *effects) error
 	if err := fn(ctx, tx, &fx); err != nil {
 		return unavailable(err)
 	}
-	if err := fx.finishTx(ctx, tx, s.instance); err != nil {
+	ackID := s.acks.newID()
+	apps, err := fx.finishTx(ctx, tx, s.instance, ackID)
+	if err != nil {
 		return unavailable(err)
 	}
+	w := s.acks.expect(ackID, apps)
 	if err := tx.Commit(ctx); err != nil {
 		// It may have committed all the same (the answer was lost), so
 		// forget what it would have made stale: forgetting costs a read.
 		// Its changes are not published: nobody is told of what may not
 		// have happened.
+		s.acks.drop(ackID)
 		s.forgetLocally(&fx)
 		return commitFailed(err)
 	}
 	s.forgetLocally(&fx)
 	s.publish(fx.changes)
+	if w != nil {
+		if s.listener.pid.Load() != 0 {
+			s.acks.wait(ackID, w)
+		} else {
+			s.acks.drop(ackID) // the confirmations could not be heard
+		}
+	}
 	return nil
 }
 

@@ -66,6 +66,9 @@ type Store struct {
 	instance string
 
 	listener  *listener
+	acks      *acks
+	stopAcks  context.CancelFunc
+	acksDone  chan struct{}
 	closeOnce sync.Once
 }
 
@@ -101,6 +104,7 @@ func Open(ctx context.Context, dbURL string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: connect to %s: %w", masked, err)
 	}
 	s := &Store{pool: pool, url: masked, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), activity: newActivity(), instance: newID()}
+	s.acks = newAcks(s.instance)
 	if err := s.init(ctx, cfg.ConnConfig.Config); err != nil {
 		pool.Close()
 		return nil, err
@@ -134,6 +138,9 @@ func (s *Store) init(ctx context.Context, connCfg pgconn.Config) error {
 		s.listener.stop()
 		return fmt.Errorf("store: listen for revocations on %s: %w", s.url, err)
 	}
+	actx, stop := context.WithCancel(context.Background())
+	s.stopAcks, s.acksDone = stop, make(chan struct{})
+	go s.acks.sender(actx, s, s.acksDone)
 	return nil
 }
 
@@ -226,6 +233,8 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		_, err = s.FlushActivity()
 		s.listener.stop()
+		s.stopAcks()
+		<-s.acksDone
 		s.pool.Close()
 	})
 	return err
