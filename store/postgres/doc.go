@@ -22,6 +22,10 @@
 //     listener is not listening the cache is emptied and keeps nothing, so
 //     every validation reads through to PostgreSQL and none is answered
 //     from a cache that could have missed a revoke.
+//   - A transaction that makes sessions stale is answered only once every
+//     other instance listening has confirmed it dropped them (acks.go), at
+//     most a second: a request that starts after the answer is refused on
+//     any instance, not only after the notification happens to arrive.
 //   - What the Active Sessions page reads on every view is kept too, per
 //     user: the sessions not revoked and the activity version. Every
 //     transaction names the users whose list or log it changed (a third
