@@ -84,16 +84,23 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 			t.Fatalf("round %d: A's next request after B's revoke answered %d %q, want the sign-in page", round, r.status, r.location)
 		}
 		if stream != nil {
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				line, err := stream.ReadString('\n')
-				if err != nil || time.Now().After(deadline) {
-					t.Fatalf("A's stream for the revoked session got no end event (%v)", err)
-				}
-				if strings.HasPrefix(line, "data: /login?reason=revoked") {
-					break
-				}
-			}
+			waitEnd(t, stream, "/login?reason=revoked")
+		}
+	}
+}
+
+// waitEnd reads stream until it sends the browser to to, failing after
+// 15 seconds or if the stream ends first.
+func waitEnd(t *testing.T, stream *bufio.Reader, to string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		line, err := stream.ReadString('\n')
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("the stream of the revoked session got no end event to %s (%v)", to, err)
+		}
+		if strings.HasPrefix(line, "data: "+to) {
+			return
 		}
 	}
 }
@@ -298,4 +305,62 @@ func TestThrottleIsPerInstance(t *testing.T) {
 			t.Fatalf("instance %d, 6th wrong password: %d, want 429", i+1, got)
 		}
 	}
+}
+
+// TestLiveAcrossListenerOutage: a browser streams live updates from
+// instance B; B's listening connection is cut and cannot come back for a
+// while (its database role may not log in), and meanwhile the session is
+// signed out through A. B heard nothing, but once it listens again its
+// live pages read everything again, and the browser is sent to sign-in.
+func TestLiveAcrossListenerOutage(t *testing.T) {
+	dbURL := pgtest.NewDB(t)
+	conn := pgConnect(t, dbURL)
+	role := fmt.Sprintf("portal_b_%d", time.Now().UnixNano())
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := conn.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("CREATE ROLE " + role + " LOGIN SUPERUSER")
+	t.Cleanup(func() { conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+role) })
+	bin := buildPortal(t)
+	a := startBin(t, bin, "-demo", "-db", dbURL, "-addr", "127.0.0.1:0")
+	baseA := a.waitListening(60 * time.Second)
+	b := startBin(t, bin, "-db", strings.Replace(dbURL, "postgres://postgres@", "postgres://"+role+"@", 1), "-addr", "127.0.0.1:0")
+	baseB := b.waitListening(60 * time.Second)
+	tr := binTransport()
+	defer tr.CloseIdleConnections()
+
+	victim := &binBrowser{base: baseB, hc: binHTTPClient(tr)}
+	if r, ok, err := victim.signIn(binCustomers[0]); err != nil || !ok {
+		t.Fatalf("sign in through B: %v %+v", err, r)
+	}
+	if _, r, err := victim.loadSessions(); err != nil || r.status != http.StatusOK {
+		t.Fatalf("Active Sessions through B: %v %d", err, r.status)
+	}
+	stream := openBinStream(t, baseB, victim.token)
+
+	exec("ALTER ROLE " + role + " NOLOGIN")
+	var pid uint32
+	if err := conn.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
+		WHERE usename = $1 AND application_name LIKE 'portal-listener %'`, role).Scan(&pid); err != nil {
+		t.Fatalf("find B's listener: %v", err)
+	}
+	pgtest.Start(t).Terminate(t, pid)
+	b.waitLog(regexp.MustCompile("not listening for revocations"), 10*time.Second)
+
+	actor := &binBrowser{base: baseA, hc: binHTTPClient(tr)}
+	if r, ok, err := actor.signIn(victim.email); err != nil || !ok {
+		t.Fatalf("sign in through A: %v %+v", err, r)
+	}
+	if _, r, err := actor.loadSessions(); err != nil || r.status != http.StatusOK {
+		t.Fatalf("Active Sessions through A: %v %d", err, r.status)
+	}
+	if r, err := actor.revoke(victim.id); err != nil || r.status != http.StatusSeeOther {
+		t.Fatalf("sign out B's browser through A: %v %d", err, r.status)
+	}
+	exec("ALTER ROLE " + role + " LOGIN")
+	waitEnd(t, stream, "/login?reason=revoked")
+	assertNoCrash(t, b.out.String())
 }

@@ -133,6 +133,14 @@ func (h *Hub) Publish(changes []store.Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, ch := range changes {
+		if ch.Kind == store.ChangesMissed {
+			for _, mine := range h.own {
+				for _, s := range mine {
+					s.rereadAll()
+				}
+			}
+			continue
+		}
 		for s := range h.byUser[ch.UserID] {
 			s.queue(ch)
 		}
@@ -216,10 +224,24 @@ func (s *Stream) queue(ch store.Change) {
 		s.pending = append(s.pending, ch)
 	}
 	s.mu.Unlock()
+	s.poke()
+}
+
+// poke wakes the stream, unless it is awake already: what was queued
+// waits in pending.
+func (s *Stream) poke() {
 	select {
 	case s.wake <- struct{}{}:
-	default: // already woken; the changes wait in pending
+	default:
 	}
+}
+
+// rereadAll tells the stream to read everything it shows again.
+func (s *Stream) rereadAll() {
+	s.mu.Lock()
+	s.pending, s.overflow = nil, true
+	s.mu.Unlock()
+	s.poke()
 }
 
 // Wake receives when changes are queued for the stream.

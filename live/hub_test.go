@@ -159,6 +159,29 @@ func TestOverflowAsksForAFullReread(t *testing.T) {
 	}
 }
 
+// ChangesMissed (an instance that could not hear the others for a while)
+// wakes every stream, whoever's sessions it shows, to read them all again.
+func TestChangesMissedAsksEveryStreamForAFullReread(t *testing.T) {
+	h := NewHub(Options{})
+	alice := mustOpen(t, h, "alice", "a1")
+	bob := mustOpen(t, h, "bob", "b1")
+	partner, err := h.Open("pat", "p1", []string{"carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Publish([]store.Change{{Kind: store.SessionStarted, UserID: "alice", SessionID: "a2"}, {Kind: store.ChangesMissed}})
+	for name, s := range map[string]*Stream{"alice": alice, "bob": bob, "pat": partner} {
+		select {
+		case <-s.Wake():
+		default:
+			t.Errorf("%s's stream was not woken", name)
+		}
+		if got, all := s.Take(); !all || len(got) != 0 {
+			t.Errorf("%s's stream: Take = %v, all=%v; want a full re-read", name, got, all)
+		}
+	}
+}
+
 // Streams opening, publishing and closing at once, released together,
 // leave the hub consistent: every stream accounted for, none leaked.
 func TestConcurrentOpenPublishClose(t *testing.T) {

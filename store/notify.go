@@ -18,6 +18,10 @@ const (
 	// UserChanged: the user's password or enabled state changed; what was
 	// authorised before may no longer be.
 	UserChanged
+	// ChangesMissed: changes may have been committed that this process
+	// was not told of (another instance's, while it could not hear them):
+	// whoever shows sessions reads everything again. UserID is empty.
+	ChangesMissed
 )
 
 // Change is one committed change to a user's sessions, as the Notifier

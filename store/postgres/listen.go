@@ -93,12 +93,15 @@ type listener struct {
 	cache  *sessionCache
 	acks   *acks
 	hear   func(payload string) // a changesChannel payload
-	cfg    *pgconn.Config
-	cancel context.CancelFunc
-	done   chan struct{}
-	up     chan struct{} // closed the first time it listens
-	upOnce sync.Once
-	pid    atomic.Uint32 // backend of the listening connection; 0 while down
+	missed func()               // called on listening again after an outage
+	// listened: it has listened before (only run's goroutine uses it).
+	listened bool
+	cfg      *pgconn.Config
+	cancel   context.CancelFunc
+	done     chan struct{}
+	up       chan struct{} // closed the first time it listens
+	upOnce   sync.Once
+	pid      atomic.Uint32 // backend of the listening connection; 0 while down
 }
 
 // checkEvery is how long the listener waits for a notification before it
@@ -109,7 +112,7 @@ const checkEvery = 5 * time.Second
 func startListener(s *Store, connCfg pgconn.Config) *listener {
 	cfg := connCfg.Copy()
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &listener{cache: s.cache, acks: s.acks, hear: s.hear, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
+	l := &listener{cache: s.cache, acks: s.acks, hear: s.hear, missed: s.missedChanges, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
 	// Called in the order the notifications were sent: a transaction's
 	// hashes before its changes (effects.finishTx).
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
@@ -186,6 +189,12 @@ func (l *listener) listen(ctx context.Context) error {
 	l.pid.Store(conn.PID())
 	l.cache.setTrusted(true)
 	l.upOnce.Do(func() { close(l.up) })
+	if l.listened {
+		// Other instances' changes of the outage were not heard: live
+		// pages re-read what they show (revokes were refused all along).
+		l.missed()
+	}
+	l.listened = true
 	for {
 		wctx, cancel := context.WithTimeout(ctx, checkEvery)
 		err := conn.WaitForNotification(wctx)

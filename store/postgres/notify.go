@@ -186,6 +186,10 @@ func (s *Store) hear(payload string) {
 	}
 }
 
+// missedChanges tells the Notifier that changes of other instances may
+// have gone unheard (the listener was down).
+func (s *Store) missedChanges() { s.publish([]store.Change{{Kind: store.ChangesMissed}}) }
+
 // publish hands committed changes to the Notifier, if there is one.
 func (s *Store) publish(changes []store.Change) {
 	if s.opts.Notifier != nil && len(changes) > 0 {

@@ -142,6 +142,44 @@ func TestNotifyAcrossInstances(t *testing.T) {
 	}
 }
 
+// While B's listener is cut, B cannot hear A's changes; when it listens
+// again it tells its Notifier that it missed some, so live pages re-read
+// what they show, and by then a session revoked meanwhile is refused.
+func TestNotifyChangesMissed(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t)
+	url := pgtest.NewDB(t)
+	recB := &recorder{}
+	a := mustOpenURL(t, url, Options{})
+	b := mustOpenURL(t, url, Options{Notifier: recB})
+	u := mustUser(t, a, store.RoleClientAdmin)
+	sess, tok := mustSession(t, a, u.ID, store.NewSession{})
+	recB.takeN(t, 1) // the sign-in
+	recB.setCheck(func(ch store.Change) {
+		if _, _, err := b.Peek(tok); ch.Kind == store.ChangesMissed && reasonOf(err) != store.ReasonSignedOut {
+			t.Errorf("when B says it missed changes, Peek on B: %v; want refused as signed out", err)
+		}
+	})
+	old := b.listener.pid.Load()
+	c.Terminate(t, old)
+	if _, err := a.RevokeUserSession(u.ID, sess.ID, store.ReasonSignedOut); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "B to listen again", func() bool { p := b.listener.pid.Load(); return p != 0 && p != old })
+	// B heard the revoke before the cut, or says it missed changes after.
+	got := recB.takeN(t, 1)
+	missed := slices.ContainsFunc(got, func(ch store.Change) bool { return ch.Kind == store.ChangesMissed })
+	heard := slices.ContainsFunc(got, func(ch store.Change) bool { return ch.Kind == store.SessionEnded })
+	if !missed && !heard {
+		t.Fatalf("B published %v, want ChangesMissed (or the revoke, heard before the cut)", got)
+	}
+	if !missed {
+		waitFor(t, "B to say it missed changes", func() bool {
+			return slices.ContainsFunc(recB.take(), func(ch store.Change) bool { return ch.Kind == store.ChangesMissed })
+		})
+	}
+}
+
 // A sign-out of hundreds of sessions takes several notifications; every
 // change reaches the other instance.
 func TestNotifyManyAcrossInstances(t *testing.T) {
