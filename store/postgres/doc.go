@@ -41,7 +41,9 @@
 //     transaction sends after its token hashes, so the listener has
 //     dropped the sessions a change concerns before it publishes the
 //     change. Changes committed while the listener is down are not heard
-//     (their revokes are still refused: see above).
+//     (their revokes are still refused: see above); once it listens again
+//     the Notifier hears store.ChangesMissed, and live pages re-read what
+//     they show.
 //   - Last-active times are batched per instance and written with one
 //     UPDATE per flush that keeps the later of the stored and the flushed
 //     time (GREATEST), so instances flushing the same session keep the
