@@ -74,7 +74,7 @@ func (s *Store) PendingActivity() int {
 // queue is kept for the next try.
 func (s *Store) FlushActivity() (int, error) {
 	pending := s.activity.take()
-	expired, failures := s.events.take()
+	expired, failures := s.expired.Take(), s.failures.Take()
 	if len(pending)+len(expired)+len(failures) == 0 {
 		return 0, nil
 	}
@@ -114,7 +114,7 @@ func (s *Store) FlushActivity() (int, error) {
 			n++
 		}
 		now := s.now()
-		for h := range expired {
+		for _, h := range expired {
 			if err := s.recordExpiryTx(tx, h, now); err != nil {
 				return err
 			}
@@ -123,7 +123,8 @@ func (s *Store) FlushActivity() (int, error) {
 	})
 	if err != nil {
 		s.activity.putBack(pending)
-		s.events.putBack(expired, failures)
+		s.expired.Add(expired...)
+		s.failures.PutBack(failures)
 		return 0, fmt.Errorf("store: flush last-active of %d sessions: %w", len(pending), err)
 	}
 	return n, nil

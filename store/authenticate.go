@@ -65,7 +65,7 @@ func (s *Store) validate(token string, touch bool) (*cachedSession, Session, err
 	sess := e.snapshot()
 	if ended, reason := sess.Ended(now, s.opts.Policy); ended {
 		if sess.RevokedAt.IsZero() {
-			s.events.expire(h) // recorded, dated when it expired, at the next flush
+			s.expired.Add(h) // recorded, dated when it expired, at the next flush
 		}
 		s.cache.forget(h)
 		return nil, Session{}, &EndedError{Reason: reason}

@@ -63,11 +63,13 @@ type Event struct {
 
 // Bounds of the log: a user keeps at most maxEventsPerUser events (the
 // oldest go first), failed attempts from one network are one event per
-// failureWindow, and the sweeper deletes events older than the activity
+// FailureWindow, and the sweeper deletes events older than the activity
 // retention.
 const (
 	maxEventsPerUser = 1000
-	failureWindow    = 5 * time.Minute
+	// FailureWindow groups failed sign-ins: one event per user, network
+	// and kind in each.
+	FailureWindow = 5 * time.Minute
 	// EventPageSize is how many events a page of the log holds.
 	EventPageSize = 50
 )

@@ -27,7 +27,8 @@ type Store struct {
 	activity *activity
 	dirs     partnerDirs
 	scopes   userAccounts
-	events   eventQueue
+	expired  ExpiryQueue
+	failures FailureQueue
 	changes  notifications
 	writes   atomic.Int64
 }

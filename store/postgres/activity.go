@@ -63,40 +63,6 @@ func (a *activity) putBack(p map[store.TokenHash]*cachedSession) {
 	}
 }
 
-// expiryQueue holds sessions a validation found expired, to have their
-// expiry recorded by the next flush.
-type expiryQueue struct {
-	mu sync.Mutex
-	m  map[store.TokenHash]struct{}
-}
-
-// maxQueued bounds the queue; past it, expiries wait for the sweeper.
-const maxQueued = 10_000
-
-func (q *expiryQueue) add(hs ...store.TokenHash) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.m == nil {
-		q.m = make(map[store.TokenHash]struct{})
-	}
-	for _, h := range hs {
-		if len(q.m) < maxQueued {
-			q.m[h] = struct{}{}
-		}
-	}
-}
-
-func (q *expiryQueue) take() [][]byte {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	out := make([][]byte, 0, len(q.m))
-	for h := range q.m {
-		out = append(out, h[:])
-	}
-	q.m = nil
-	return out
-}
-
 // PendingActivity is how many sessions wait for the next flush.
 func (s *Store) PendingActivity() int {
 	s.activity.mu.Lock()
@@ -114,8 +80,8 @@ func (s *Store) PendingActivity() int {
 // kept for the next try.
 func (s *Store) FlushActivity() (int, error) {
 	pending := s.activity.take()
-	expired := s.expired.take()
-	failures := s.failures.take()
+	expired := s.expired.Take()
+	failures := s.failures.Take()
 	if len(pending)+len(expired)+len(failures) == 0 {
 		return 0, nil
 	}
@@ -138,10 +104,8 @@ func (s *Store) FlushActivity() (int, error) {
 	})
 	if err != nil {
 		s.activity.putBack(pending)
-		for _, h := range expired {
-			s.expired.add(store.TokenHash(h))
-		}
-		s.failures.putBack(failures)
+		s.expired.Add(expired...)
+		s.failures.PutBack(failures)
 		return 0, fmt.Errorf("store: flush last-active of %d sessions: %w", len(pending), err)
 	}
 	return int(n), nil
@@ -186,9 +150,13 @@ func flushTx(ctx context.Context, tx pgx.Tx, pending map[store.TokenHash]*cached
 
 // recordExpiriesTx closes the sessions under hashes that have expired
 // without a record, each dated when it expired, not when it was noticed.
-func (s *Store) recordExpiriesTx(ctx context.Context, tx pgx.Tx, fx *effects, hashes [][]byte) error {
-	if len(hashes) == 0 {
+func (s *Store) recordExpiriesTx(ctx context.Context, tx pgx.Tx, fx *effects, expired []store.TokenHash) error {
+	if len(expired) == 0 {
 		return nil
+	}
+	hashes := make([][]byte, len(expired))
+	for i := range expired {
+		hashes[i] = expired[i][:]
 	}
 	list, err := querySessions(ctx, tx, "SELECT "+sessionCols+" FROM sessions s WHERE s.token_hash = ANY($1) AND s.revoked_at IS NULL ORDER BY s.id FOR UPDATE", hashes)
 	if err != nil {

@@ -46,7 +46,7 @@ func (s *Store) validate(token string, touch bool) (*cachedSession, store.Sessio
 	sess := e.snapshot()
 	if ended, reason := sess.Ended(now, s.opts.Policy); ended {
 		if sess.RevokedAt.IsZero() {
-			s.expired.add(h) // recorded, dated when it expired, at the next flush
+			s.expired.Add(h) // recorded, dated when it expired, at the next flush
 		}
 		s.cache.forget(h)
 		return nil, store.Session{}, &store.EndedError{Reason: reason}

@@ -97,7 +97,7 @@ func TestFailedSignInsRace(t *testing.T) {
 	here := geo.Place{Network: "203.0.113.0/24", Masked: "203.0.113.x"}
 	const rounds = 20
 	for range rounds {
-		clk.Advance(failureWindow)
+		clk.Advance(store.FailureWindow)
 		a.RecordSignInFailure(u.ID, here, false)
 		b.RecordSignInFailure(u.ID, here, false)
 		b.RecordSignInFailure(u.ID, here, false)

@@ -58,8 +58,8 @@ type Store struct {
 	csrfKey  []byte
 	cache    *sessionCache
 	activity *activity
-	expired  expiryQueue
-	failures failureQueue
+	expired  store.ExpiryQueue
+	failures store.FailureQueue
 	writes   atomic.Int64
 	// instance tags the changes this Store sends to the others, so its
 	// listener can skip them: it has published them already.

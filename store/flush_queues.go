@@ -1,0 +1,154 @@
+package store
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"portal/geo"
+)
+
+// What validations and failed sign-ins learn is written with the next
+// activity flush rather than at once: a request must never wait for a
+// commit to record it, and a failed sign-in must take the same time and
+// say the same thing whether or not it is recorded. Both stores queue it
+// here.
+
+// ExpiryQueue holds sessions a validation found expired, to have their
+// expiry recorded, dated when it happened, by the next flush. The zero
+// value is ready to use.
+type ExpiryQueue struct {
+	mu sync.Mutex
+	m  map[TokenHash]struct{}
+}
+
+// Add queues the sessions under hs; past maxQueued they wait for the
+// sweeper instead.
+func (q *ExpiryQueue) Add(hs ...TokenHash) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.m == nil {
+		q.m = make(map[TokenHash]struct{})
+	}
+	for _, h := range hs {
+		if len(q.m) < maxQueued {
+			q.m[h] = struct{}{}
+		}
+	}
+}
+
+// Take empties the queue and returns what it held.
+func (q *ExpiryQueue) Take() []TokenHash {
+	q.mu.Lock()
+	m := q.m
+	q.m = nil
+	q.mu.Unlock()
+	return slices.Collect(maps.Keys(m))
+}
+
+// FailureGroup is failed (or throttled) sign-ins of one user from one
+// network in one 5-minute window, as a flush records them: one event with
+// a count, so a guesser cannot grow the log without bound.
+type FailureGroup struct {
+	UserID      string
+	Kind        EventKind // EventSignInFailed or EventSignInThrottled
+	Place       geo.Place
+	Window      time.Time // start of the window
+	First, Last time.Time
+	Count       int
+}
+
+// Event is g as the event a flush adds to the user's log.
+func (g *FailureGroup) Event() Event {
+	return Event{At: g.First, Kind: g.Kind, Place: g.Place, Count: g.Count, Until: g.Last}
+}
+
+// Merge adds g to e, an event of the same user, kind and network in the
+// same window that an earlier flush wrote.
+func (g *FailureGroup) Merge(e *Event) {
+	e.Count += g.Count
+	e.Until = g.Last
+}
+
+type failureKey struct {
+	userID, network string
+	kind            EventKind
+	window          time.Time
+}
+
+func (g *FailureGroup) key() failureKey {
+	return failureKey{userID: g.UserID, network: g.Place.Network, kind: g.Kind, window: g.Window}
+}
+
+// FailureQueue holds failed sign-ins, grouped, until the next activity
+// flush records them. The zero value is ready to use.
+type FailureQueue struct {
+	mu sync.Mutex
+	m  map[failureKey]*FailureGroup
+}
+
+// maxQueued bounds each queue of what the next flush records; past it,
+// expiries wait for the sweeper and further failure groups are not
+// recorded until the next flush.
+const maxQueued = 10_000
+
+// Add notes a failed sign-in of userID from place at now (throttled:
+// refused before the password was checked).
+func (q *FailureQueue) Add(userID string, place geo.Place, throttled bool, now time.Time) {
+	kind := EventSignInFailed
+	if throttled {
+		kind = EventSignInThrottled
+	}
+	k := failureKey{userID: userID, network: place.Network, kind: kind, window: now.Truncate(FailureWindow)}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.m == nil {
+		q.m = make(map[failureKey]*FailureGroup)
+	}
+	g := q.m[k]
+	if g == nil {
+		if len(q.m) >= maxQueued {
+			return
+		}
+		g = &FailureGroup{UserID: userID, Kind: kind, Place: place, Window: k.window, First: now}
+		q.m[k] = g
+	}
+	g.Count++
+	g.Last = now
+}
+
+// Take empties the queue and returns its groups in the order they
+// happened (failures before the refusals they led to, at one instant),
+// never a map's: the log's order must not depend on chance.
+func (q *FailureQueue) Take() []*FailureGroup {
+	q.mu.Lock()
+	m := q.m
+	q.m = nil
+	q.mu.Unlock()
+	return slices.SortedFunc(maps.Values(m), func(a, b *FailureGroup) int {
+		return cmp.Or(a.First.Compare(b.First), a.Last.Compare(b.Last),
+			cmp.Compare(slices.Index(EventKinds, a.Kind), slices.Index(EventKinds, b.Kind)),
+			cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.Place.Network, b.Place.Network))
+	})
+}
+
+// PutBack re-queues the groups a failed flush did not write, merged with
+// any queued since.
+func (q *FailureQueue) PutBack(groups []*FailureGroup) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, g := range groups {
+		if q.m == nil {
+			q.m = make(map[failureKey]*FailureGroup)
+		}
+		k := g.key()
+		if cur := q.m[k]; cur != nil {
+			cur.Count += g.Count
+			cur.First = g.First
+			continue
+		}
+		q.m[k] = g
+	}
+}
