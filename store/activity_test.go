@@ -157,9 +157,9 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 			// already loaded the cached entry and touches it now, another
 			// reports a new network after the revoke dropped the entry.
 			c.Advance(time.Minute)
-			inFlight.touch(c.Now())
-			inFlight.place.Store(&geo.Place{Network: "203.0.113.0/24"})
-			s.activity.add(h, inFlight)
+			inFlight.Touch(c.Now())
+			inFlight.SeenFrom(geo.Place{Network: "203.0.113.0/24"})
+			s.activity.Add(h, inFlight)
 			s.SeenFrom(tok, geo.Place{Network: "203.0.113.0/24"})
 			c.Advance(time.Minute)
 			if n, err := s.FlushActivity(); err != nil || n != 0 {

@@ -32,18 +32,18 @@ func (s *Store) authenticate(token string, touch bool) (Session, User, error) {
 	if err != nil {
 		return Session{}, User{}, err
 	}
-	if u := e.user.Load(); u != nil {
-		return sess, *u, nil
+	if u, ok := e.User(); ok {
+		return sess, u, nil
 	}
 	u, err := s.UserByID(sess.UserID)
 	if err != nil {
 		return Session{}, User{}, fmt.Errorf("store: user of session %s: %w", sess.ID, err)
 	}
-	e.user.Store(&u)
+	e.SetUser(u)
 	return sess, u, nil
 }
 
-func (s *Store) validate(token string, touch bool) (*cachedSession, Session, error) {
+func (s *Store) validate(token string, touch bool) (*Tracked, Session, error) {
 	if len(token) != tokenLen {
 		return nil, Session{}, ErrNotFound
 	}
@@ -62,7 +62,7 @@ func (s *Store) validate(token string, touch bool) (*cachedSession, Session, err
 		return nil, Session{}, err
 	}
 	now := s.now()
-	sess := e.snapshot()
+	sess := e.Snapshot()
 	if ended, reason := sess.Ended(now, s.opts.Policy); ended {
 		if sess.RevokedAt.IsZero() {
 			s.expired.Add(h) // recorded, dated when it expired, at the next flush
@@ -70,8 +70,8 @@ func (s *Store) validate(token string, touch bool) (*cachedSession, Session, err
 		s.cache.forget(h)
 		return nil, Session{}, &EndedError{Reason: reason}
 	}
-	if touch && e.touch(now) {
-		s.activity.add(h, e)
+	if touch && e.Touch(now) {
+		s.activity.Add(h, e)
 	}
 	return e, sess, nil
 }
@@ -80,7 +80,7 @@ func (s *Store) validate(token string, touch bool) (*cachedSession, Session, err
 // different network than before). Like last-active, it is written by the
 // next FlushActivity, so no request waits for the disk.
 func (s *Store) SeenFrom(token string, place geo.Place) {
-	s.observe(token, func(e *cachedSession) { e.place.Store(&place) })
+	s.observe(token, func(e *Tracked) { e.SeenFrom(place) })
 }
 
 // Agent is the browser a session is using: its user agent as stored and
@@ -93,15 +93,14 @@ type Agent struct {
 // SeenWith records that the session for token now sends a different user
 // agent (a browser update); written by the next FlushActivity.
 func (s *Store) SeenWith(token string, a Agent) {
-	s.observe(token, func(e *cachedSession) { e.agent.Store(&a) })
+	s.observe(token, func(e *Tracked) { e.SeenWith(a) })
 }
 
-func (s *Store) observe(token string, set func(*cachedSession)) {
+func (s *Store) observe(token string, set func(*Tracked)) {
 	h := HashToken(token)
 	if e := s.cache.peek(h); e != nil {
 		set(e)
-		e.dirty.Store(true)
-		s.activity.add(h, e)
+		s.activity.Add(h, e)
 	}
 }
 

@@ -2,10 +2,6 @@ package store
 
 import (
 	"sync"
-	"sync/atomic"
-	"time"
-
-	"portal/geo"
 )
 
 // sessionCache keeps sessions that have validated recently, so the hot path
@@ -15,53 +11,16 @@ import (
 // raced with a revoke from putting a stale live copy back.
 type sessionCache struct {
 	mu      sync.RWMutex
-	entries map[TokenHash]*cachedSession
+	entries map[TokenHash]*Tracked
 	gen     uint64 // bumped under mu by every forget
 	limit   int
 }
 
-// cachedSession is one validated session plus what requests learned about
-// it since it was loaded.
-type cachedSession struct {
-	sess       Session // as loaded; never mutated after insert
-	lastActive atomic.Int64
-	place      atomic.Pointer[geo.Place]
-	agent      atomic.Pointer[Agent]
-	user       atomic.Pointer[User] // filled by the first Authenticate
-	dirty      atomic.Bool
-}
-
 func newSessionCache(limit int) *sessionCache {
-	return &sessionCache{entries: make(map[TokenHash]*cachedSession), limit: limit}
+	return &sessionCache{entries: make(map[TokenHash]*Tracked), limit: limit}
 }
 
-// snapshot is the session with the activity seen since it was loaded.
-func (e *cachedSession) snapshot() Session {
-	s := e.sess
-	s.LastActive = time.Unix(0, e.lastActive.Load()).UTC()
-	if p := e.place.Load(); p != nil {
-		s.LastPlace = *p
-	}
-	if a := e.agent.Load(); a != nil {
-		s.UserAgent, s.Device = a.UserAgent, a.Device
-	}
-	return s
-}
-
-// touch moves last-active forward to now and reports whether the entry
-// just became dirty (so the caller queues it for the next flush).
-func (e *cachedSession) touch(now time.Time) bool {
-	n := now.UnixNano()
-	for {
-		old := e.lastActive.Load()
-		if n <= old || e.lastActive.CompareAndSwap(old, n) {
-			break
-		}
-	}
-	return !e.dirty.Load() && e.dirty.CompareAndSwap(false, true)
-}
-
-func (c *sessionCache) peek(h TokenHash) *cachedSession {
+func (c *sessionCache) peek(h TokenHash) *Tracked {
 	c.mu.RLock()
 	e := c.entries[h]
 	c.mu.RUnlock()
@@ -70,7 +29,7 @@ func (c *sessionCache) peek(h TokenHash) *cachedSession {
 
 // load returns the cached entry for h, reading it with fetch on a miss.
 // Ended sessions are returned but not kept.
-func (c *sessionCache) load(h TokenHash, fetch func() (Session, error)) (*cachedSession, error) {
+func (c *sessionCache) load(h TokenHash, fetch func() (Session, error)) (*Tracked, error) {
 	if e := c.peek(h); e != nil {
 		return e, nil
 	}
@@ -82,8 +41,7 @@ func (c *sessionCache) load(h TokenHash, fetch func() (Session, error)) (*cached
 		if err != nil {
 			return nil, err
 		}
-		e := &cachedSession{sess: sess}
-		e.lastActive.Store(sess.LastActive.UnixNano())
+		e := NewTracked(sess)
 		if !sess.RevokedAt.IsZero() {
 			return e, nil
 		}

@@ -84,7 +84,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), lists: newListCache(opts.CacheSize), activity: newActivity(),
+	s := &Store{db: db, path: path, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), lists: newListCache(opts.CacheSize),
 		scopes: userAccounts{limit: opts.CacheSize}}
 	if err := s.init(); err != nil {
 		db.Close()

@@ -24,7 +24,7 @@ type Store struct {
 	csrfKey  []byte
 	cache    *sessionCache
 	lists    *listCache
-	activity *activity
+	activity ActivityQueue
 	dirs     partnerDirs
 	scopes   userAccounts
 	expired  ExpiryQueue

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,62 +11,9 @@ import (
 	"portal/store"
 )
 
-// activity queues sessions whose last-active time, network or browser
-// changed since the last flush, as in the bbolt store (store/activity.go):
-// requests only touch memory, and FlushActivity writes the queue with one
-// UPDATE.
-type activity struct {
-	mu      sync.Mutex
-	pending map[store.TokenHash]*cachedSession
-}
-
-func newActivity() *activity {
-	return &activity{pending: make(map[store.TokenHash]*cachedSession)}
-}
-
-func (a *activity) add(h store.TokenHash, e *cachedSession) {
-	a.mu.Lock()
-	if old := a.pending[h]; old != nil && old != e {
-		// The session was loaded again as e (evicted, or read through
-		// while the cache was not trusted): e takes over what old saw
-		// and e has not.
-		e.place.CompareAndSwap(nil, old.place.Load())
-		e.agent.CompareAndSwap(nil, old.agent.Load())
-	}
-	a.pending[h] = e
-	a.mu.Unlock()
-}
-
-func (a *activity) get(h store.TokenHash) *cachedSession {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.pending[h]
-}
-
-func (a *activity) take() map[store.TokenHash]*cachedSession {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p := a.pending
-	a.pending = make(map[store.TokenHash]*cachedSession, len(p))
-	return p
-}
-
-// putBack re-queues entries after a failed flush, keeping newer ones.
-func (a *activity) putBack(p map[store.TokenHash]*cachedSession) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for h, e := range p {
-		if _, ok := a.pending[h]; !ok {
-			a.pending[h] = e
-		}
-	}
-}
-
 // PendingActivity is how many sessions wait for the next flush.
 func (s *Store) PendingActivity() int {
-	s.activity.mu.Lock()
-	defer s.activity.mu.Unlock()
-	return len(s.activity.pending)
+	return s.activity.Len()
 }
 
 // FlushActivity writes queued last-active times, networks and browsers
@@ -79,14 +25,14 @@ func (s *Store) PendingActivity() int {
 // flight during a revoke cannot bring it back. On failure the queue is
 // kept for the next try.
 func (s *Store) FlushActivity() (int, error) {
-	pending := s.activity.take()
+	pending := s.activity.Take()
 	expired := s.expired.Take()
 	failures := s.failures.Take()
 	if len(pending)+len(expired)+len(failures) == 0 {
 		return 0, nil
 	}
 	for _, e := range pending {
-		e.dirty.Store(false) // a touch after this re-queues the entry
+		e.Flushing()
 	}
 	var n int64
 	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
@@ -95,7 +41,7 @@ func (s *Store) FlushActivity() (int, error) {
 			return err
 		}
 		for _, e := range pending { // their lists show other times now
-			fx.users = append(fx.users, e.sess.UserID)
+			fx.users = append(fx.users, e.UserID())
 		}
 		if err := s.recordExpiriesTx(ctx, tx, fx, expired); err != nil {
 			return err
@@ -103,7 +49,7 @@ func (s *Store) FlushActivity() (int, error) {
 		return recordFailuresTx(ctx, tx, fx, failures)
 	})
 	if err != nil {
-		s.activity.putBack(pending)
+		s.activity.PutBack(pending)
 		s.expired.Add(expired...)
 		s.failures.PutBack(failures)
 		return 0, fmt.Errorf("store: flush last-active of %d sessions: %w", len(pending), err)
@@ -112,7 +58,7 @@ func (s *Store) FlushActivity() (int, error) {
 }
 
 // flushTx is FlushActivity's one UPDATE.
-func flushTx(ctx context.Context, tx pgx.Tx, pending map[store.TokenHash]*cachedSession) (int64, error) {
+func flushTx(ctx context.Context, tx pgx.Tx, pending map[store.TokenHash]*store.Tracked) (int64, error) {
 	if len(pending) == 0 {
 		return 0, nil
 	}
@@ -123,13 +69,14 @@ func flushTx(ctx context.Context, tx pgx.Tx, pending map[store.TokenHash]*cached
 		jsonOf               = func(v any) *string { b, _ := json.Marshal(v); s := string(b); return &s }
 	)
 	for h, e := range pending {
+		la, p, a := e.Seen()
 		hashes = append(hashes, h[:])
-		las = append(las, time.Unix(0, e.lastActive.Load()).UTC())
+		las = append(las, la)
 		var place, ua, dev *string
-		if p := e.place.Load(); p != nil {
+		if p != nil {
 			place = jsonOf(*p)
 		}
-		if a := e.agent.Load(); a != nil {
+		if a != nil {
 			ua, dev = &a.UserAgent, jsonOf(a.Device)
 		}
 		places, uas, devices = append(places, place), append(uas, ua), append(devices, dev)
@@ -185,18 +132,9 @@ func (s *Store) expiries(list []sessionRow, now time.Time) []ending {
 func (s *Store) mergeActivity(x *sessionRow) {
 	e := s.cache.peek(x.hash)
 	if e == nil {
-		e = s.activity.get(x.hash)
+		e = s.activity.Get(x.hash)
 	}
-	if e == nil {
-		return
-	}
-	if la := time.Unix(0, e.lastActive.Load()).UTC(); la.After(x.LastActive) {
-		x.LastActive = la
-	}
-	if p := e.place.Load(); p != nil && x.RevokedAt.IsZero() {
-		x.LastPlace = *p
-	}
-	if a := e.agent.Load(); a != nil && x.RevokedAt.IsZero() {
-		x.UserAgent, x.Device = a.UserAgent, a.Device
+	if e != nil {
+		e.MergeInto(&x.Session)
 	}
 }

@@ -30,10 +30,14 @@ func (s *Store) authenticate(token string, touch bool) (store.Session, store.Use
 	if err != nil {
 		return store.Session{}, store.User{}, err
 	}
-	return sess, *e.user.Load(), nil
+	u, ok := e.User()
+	if !ok { // every load reads the user with the session
+		return store.Session{}, store.User{}, fmt.Errorf("store: session %s was kept without its user", sess.ID)
+	}
+	return sess, u, nil
 }
 
-func (s *Store) validate(token string, touch bool) (*cachedSession, store.Session, error) {
+func (s *Store) validate(token string, touch bool) (*store.Tracked, store.Session, error) {
 	if len(token) != tokenLen {
 		return nil, store.Session{}, store.ErrNotFound
 	}
@@ -43,7 +47,7 @@ func (s *Store) validate(token string, touch bool) (*cachedSession, store.Sessio
 		return nil, store.Session{}, err
 	}
 	now := s.now()
-	sess := e.snapshot()
+	sess := e.Snapshot()
 	if ended, reason := sess.Ended(now, s.opts.Policy); ended {
 		if sess.RevokedAt.IsZero() {
 			s.expired.Add(h) // recorded, dated when it expired, at the next flush
@@ -51,8 +55,8 @@ func (s *Store) validate(token string, touch bool) (*cachedSession, store.Sessio
 		s.cache.forget(h)
 		return nil, store.Session{}, &store.EndedError{Reason: reason}
 	}
-	if touch && e.touch(now) {
-		s.activity.add(h, e)
+	if touch && e.Touch(now) {
+		s.activity.Add(h, e)
 	}
 	return e, sess, nil
 }
@@ -84,26 +88,25 @@ func (s *Store) fetchSession(h store.TokenHash) (sessionRow, error) {
 // SeenFrom records that the session for token was just used from place;
 // written by the next FlushActivity.
 func (s *Store) SeenFrom(token string, place geo.Place) {
-	s.observe(token, func(e *cachedSession) { e.place.Store(&place) })
+	s.observe(token, func(e *store.Tracked) { e.SeenFrom(place) })
 }
 
 // SeenWith records that the session for token now sends a different user
 // agent; written by the next FlushActivity.
 func (s *Store) SeenWith(token string, a store.Agent) {
-	s.observe(token, func(e *cachedSession) { e.agent.Store(&a) })
+	s.observe(token, func(e *store.Tracked) { e.SeenWith(a) })
 }
 
-func (s *Store) observe(token string, set func(*cachedSession)) {
+func (s *Store) observe(token string, set func(*store.Tracked)) {
 	h := store.HashToken(token)
 	e := s.cache.peek(h)
 	if e == nil {
 		// Not cached (the cache is not trusted now): the entry the last
 		// validation queued carries it.
-		e = s.activity.get(h)
+		e = s.activity.Get(h)
 	}
 	if e != nil {
 		set(e)
-		e.dirty.Store(true)
-		s.activity.add(h, e)
+		s.activity.Add(h, e)
 	}
 }

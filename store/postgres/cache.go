@@ -2,10 +2,7 @@ package postgres
 
 import (
 	"sync"
-	"sync/atomic"
-	"time"
 
-	"portal/geo"
 	"portal/store"
 )
 
@@ -23,7 +20,7 @@ import (
 // drops the user's entries when it commits, as for a session's.
 type sessionCache struct {
 	mu       sync.RWMutex
-	entries  map[store.TokenHash]*cachedSession
+	entries  map[store.TokenHash]*store.Tracked
 	lists    map[string][]sessionRow // by user id
 	versions map[string]uint64       // by user id
 	gen      uint64                  // bumped under mu by every forget
@@ -31,60 +28,21 @@ type sessionCache struct {
 	limit    int
 }
 
-// cachedSession is one validated session plus what requests learned about
-// it since it was loaded.
-type cachedSession struct {
-	sess       store.Session // as loaded; never mutated after insert
-	hash       store.TokenHash
-	lastActive atomic.Int64
-	place      atomic.Pointer[geo.Place]
-	agent      atomic.Pointer[store.Agent]
-	user       atomic.Pointer[store.User] // filled by the first Authenticate
-	dirty      atomic.Bool
-}
-
 func newSessionCache(limit int) *sessionCache {
-	return &sessionCache{entries: make(map[store.TokenHash]*cachedSession),
+	return &sessionCache{entries: make(map[store.TokenHash]*store.Tracked),
 		lists: make(map[string][]sessionRow), versions: make(map[string]uint64), limit: limit}
 }
 
-func newCachedSession(r sessionRow) *cachedSession {
-	e := &cachedSession{sess: r.Session, hash: r.hash}
-	e.lastActive.Store(r.LastActive.UnixNano())
+// newTracked tracks the session r, with its user if r has it.
+func newTracked(r sessionRow) *store.Tracked {
+	e := store.NewTracked(r.Session)
 	if r.user.ID != "" {
-		u := r.user
-		e.user.Store(&u)
+		e.SetUser(r.user)
 	}
 	return e
 }
 
-// snapshot is the session with the activity seen since it was loaded.
-func (e *cachedSession) snapshot() store.Session {
-	s := e.sess
-	s.LastActive = time.Unix(0, e.lastActive.Load()).UTC()
-	if p := e.place.Load(); p != nil {
-		s.LastPlace = *p
-	}
-	if a := e.agent.Load(); a != nil {
-		s.UserAgent, s.Device = a.UserAgent, a.Device
-	}
-	return s
-}
-
-// touch moves last-active forward to now and reports whether the entry
-// just became dirty (so the caller queues it for the next flush).
-func (e *cachedSession) touch(now time.Time) bool {
-	n := now.UnixNano()
-	for {
-		old := e.lastActive.Load()
-		if n <= old || e.lastActive.CompareAndSwap(old, n) {
-			break
-		}
-	}
-	return !e.dirty.Load() && e.dirty.CompareAndSwap(false, true)
-}
-
-func (c *sessionCache) peek(h store.TokenHash) *cachedSession {
+func (c *sessionCache) peek(h store.TokenHash) *store.Tracked {
 	c.mu.RLock()
 	e := c.entries[h]
 	c.mu.RUnlock()
@@ -95,7 +53,7 @@ func (c *sessionCache) peek(h store.TokenHash) *cachedSession {
 // Ended sessions are returned but not kept, and nothing is kept while the
 // cache is not trusted or when a forget raced with the read (which may
 // then predate a revoke).
-func (c *sessionCache) load(h store.TokenHash, fetch func() (sessionRow, error)) (*cachedSession, error) {
+func (c *sessionCache) load(h store.TokenHash, fetch func() (sessionRow, error)) (*store.Tracked, error) {
 	if e := c.peek(h); e != nil {
 		return e, nil
 	}
@@ -107,7 +65,7 @@ func (c *sessionCache) load(h store.TokenHash, fetch func() (sessionRow, error))
 		if err != nil {
 			return nil, err
 		}
-		e := newCachedSession(r)
+		e := newTracked(r)
 		if !r.RevokedAt.IsZero() {
 			return e, nil
 		}

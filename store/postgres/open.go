@@ -57,7 +57,7 @@ type Store struct {
 	now      func() time.Time
 	csrfKey  []byte
 	cache    *sessionCache
-	activity *activity
+	activity store.ActivityQueue
 	expired  store.ExpiryQueue
 	failures store.FailureQueue
 	writes   atomic.Int64
@@ -103,7 +103,7 @@ func Open(ctx context.Context, dbURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to %s: %w", masked, err)
 	}
-	s := &Store{pool: pool, url: masked, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), activity: newActivity(), instance: newID()}
+	s := &Store{pool: pool, url: masked, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), instance: newID()}
 	s.acks = newAcks(s.instance)
 	if err := s.init(ctx, cfg.ConnConfig.Config); err != nil {
 		pool.Close()
