@@ -83,6 +83,7 @@ func Import(ctx context.Context, s *Store, export Exporter, replace bool) (store
 		return have, fmt.Errorf("store: import into %s: %w", s.url, err)
 	}
 	s.forgetLocally(&effects{forget: forget, allUsers: true})
+	s.reloadCSRFKey()
 	return have, nil
 }
 

@@ -90,6 +90,11 @@ func TestImport(t *testing.T) {
 	url := pgtest.NewDB(t)
 	opts := Options{Now: clk.Now, Policy: testPolicy}
 	pg := mustOpenURL(t, url, opts)
+	// Another instance serving meanwhile takes the imported CSRF key too.
+	serving := mustOpenURL(t, url, opts)
+	keyIs := func(s *Store, want []byte) func() bool {
+		return func() bool { return string(s.CSRFKey()) == string(want) }
+	}
 	ctx := context.Background()
 
 	n, err := Import(ctx, pg, src.export, false)
@@ -100,9 +105,13 @@ func TestImport(t *testing.T) {
 	if n != want {
 		t.Fatalf("Import: %+v, want %+v", n, want)
 	}
-	pg = mustOpenURL(t, url, opts) // the imported CSRF key is read at open
+	if !keyIs(pg, src.st.CSRFKey())() {
+		t.Error("the CSRF key did not move")
+	}
+	waitFor(t, "the serving instance to take the imported CSRF key", keyIs(serving, src.st.CSRFKey()))
+	pg = mustOpenURL(t, url, opts) // and a new one reads it at open
 	mustCheck(t, pg)
-	if string(pg.CSRFKey()) != string(src.st.CSRFKey()) {
+	if !keyIs(pg, src.st.CSRFKey())() {
 		t.Error("the CSRF key did not move")
 	}
 	sess := wantLive(t, pg, src.live)
@@ -158,6 +167,7 @@ func TestImport(t *testing.T) {
 	if _, err := Import(ctx, pg, other.export, true); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the serving instance to take the replacing CSRF key", keyIs(serving, other.st.CSRFKey()))
 	if _, _, err := pg.Authenticate(src.live); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a replaced session: %v, want ErrNotFound", err)
 	}

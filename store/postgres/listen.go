@@ -94,6 +94,8 @@ type listener struct {
 	acks   *acks
 	hear   func(payload string) // a changesChannel payload
 	missed func()               // called on listening again after an outage
+	// imported is called when an import replaced the data.
+	imported func()
 	// listened: it has listened before (only run's goroutine uses it).
 	listened bool
 	cfg      *pgconn.Config
@@ -112,7 +114,7 @@ const checkEvery = 5 * time.Second
 func startListener(s *Store, connCfg pgconn.Config) *listener {
 	cfg := connCfg.Copy()
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &listener{cache: s.cache, acks: s.acks, hear: s.hear, missed: s.missedChanges, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
+	l := &listener{cache: s.cache, acks: s.acks, hear: s.hear, missed: s.missedChanges, imported: func() { go s.reloadCSRFKey() }, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
 	// Called in the order the notifications were sent: a transaction's
 	// hashes before its changes (effects.finishTx).
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
@@ -128,6 +130,7 @@ func startListener(s *Store, connCfg pgconn.Config) *listener {
 		case usersChannel:
 			if n.Payload == everyUser {
 				l.cache.forgetAllUsers()
+				l.imported()
 			} else {
 				l.cache.forgetUsers(strings.Split(n.Payload, ",")...)
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
@@ -55,7 +56,7 @@ type Store struct {
 	url      string // masked: for messages
 	opts     Options
 	now      func() time.Time
-	csrfKey  []byte
+	csrfKey  atomic.Pointer[[]byte] // replaced by an import (portal copy -force)
 	cache    *sessionCache
 	activity store.ActivityQueue
 	expired  store.ExpiryQueue
@@ -130,9 +131,11 @@ func (s *Store) init(ctx context.Context, connCfg pgconn.Config) error {
 		}
 		return fmt.Errorf("store: migrate the database at %s: %w", s.url, err)
 	}
-	if s.csrfKey, err = loadCSRFKey(ctx, s.pool); err != nil {
+	key, err := loadCSRFKey(ctx, s.pool)
+	if err != nil {
 		return fmt.Errorf("store: %s: %w", s.url, err)
 	}
+	s.csrfKey.Store(&key)
 	s.listener = startListener(s, connCfg)
 	if err := s.listener.waitUp(ctx); err != nil {
 		s.listener.stop()
@@ -205,7 +208,22 @@ func (s *Store) Path() string { return s.url }
 
 // CSRFKey is a random key kept in the database, so CSRF tokens derived
 // from it survive restarts and are the same on every instance.
-func (s *Store) CSRFKey() []byte { return s.csrfKey }
+func (s *Store) CSRFKey() []byte { return *s.csrfKey.Load() }
+
+// reloadCSRFKey reads the CSRF key again after an import replaced it
+// (here, or on another instance: the listener hears of it), so pages
+// opened after the move are accepted without a restart.
+func (s *Store) reloadCSRFKey() {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var key []byte
+	err := s.pool.QueryRow(ctx, "SELECT value FROM keys WHERE name = 'csrf_key'").Scan(&key)
+	if err != nil || len(key) != 32 {
+		slog.Error("store: read the CSRF key after an import; restart to load it", "err", err, "len", len(key))
+		return
+	}
+	s.csrfKey.Store(&key)
+}
 
 // Policy is the session policy the store enforces.
 func (s *Store) Policy() store.Policy { return s.opts.Policy }
