@@ -14,22 +14,22 @@ import (
 // state, broken by hand, is found and matches store.ErrDamaged.
 func TestCheck(t *testing.T) {
 	t.Parallel()
-	w := newPartnerWorld(t)
-	mustCheck(t, w.s)
+	w, s := newPartnerWorld(t)
+	mustCheck(t, s)
 	tests := []struct {
 		name, breakIt, undo, want string
 	}{
 		{"a client managed by a client",
-			"UPDATE accounts SET partner_id = '" + w.c3.ID + "' WHERE id = '" + w.c1.ID + "'",
-			"UPDATE accounts SET partner_id = '" + w.p1.ID + "' WHERE id = '" + w.c1.ID + "'",
+			"UPDATE accounts SET partner_id = '" + w.C3.ID + "' WHERE id = '" + w.C1.ID + "'",
+			"UPDATE accounts SET partner_id = '" + w.P1.ID + "' WHERE id = '" + w.C1.ID + "'",
 			"not a partner"},
 		{"a partner role in a client account",
-			"UPDATE users SET role = '" + string(store.RolePartnerAdmin) + "' WHERE id = '" + w.mine.ID + "'",
-			"UPDATE users SET role = '" + string(w.mine.Role) + "' WHERE id = '" + w.mine.ID + "'",
+			"UPDATE users SET role = '" + string(store.RolePartnerAdmin) + "' WHERE id = '" + w.Mine.ID + "'",
+			"UPDATE users SET role = '" + string(w.Mine.Role) + "' WHERE id = '" + w.Mine.ID + "'",
 			"role"},
 		{"a sign-in in another user's log",
-			"UPDATE events SET user_id = '" + w.mine2.ID + "' WHERE user_id = '" + w.mine.ID + "'",
-			"UPDATE events SET user_id = '" + w.mine.ID + "' WHERE user_id = '" + w.mine2.ID + "' AND body->>'session' IN (SELECT id FROM sessions WHERE user_id = '" + w.mine.ID + "')",
+			"UPDATE events SET user_id = '" + w.Mine2.ID + "' WHERE user_id = '" + w.Mine.ID + "'",
+			"UPDATE events SET user_id = '" + w.Mine.ID + "' WHERE user_id = '" + w.Mine2.ID + "' AND body->>'session' IN (SELECT id FROM sessions WHERE user_id = '" + w.Mine.ID + "')",
 			"log"},
 		{"an older schema",
 			"DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)",
@@ -39,18 +39,18 @@ func TestCheck(t *testing.T) {
 	for _, tt := range tests {
 		exec := func(sql string) {
 			t.Helper()
-			if _, err := w.s.pool.Exec(context.Background(), sql); err != nil {
+			if _, err := s.pool.Exec(context.Background(), sql); err != nil {
 				t.Fatalf("%s: %v", sql, err)
 			}
 		}
 		exec(tt.breakIt)
-		err := w.s.Check()
+		err := s.Check()
 		if !errors.Is(err, store.ErrDamaged) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: Check = %v; want ErrDamaged saying %q", tt.name, err, tt.want)
 		}
 		if tt.undo != "" {
 			exec(tt.undo)
-			mustCheck(t, w.s)
+			mustCheck(t, s)
 		}
 	}
 }

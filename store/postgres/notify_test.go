@@ -4,59 +4,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"portal/internal/pgtest"
 	"portal/store"
+	"portal/store/storetest"
 )
-
-// recorder is a Notifier that keeps what it hears and, at each Publish,
-// runs check: what a listener would read from the store at that moment.
-type recorder struct {
-	mu      sync.Mutex
-	changes []store.Change
-	check   func(store.Change)
-}
-
-func (r *recorder) Publish(changes []store.Change) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, ch := range changes {
-		if r.check != nil {
-			r.check(ch)
-		}
-		r.changes = append(r.changes, ch)
-	}
-}
-
-func (r *recorder) setCheck(check func(store.Change)) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.check = check
-}
-
-func (r *recorder) take() []store.Change {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.changes
-	r.changes = nil
-	return out
-}
-
-func (r *recorder) len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.changes)
-}
-
-// takeN waits until r has heard n changes (another instance's arrive
-// through PostgreSQL) and takes them.
-func (r *recorder) takeN(tb testing.TB, n int) []store.Change {
-	tb.Helper()
-	waitFor(tb, fmt.Sprintf("%d published changes", n), func() bool { return r.len() >= n })
-	return r.take()
-}
 
 // Two instances on one database: a change made on one is published once
 // on each, and the other publishes it only after its cache has dropped
@@ -64,17 +17,17 @@ func (r *recorder) takeN(tb testing.TB, n int) []store.Change {
 func TestNotifyAcrossInstances(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDB(t)
-	recA, recB := &recorder{}, &recorder{}
+	recA, recB := &storetest.Recorder{}, &storetest.Recorder{}
 	a := mustOpenURL(t, url, Options{Notifier: recA})
 	b := mustOpenURL(t, url, Options{Notifier: recB})
 	u := mustUser(t, a, store.RoleClientAdmin)
 
 	sess, tok := mustSession(t, a, u.ID, store.NewSession{})
 	started := []store.Change{{Kind: store.SessionStarted, UserID: u.ID, SessionID: sess.ID}}
-	if got := recA.take(); !slices.Equal(got, started) {
+	if got := recA.Take(); !slices.Equal(got, started) {
 		t.Fatalf("A published %v, want %v", got, started)
 	}
-	if got := recB.takeN(t, 1); !slices.Equal(got, started) {
+	if got := recB.TakeN(t, 1); !slices.Equal(got, started) {
 		t.Fatalf("B published %v, want %v", got, started)
 	}
 
@@ -86,7 +39,7 @@ func TestNotifyAcrossInstances(t *testing.T) {
 	if b.cache.peek(store.HashToken(tok)) == nil {
 		t.Fatal("B did not cache the session: the test would prove nothing")
 	}
-	recB.setCheck(func(ch store.Change) {
+	recB.SetCheck(func(ch store.Change) {
 		if _, _, err := b.Peek(tok); ch.Kind == store.SessionEnded && reasonOf(err) != store.ReasonSignedOut {
 			t.Errorf("at B's publish, Peek on B: %v; want refused as signed out", err)
 		}
@@ -95,21 +48,21 @@ func TestNotifyAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	ended := []store.Change{{Kind: store.SessionEnded, UserID: u.ID, SessionID: sess.ID, Reason: store.ReasonSignedOut}}
-	if got := recA.take(); !slices.Equal(got, ended) {
+	if got := recA.Take(); !slices.Equal(got, ended) {
 		t.Fatalf("A published %v, want %v", got, ended)
 	}
-	if got := recB.takeN(t, 1); !slices.Equal(got, ended) {
+	if got := recB.TakeN(t, 1); !slices.Equal(got, ended) {
 		t.Fatalf("B published %v, want %v", got, ended)
 	}
-	recB.setCheck(nil)
+	recB.SetCheck(nil)
 
 	// A user's change made on B: A drops the cached user before it hears.
 	keep, keepTok := mustSession(t, b, u.ID, store.NewSession{})
 	if _, _, err := a.Peek(keepTok); err != nil {
 		t.Fatal(err)
 	}
-	recA.takeN(t, 1) // B's sign-in
-	recA.setCheck(func(ch store.Change) {
+	recA.TakeN(t, 1) // B's sign-in
+	recA.SetCheck(func(ch store.Change) {
 		if _, usr, err := a.Peek(keepTok); ch.Kind == store.UserChanged && (err != nil || usr.PasswordHash != "new") {
 			t.Errorf("at A's publish, Peek on A: %q, %v; want the new hash", usr.PasswordHash, err)
 		}
@@ -118,15 +71,15 @@ func TestNotifyAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed := []store.Change{{Kind: store.UserChanged, UserID: u.ID}}
-	if got := recA.takeN(t, 1); !slices.Equal(got, changed) {
+	if got := recA.TakeN(t, 1); !slices.Equal(got, changed) {
 		t.Fatalf("A published %v, want %v", got, changed)
 	}
-	recA.setCheck(nil)
+	recA.SetCheck(nil)
 	// Each instance publishes its own changes once. A heard B's password
 	// change, committed after A's own changes, so A's listener is past
 	// those and did not publish them again; B hears a last change of A's
 	// after its own.
-	if got := recA.take(); len(got) != 0 {
+	if got := recA.Take(); len(got) != 0 {
 		t.Fatalf("A published more: %v", got)
 	}
 	if _, err := a.RevokeUserSession(u.ID, keep.ID, store.ReasonRevoked); err != nil {
@@ -137,7 +90,7 @@ func TestNotifyAcrossInstances(t *testing.T) {
 		{Kind: store.UserChanged, UserID: u.ID},
 		{Kind: store.SessionEnded, UserID: u.ID, SessionID: keep.ID, Reason: store.ReasonRevoked},
 	}
-	if got := recB.takeN(t, len(want)); !slices.Equal(got, want) {
+	if got := recB.TakeN(t, len(want)); !slices.Equal(got, want) {
 		t.Fatalf("B published %v, want its own two changes once, then A's revoke", got)
 	}
 }
@@ -149,13 +102,13 @@ func TestNotifyChangesMissed(t *testing.T) {
 	t.Parallel()
 	c := pgtest.Start(t)
 	url := pgtest.NewDB(t)
-	recB := &recorder{}
+	recB := &storetest.Recorder{}
 	a := mustOpenURL(t, url, Options{})
 	b := mustOpenURL(t, url, Options{Notifier: recB})
 	u := mustUser(t, a, store.RoleClientAdmin)
 	sess, tok := mustSession(t, a, u.ID, store.NewSession{})
-	recB.takeN(t, 1) // the sign-in
-	recB.setCheck(func(ch store.Change) {
+	recB.TakeN(t, 1) // the sign-in
+	recB.SetCheck(func(ch store.Change) {
 		if _, _, err := b.Peek(tok); ch.Kind == store.ChangesMissed && reasonOf(err) != store.ReasonSignedOut {
 			t.Errorf("when B says it missed changes, Peek on B: %v; want refused as signed out", err)
 		}
@@ -167,7 +120,7 @@ func TestNotifyChangesMissed(t *testing.T) {
 	}
 	waitFor(t, "B to listen again", func() bool { p := b.listener.pid.Load(); return p != 0 && p != old })
 	// B heard the revoke before the cut, or says it missed changes after.
-	got := recB.takeN(t, 1)
+	got := recB.TakeN(t, 1)
 	missed := slices.ContainsFunc(got, func(ch store.Change) bool { return ch.Kind == store.ChangesMissed })
 	heard := slices.ContainsFunc(got, func(ch store.Change) bool { return ch.Kind == store.SessionEnded })
 	if !missed && !heard {
@@ -175,7 +128,7 @@ func TestNotifyChangesMissed(t *testing.T) {
 	}
 	if !missed {
 		waitFor(t, "B to say it missed changes", func() bool {
-			return slices.ContainsFunc(recB.take(), func(ch store.Change) bool { return ch.Kind == store.ChangesMissed })
+			return slices.ContainsFunc(recB.Take(), func(ch store.Change) bool { return ch.Kind == store.ChangesMissed })
 		})
 	}
 }
@@ -185,7 +138,7 @@ func TestNotifyChangesMissed(t *testing.T) {
 func TestNotifyManyAcrossInstances(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDB(t)
-	recB := &recorder{}
+	recB := &storetest.Recorder{}
 	a := mustOpenURL(t, url, Options{})
 	mustOpenURL(t, url, Options{Notifier: recB})
 	u := mustUser(t, a, store.RoleClientAdmin)
@@ -197,11 +150,11 @@ func TestNotifyManyAcrossInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recB.takeN(t, len(batch))
+	recB.TakeN(t, len(batch))
 	if n, err := a.RevokeAllUserSessions(u.ID, store.ReasonEverywhere); err != nil || n != len(batch) {
 		t.Fatalf("RevokeAllUserSessions = %d, %v", n, err)
 	}
-	got := recB.takeN(t, len(batch))
+	got := recB.TakeN(t, len(batch))
 	var ids []string
 	for _, ch := range got {
 		if ch.Kind != store.SessionEnded || ch.Reason != store.ReasonEverywhere {

@@ -15,15 +15,17 @@ var notifyTests = []test{
 	{"NotifyUserChanges", testNotifyUserChanges},
 }
 
-// recorder is a store.Notifier that keeps what it hears, and runs check
-// on each change inside Publish, to see what the store shows then.
-type recorder struct {
+// Recorder is a store.Notifier that keeps what it hears, and runs the
+// check set with SetCheck on each change inside Publish, to see what the
+// store shows then. Tests of either store use it.
+type Recorder struct {
 	mu      sync.Mutex
 	changes []store.Change
 	check   func(store.Change)
 }
 
-func (r *recorder) Publish(changes []store.Change) {
+// Publish keeps changes, after running the check on each.
+func (r *Recorder) Publish(changes []store.Change) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, ch := range changes {
@@ -34,13 +36,15 @@ func (r *recorder) Publish(changes []store.Change) {
 	}
 }
 
-func (r *recorder) setCheck(check func(store.Change)) {
+// SetCheck sets what Publish runs on each change (nil: nothing).
+func (r *Recorder) SetCheck(check func(store.Change)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.check = check
 }
 
-func (r *recorder) take() []store.Change {
+// Take returns what was heard since the last Take.
+func (r *Recorder) Take() []store.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := r.changes
@@ -48,8 +52,29 @@ func (r *recorder) take() []store.Change {
 	return out
 }
 
+// Len is how many changes wait to be taken.
+func (r *Recorder) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.changes)
+}
+
+// TakeN waits up to 10 seconds until n changes were heard (another
+// instance's arrive through the database) and takes them.
+func (r *Recorder) TakeN(tb testing.TB, n int) []store.Change {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Len() < n {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %d published changes (have %d)", n, r.Len())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return r.Take()
+}
+
 func testNotifyPublishesCommittedChanges(t *testing.T, open Opener) {
-	rec := &recorder{}
+	rec := &Recorder{}
 	s, clk := openAt(t, open, Options{Notifier: rec, MaxSessionsPerUser: 3})
 	u := mustUser(t, s, store.RoleClientStaff)
 	// A minute between sign-ins, so that the cap's least recently active
@@ -66,7 +91,7 @@ func testNotifyPublishesCommittedChanges(t *testing.T, open Opener) {
 		{Kind: store.SessionStarted, UserID: u.ID, SessionID: b.ID},
 		{Kind: store.SessionStarted, UserID: u.ID, SessionID: c.ID},
 	}
-	if got := rec.take(); !slices.Equal(got, want) {
+	if got := rec.Take(); !slices.Equal(got, want) {
 		t.Fatalf("sign-ins published %v, want %v", got, want)
 	}
 
@@ -77,7 +102,7 @@ func testNotifyPublishesCommittedChanges(t *testing.T, open Opener) {
 	if _, err := s.ListUserSessions(u.ID); err != nil { // and the list too
 		t.Fatal(err)
 	}
-	rec.setCheck(func(ch store.Change) {
+	rec.SetCheck(func(ch store.Change) {
 		if ch.Kind != store.SessionEnded || ch.SessionID != a.ID {
 			return
 		}
@@ -90,25 +115,25 @@ func testNotifyPublishesCommittedChanges(t *testing.T, open Opener) {
 		}
 	})
 	ok(t)(s.RevokeUserSession(u.ID, a.ID, store.ReasonRevoked))
-	if got, want := rec.take(), []store.Change{{Kind: store.SessionEnded, UserID: u.ID, SessionID: a.ID, Reason: store.ReasonRevoked}}; !slices.Equal(got, want) {
+	if got, want := rec.Take(), []store.Change{{Kind: store.SessionEnded, UserID: u.ID, SessionID: a.ID, Reason: store.ReasonRevoked}}; !slices.Equal(got, want) {
 		t.Fatalf("revoke published %v, want %v", got, want)
 	}
-	rec.setCheck(nil)
+	rec.SetCheck(nil)
 
 	ok(t)(s.RevokeUserSession(u.ID, a.ID, store.ReasonRevoked))
-	if got := rec.take(); len(got) != 0 {
+	if got := rec.Take(); len(got) != 0 {
 		t.Fatalf("revoking an ended session published %v", got)
 	}
 	if _, err := s.RevokeUserSession(u.ID, noSuchID, store.ReasonRevoked); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("revoking no session: %v", err)
 	}
-	if got := rec.take(); len(got) != 0 {
+	if got := rec.Take(); len(got) != 0 {
 		t.Fatalf("a refused revoke published %v", got)
 	}
 
 	d, _ := signIn()
 	e, _ := signIn()
-	got := rec.take()
+	got := rec.Take()
 	if !slices.Contains(got, store.Change{Kind: store.SessionEnded, UserID: u.ID, SessionID: b.ID, Reason: store.ReasonSessionLimit}) ||
 		!slices.Contains(got, store.Change{Kind: store.SessionStarted, UserID: u.ID, SessionID: e.ID}) || len(got) != 3 {
 		t.Fatalf("sign-ins at the cap published %v", got)
@@ -121,7 +146,7 @@ func testNotifyPublishesCommittedChanges(t *testing.T, open Opener) {
 		t.Fatalf("RevokeOtherSessions = %d, %v", n, err)
 	}
 	var ended []string
-	for _, ch := range rec.take() {
+	for _, ch := range rec.Take() {
 		if ch.Kind != store.SessionEnded || ch.Reason != store.ReasonRevokedAll || ch.UserID != u.ID {
 			t.Errorf("sign out others published %+v", ch)
 		}
@@ -136,13 +161,13 @@ func testNotifyPublishesCommittedChanges(t *testing.T, open Opener) {
 
 	ok(t)(s.Sweep(0, 10))
 	mustFlush(t, s)
-	if got := rec.take(); len(got) != 0 {
+	if got := rec.Take(); len(got) != 0 {
 		t.Fatalf("a sweep or a flush published %v", got)
 	}
 }
 
 func testNotifyUserChanges(t *testing.T, open Opener) {
-	rec := &recorder{}
+	rec := &Recorder{}
 	s, _ := openAt(t, open, Options{Notifier: rec})
 	u := mustUser(t, s, store.RoleClientAdmin)
 	keep, keepTok := mustSession(t, s, u.ID, store.NewSession{})
@@ -150,8 +175,8 @@ func testNotifyUserChanges(t *testing.T, open Opener) {
 	if _, _, err := s.Peek(keepTok); err != nil {
 		t.Fatal(err)
 	}
-	rec.take()
-	rec.setCheck(func(ch store.Change) {
+	rec.Take()
+	rec.SetCheck(func(ch store.Change) {
 		if ch.Kind != store.UserChanged {
 			return
 		}
@@ -164,10 +189,10 @@ func testNotifyUserChanges(t *testing.T, open Opener) {
 		{Kind: store.UserChanged, UserID: u.ID},
 		{Kind: store.SessionEnded, UserID: u.ID, SessionID: other.ID, Reason: store.ReasonPasswordChanged},
 	}
-	if got := rec.take(); !slices.Equal(got, want) {
+	if got := rec.Take(); !slices.Equal(got, want) {
 		t.Fatalf("password change published %v, want %v", got, want)
 	}
-	rec.setCheck(func(ch store.Change) {
+	rec.SetCheck(func(ch store.Change) {
 		if ch.Kind != store.SessionEnded {
 			return
 		}
@@ -180,14 +205,14 @@ func testNotifyUserChanges(t *testing.T, open Opener) {
 		{Kind: store.UserChanged, UserID: u.ID},
 		{Kind: store.SessionEnded, UserID: u.ID, SessionID: keep.ID, Reason: store.ReasonUserDisabled},
 	}
-	if got := rec.take(); !slices.Equal(got, want) {
+	if got := rec.Take(); !slices.Equal(got, want) {
 		t.Fatalf("disable published %v, want %v", got, want)
 	}
-	rec.setCheck(nil)
+	rec.SetCheck(nil)
 	if _, _, err := s.CreateSession(u.ID, store.NewSession{}); !errors.Is(err, store.ErrUserDisabled) {
 		t.Fatalf("sign-in of a disabled user: %v", err)
 	}
-	if got := rec.take(); len(got) != 0 {
+	if got := rec.Take(); len(got) != 0 {
 		t.Fatalf("a failed sign-in published %v", got)
 	}
 }
