@@ -65,8 +65,8 @@ func (s *Store) forgetLocally(fx *effects) {
 // finishTx moves the event versions of the users whose log changed on,
 // and queues the notifications to every instance: first the token hashes
 // and the users to forget, then the changes, so an instance that hears of
-// a change has already dropped what it made stale. This instance forgets the
-// hashes itself after the commit; hearing them again matters when a
+// a change has already dropped what it made stale. This instance forgets
+// the hashes itself after the commit; hearing them again matters when a
 // commit's outcome was lost with the connection. PostgreSQL delivers the
 // notifications when, and only if, tx commits, in the order they were
 // sent. All of it is one statement: one round trip more per write.
@@ -131,9 +131,10 @@ func bumpVersionsTx(ctx context.Context, tx pgx.Tx, users []string) error {
 
 // write runs fn in one transaction, committed if fn returns nil, within
 // the store's query timeout. When it made sessions stale it returns once
-// the other instances have confirmed they dropped them (acks.go). An error that says PostgreSQL is out of reach
-// matches store.ErrUnavailable, and store.ErrOutcomeUnknown too when the
-// commit was sent but not answered. Once committed, this instance's cache
+// the other instances have confirmed they dropped them (acks.go). An
+// error that says PostgreSQL is out of reach matches
+// store.ErrUnavailable, and store.ErrOutcomeUnknown too when the commit
+// was sent but not answered. Once committed, this instance's cache
 // forgets what fx names and then its Notifier hears of fx's changes;
 // other instances do the same when their listeners hear of the commit.
 func (s *Store) write(fn func(ctx context.Context, tx pgx.Tx, fx *effects) error) error {
