@@ -153,6 +153,7 @@ func TestRevokeNotConfirmed(t *testing.T) {
 	if _, err := a.RevokeUserSession(u.ID, sess.ID, store.ReasonSignedOut); err != nil {
 		t.Fatal(err)
 	}
+	wantEnded(t, a, token, store.ReasonSignedOut)
 	if n := a.acks.missed.Load(); n != 0 {
 		t.Fatalf("a lone instance waited for confirmations (%d missed)", n)
 	}
