@@ -29,6 +29,19 @@ func notSaved(what string, err error) error {
 	return &userError{status: fiber.StatusServiceUnavailable, message: "Couldn't " + what + " because the change could not be saved. Try again.", err: err}
 }
 
+// savedButNotShown is the answer of a change that was committed when
+// reading the page again for the reply failed (the database went away in
+// between): the change stands, so the reply says it was made, never that
+// nothing was.
+func (h *handler) savedButNotShown(c *fiber.Ctx, done string, err error) error {
+	if !errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	h.log.Warn("a change was saved but the page could not be read again", "route", c.Route().Path, "err", err)
+	return &userError{status: fiber.StatusServiceUnavailable, reload: true,
+		message: done + " The page could not be shown again because the portal cannot reach its database right now; reload it in a moment."}
+}
+
 // The sentences for a database out of reach (PostgreSQL down, restarting,
 // cut off). The instance recovers by itself once it is back, so the
 // person is told to try again, and, when a commit went unanswered, that

@@ -38,16 +38,19 @@ func (h *handler) partnerSignOutSession(c *fiber.Ctx) error {
 		h.setFlash(c, "revoked", 1)
 		return c.Redirect(partnerUserURL(uid), fiber.StatusSeeOther)
 	}
-	rest, err := h.userSessions(c, uid)
-	if err != nil {
-		return err
+	// If the rest cannot be read now, the row alone: the sign-out stands.
+	out := signedOutRow{}
+	if rest, err := h.userSessions(c, uid); err == nil {
+		out.Everywhere = rest.Everywhere
+	} else {
+		h.log.Warn("partner signed out, but the user's sessions could not be read again", "user_id", uid, "err", err)
 	}
-	recent, err := h.partnerRecentlyEnded(c, uid)
-	if err != nil {
-		return err
+	if out.Recent, err = h.partnerRecentlyEnded(c, uid); err != nil {
+		h.log.Warn("partner signed out, but Recently signed out could not be read again", "user_id", uid, "err", err)
+		out.Recent = nil
 	}
-	row := h.row(sess, false, a.CSRF, h.now(), zoneOf(c))
-	row.SignOutBase = partnerSessionsBase(uid)
-	announce(c, signedOutSession(row.Device, row.where()))
-	return c.Render("partials/session_signed_out", signedOutRow{Row: row, Everywhere: rest.Everywhere, Recent: recent}, "")
+	out.Row = h.row(sess, false, a.CSRF, h.now(), zoneOf(c))
+	out.Row.SignOutBase = partnerSessionsBase(uid)
+	announce(c, signedOutSession(out.Row.Device, out.Row.where()))
+	return c.Render("partials/session_signed_out", out, "")
 }

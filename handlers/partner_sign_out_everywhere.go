@@ -50,11 +50,11 @@ func (h *handler) partnerSignOutEverywhere(c *fiber.Ctx) error {
 		return c.Redirect(partnerUserURL(id), fiber.StatusSeeOther)
 	}
 	p, err := h.userSessions(c, id)
-	if err != nil {
-		return err
+	if err == nil {
+		err = h.addUserActivity(c, p, activityQuery{Page: 1})
 	}
-	if err := h.addUserActivity(c, p, activityQuery{Page: 1}); err != nil {
-		return err
+	if err != nil {
+		return h.savedButNotShown(c, signedOutEverywhere(n), err)
 	}
 	p.Message = signedOutEverywhere(n)
 	announce(c, p.Message)

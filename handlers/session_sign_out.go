@@ -46,14 +46,17 @@ func (h *handler) signOutSession(c *fiber.Ctx) error {
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 	// The row comes back in its signed-out state, and the sign-out-all
-	// control with it (out of band), so its count stays true.
+	// control with it (out of band), so its count stays true. If they
+	// cannot be read now, the row alone: the sign-out stands.
 	rest, err := h.listSessions(c)
 	if err != nil {
-		return err
+		h.log.Warn("signed out, but the list could not be read again", "user_id", a.User.ID, "err", err)
+		rest = nil
 	}
 	recent, err := h.ownRecentlyEnded(c)
 	if err != nil {
-		return err
+		h.log.Warn("signed out, but Recently signed out could not be read again", "user_id", a.User.ID, "err", err)
+		recent = nil
 	}
 	row := h.row(sess, false, a.CSRF, h.now(), zoneOf(c))
 	announce(c, signedOutSession(row.Device, row.where()))

@@ -37,11 +37,11 @@ func (h *handler) signOutOthers(c *fiber.Ctx) error {
 		return c.Redirect(activeSessionsURL, fiber.StatusSeeOther)
 	}
 	v, err := h.listSessions(c)
-	if err != nil {
-		return err
+	if err == nil {
+		v.Recent, err = h.ownRecentlyEnded(c)
 	}
-	if v.Recent, err = h.ownRecentlyEnded(c); err != nil {
-		return err
+	if err != nil {
+		return h.savedButNotShown(c, signedOutOthers(n), err)
 	}
 	v.Message = signedOutOthers(n)
 	announce(c, v.Message)
