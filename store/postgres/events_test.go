@@ -121,17 +121,3 @@ func TestFailedSignInsRace(t *testing.T) {
 		}
 	}
 }
-
-// A user without events is at version 0, as UserEventsVersion's doc says;
-// how the version moves is the conformance suite's UserEventsVersion.
-func TestUserEventsVersionStartsAtZero(t *testing.T) {
-	t.Parallel()
-	s := mustOpen(t, Options{})
-	u := mustUser(t, s, store.RoleClientStaff)
-	if v, err := s.UserEventsVersion(u.ID); err != nil || v != 0 {
-		t.Fatalf("UserEventsVersion of a user without events = %d, %v; want 0", v, err)
-	}
-	if p, err := s.UserEvents(u.ID, store.EventQuery{}); err != nil || p.Version != 0 {
-		t.Fatalf("their page's version = %d, %v; want 0", p.Version, err)
-	}
-}

@@ -266,6 +266,9 @@ func testUserEventsVersion(t *testing.T, open Opener) {
 		}
 		return v
 	}
+	if v := version(); v != 0 {
+		t.Fatalf("a user without events has version %d, want 0", v)
+	}
 	var sess store.Session
 	var token string
 	check := func(_ any, err error) {
