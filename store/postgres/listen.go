@@ -113,6 +113,9 @@ const checkEvery = 5 * time.Second
 
 func startListener(s *Store, connCfg pgconn.Config) *listener {
 	cfg := connCfg.Copy()
+	if s.opts.listenerDial != nil {
+		cfg.DialFunc = s.opts.listenerDial
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &listener{cache: s.cache, acks: s.acks, hear: s.hear, missed: s.missedChanges, imported: func() { go s.reloadCSRFKey() }, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
 	// Called in the order the notifications were sent: a transaction's

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -46,6 +47,9 @@ type Options struct {
 	Notifier store.Notifier
 	// Now replaces time.Now in tests.
 	Now func() time.Time
+	// listenerDial replaces the listener's dialer in tests, which hold
+	// its reconnection back to order an outage's events.
+	listenerDial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Store is the PostgreSQL-backed store: the same methods, with the same
