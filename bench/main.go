@@ -28,7 +28,7 @@
 // console's pages (partner.go) for a partner of 10 and one of 1,000
 // client accounts holding the same 1,000 users and 10,000 sessions.
 //
-// BENCHMARKS.md explains the scenarios, the flags and the last results.
+// docs/benchmarks.md explains the scenarios, the flags and the last results.
 package main
 
 import (

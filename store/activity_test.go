@@ -159,7 +159,7 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 			c.Advance(time.Minute)
 			inFlight.Touch(c.Now())
 			inFlight.SeenFrom(geo.Place{Network: "203.0.113.0/24"})
-			s.activity.Add(h, inFlight)
+			s.pending.Add(h, inFlight)
 			s.SeenFrom(tok, geo.Place{Network: "203.0.113.0/24"})
 			c.Advance(time.Minute)
 			if n, err := s.FlushActivity(); err != nil || n != 0 {

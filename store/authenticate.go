@@ -5,37 +5,36 @@ import (
 
 	"portal/device"
 	"portal/geo"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Authenticate returns the live session for token and its user. It returns
 // ErrNotFound for an unknown token and *EndedError for a revoked or expired
-// one. It records the activity in memory only; FlushActivity writes it
-// out. The user is cached with the session: every change to a user drops
-// all of that user's sessions from the cache, so the next request reads
-// both afresh.
-func (s *Store) Authenticate(token string) (Session, User, error) {
-	return s.authenticate(token, true)
+// one, and any other error when the database cannot be asked (never a
+// session it could not check). It records the activity in memory only;
+// FlushActivity writes it out. The user is cached with the session: every
+// change to a user drops all of that user's sessions from the cache, so
+// the next request reads both afresh.
+func (c *Core) Authenticate(token string) (Session, User, error) {
+	return c.authenticate(token, true)
 }
 
 // Peek is Authenticate without the activity: it answers whether the
 // session for token is live, and whose it is, but does not move its
 // last-active time. A live-updates stream checks its session with it, so
 // that a page left open does not keep the session alive.
-func (s *Store) Peek(token string) (Session, User, error) {
-	return s.authenticate(token, false)
+func (c *Core) Peek(token string) (Session, User, error) {
+	return c.authenticate(token, false)
 }
 
-func (s *Store) authenticate(token string, touch bool) (Session, User, error) {
-	e, sess, err := s.validate(token, touch)
+func (c *Core) authenticate(token string, touch bool) (Session, User, error) {
+	e, sess, err := c.validate(token, touch)
 	if err != nil {
 		return Session{}, User{}, err
 	}
 	if u, ok := e.User(); ok {
 		return sess, u, nil
 	}
-	u, err := s.UserByID(sess.UserID)
+	u, err := c.db.UserByID(sess.UserID)
 	if err != nil {
 		return Session{}, User{}, fmt.Errorf("store: user of session %s: %w", sess.ID, err)
 	}
@@ -43,35 +42,41 @@ func (s *Store) authenticate(token string, touch bool) (Session, User, error) {
 	return sess, u, nil
 }
 
-func (s *Store) validate(token string, touch bool) (*Tracked, Session, error) {
+func (c *Core) validate(token string, touch bool) (*Tracked, Session, error) {
 	if len(token) != tokenLen {
 		return nil, Session{}, ErrNotFound
 	}
 	h := HashToken(token)
-	e, err := s.cache.load(h, func() (Session, error) {
-		x, err := s.sessionByHash(h)
-		if err == nil {
-			// An entry evicted from the cache before its activity was
-			// flushed still has it queued; without it the stored
-			// last-active could make a busy session look idle.
-			s.mergeActivity(&x)
+	e, err := c.cache.load(h, func() (*Tracked, error) {
+		x, u, err := c.db.SessionByHash(h)
+		if err != nil {
+			return nil, err
 		}
-		return x, err
+		// An entry evicted from the cache before its activity was
+		// flushed still has it queued; without it the stored
+		// last-active could make a busy session look idle.
+		x.Hash = h
+		c.MergeUnflushed(&x)
+		e := NewTracked(x)
+		if u.ID != "" {
+			e.SetUser(u)
+		}
+		return e, nil
 	})
 	if err != nil {
 		return nil, Session{}, err
 	}
-	now := s.now()
+	now := c.now()
 	sess := e.Snapshot()
-	if ended, reason := sess.Ended(now, s.opts.Policy); ended {
+	if ended, reason := sess.Ended(now, c.policy); ended {
 		if sess.RevokedAt.IsZero() {
-			s.expired.Add(h) // recorded, dated when it expired, at the next flush
+			c.expired.Add(h) // recorded, dated when it expired, at the next flush
 		}
-		s.cache.forget(h)
+		c.cache.forget(h)
 		return nil, Session{}, &EndedError{Reason: reason}
 	}
 	if touch && e.Touch(now) {
-		s.activity.Add(h, e)
+		c.pending.Add(h, e)
 	}
 	return e, sess, nil
 }
@@ -79,8 +84,8 @@ func (s *Store) validate(token string, touch bool) (*Tracked, Session, error) {
 // SeenFrom records that the session for token was just used from place (a
 // different network than before). Like last-active, it is written by the
 // next FlushActivity, so no request waits for the disk.
-func (s *Store) SeenFrom(token string, place geo.Place) {
-	s.observe(token, func(e *Tracked) { e.SeenFrom(place) })
+func (c *Core) SeenFrom(token string, place geo.Place) {
+	c.observe(token, func(e *Tracked) { e.SeenFrom(place) })
 }
 
 // Agent is the browser a session is using: its user agent as stored and
@@ -92,24 +97,20 @@ type Agent struct {
 
 // SeenWith records that the session for token now sends a different user
 // agent (a browser update); written by the next FlushActivity.
-func (s *Store) SeenWith(token string, a Agent) {
-	s.observe(token, func(e *Tracked) { e.SeenWith(a) })
+func (c *Core) SeenWith(token string, a Agent) {
+	c.observe(token, func(e *Tracked) { e.SeenWith(a) })
 }
 
-func (s *Store) observe(token string, set func(*Tracked)) {
+func (c *Core) observe(token string, set func(*Tracked)) {
 	h := HashToken(token)
-	if e := s.cache.peek(h); e != nil {
-		set(e)
-		s.activity.Add(h, e)
+	e := c.cache.peek(h)
+	if e == nil {
+		// Not cached (evicted, or the cache is not trusted now): the
+		// entry the last validation queued carries it.
+		e = c.pending.Get(h)
 	}
-}
-
-func (s *Store) sessionByHash(h TokenHash) (Session, error) {
-	var sess Session
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		sess, err = loadSession(getSessionsBucket(tx), h)
-		return err
-	})
-	return sess, err
+	if e != nil {
+		set(e)
+		c.pending.Add(h, e)
+	}
 }

@@ -79,13 +79,13 @@ func TestSessionCacheLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newSessionCache(10)
+			c := trustedCache(10)
 			fetches := 0
-			e, err := c.load(h, func() (Session, error) {
+			e, err := c.load(h, tracked(func() (Session, error) {
 				s, err := tt.fetch(c, fetches)
 				fetches++
 				return s, err
-			})
+			}))
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("load err = %v, want %v", err, tt.wantErr)
 			}
@@ -102,10 +102,10 @@ func TestSessionCacheLoad(t *testing.T) {
 			}
 			// A hit never fetches.
 			if tt.wantCached {
-				again, err := c.load(h, func() (Session, error) {
+				again, err := c.load(h, tracked(func() (Session, error) {
 					t.Error("fetched on a hit")
 					return Session{}, nil
-				})
+				}))
 				if err != nil || again != e {
 					t.Errorf("second load = %p, %v; want the cached %p", again, err, e)
 				}
@@ -115,10 +115,10 @@ func TestSessionCacheLoad(t *testing.T) {
 }
 
 func TestSessionCacheLimit(t *testing.T) {
-	c := newSessionCache(3)
+	c := trustedCache(3)
 	for i := range 10 {
 		h := HashToken(string(rune('a' + i)))
-		if _, err := c.load(h, func() (Session, error) { return Session{ID: "x", LastActive: t0}, nil }); err != nil {
+		if _, err := c.load(h, tracked(func() (Session, error) { return Session{ID: "x", LastActive: t0}, nil })); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(c.entries); n > 3 {
@@ -127,5 +127,49 @@ func TestSessionCacheLimit(t *testing.T) {
 		if c.peek(h) == nil {
 			t.Fatalf("the entry just loaded was not kept")
 		}
+	}
+}
+
+// An untrusted cache (a listener that is down) reads through and keeps
+// nothing, sessions or users' lists, until it is trusted again.
+func TestSessionCacheUntrusted(t *testing.T) {
+	c := newSessionCache(10)
+	h := HashToken("token")
+	live := tracked(func() (Session, error) { return Session{ID: "x", LastActive: t0}, nil })
+	fetchList := func() ([]Session, error) { return []Session{{ID: "x"}}, nil }
+	if _, err := c.load(h, live); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := userValue(c, c.lists, "u", fetchList); err != nil {
+		t.Fatal(err)
+	}
+	if c.peek(h) != nil || len(c.lists) != 0 {
+		t.Fatal("an untrusted cache kept what it read")
+	}
+	c.setTrusted(true)
+	c.load(h, live)
+	userValue(c, c.lists, "u", fetchList)
+	if c.peek(h) == nil || len(c.lists) != 1 {
+		t.Fatal("a trusted cache did not keep what it read")
+	}
+	c.setTrusted(false)
+	if c.peek(h) != nil || len(c.lists) != 0 {
+		t.Fatal("the cache kept its entries when it stopped being trusted")
+	}
+}
+
+func trustedCache(limit int) *sessionCache {
+	c := newSessionCache(limit)
+	c.setTrusted(true)
+	return c
+}
+
+func tracked(fetch func() (Session, error)) func() (*Tracked, error) {
+	return func() (*Tracked, error) {
+		s, err := fetch()
+		if err != nil {
+			return nil, err
+		}
+		return NewTracked(s), nil
 	}
 }

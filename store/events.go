@@ -182,14 +182,14 @@ func (s *Store) UserEvents(userID string, q EventQuery) (EventPage, error) {
 	return p, nil
 }
 
-// UserEventsVersion is a number that changes whenever userID's security
+// EventsVersion (Storage; Core.UserEventsVersion keeps it) is a number that changes whenever userID's security
 // activity does, so that what is shown of it can be kept until then:
 // the sequence of the user's event bucket, which every event written
 // (addEventTx), merged (mergeFailureTx) or swept (SweepEvents) moves on
 // in the transaction that makes the change. It is 0 for a user without
 // events. It does not cover the sessions events name: a live session's
 // device and place change without an event (the activity flush).
-func (s *Store) UserEventsVersion(userID string) (uint64, error) {
+func (s *Store) EventsVersion(userID string) (uint64, error) {
 	var v uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketEvents).Bucket([]byte(userID)); b != nil {
@@ -210,14 +210,9 @@ func (s *Store) UserEventsVersion(userID string) (uint64, error) {
 // among them, nothing is read.
 func (s *Store) UserSessionsByID(userID string, ids []string) (map[string]Session, error) {
 	out := make(map[string]Session, len(ids))
-	if s.lists.find(userID, ids, out) {
-		for id, x := range out {
-			s.mergeActivity(&x)
-			out[id] = x
-		}
+	if s.KeptSessions(userID, ids, out) {
 		return out, nil
 	}
-	clear(out)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		for _, id := range ids {
 			x, err := userSessionTx(tx, userID, id)
@@ -234,7 +229,7 @@ func (s *Store) UserSessionsByID(userID string, ids []string) (map[string]Sessio
 		return nil, fmt.Errorf("store: sessions of user %s: %w", userID, err)
 	}
 	for id, x := range out {
-		s.mergeActivity(&x)
+		s.MergeUnflushed(&x)
 		out[id] = x
 	}
 	return out, nil
@@ -264,7 +259,7 @@ func (s *Store) unrecordedExpiry(x Session, now time.Time) bool {
 	if !x.RevokedAt.IsZero() {
 		return false
 	}
-	s.mergeActivity(&x)
+	s.MergeUnflushed(&x)
 	ended, _ := x.Ended(now, s.opts.Policy)
 	return ended
 }
@@ -281,7 +276,7 @@ func (s *Store) recordExpiryTx(tx *bolt.Tx, h TokenHash, now time.Time) error {
 	if !s.unrecordedExpiry(x, now) {
 		return nil
 	}
-	s.mergeActivity(&x)
+	s.MergeUnflushed(&x)
 	_, reason := x.Ended(now, s.opts.Policy)
 	x.RevokedAt, x.RevokeReason = x.endedAt(now, s.opts.Policy), reason
 	if err := putSession(tx, x); err != nil {

@@ -6,17 +6,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"portal/geo"
 )
-
-// RecordSignInFailure notes a failed sign-in for an existing user from
-// place (throttled: refused before the password was checked). Attempts
-// from one network in one 5-minute window become one event with a count,
-// so a guesser cannot grow the log without bound. It is written with the
-// next activity flush.
-func (s *Store) RecordSignInFailure(userID string, place geo.Place, throttled bool) {
-	s.failures.Add(userID, place, throttled, s.now().UTC())
-}
 
 // recordFailuresTx adds each group to its user's log, into the event of
 // the same network and window if an earlier flush wrote one.

@@ -157,10 +157,10 @@ func checkV1Records(t *testing.T, path string, f v1Fixture) {
 			t.Errorf("session %s: %v", want.ID, err)
 			continue
 		}
-		if got.hash != HashToken(x.Token) {
+		if got.Hash != HashToken(x.Token) {
 			t.Errorf("session %s is not stored under its token's hash", want.ID)
 		}
-		got.hash = TokenHash{}
+		got.Hash = TokenHash{}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("session %s =\n%+v\nwant\n%+v", want.ID, got, want)
 		}

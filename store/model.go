@@ -148,7 +148,9 @@ type Session struct {
 	LastPlace    geo.Place   `json:"last_place"`
 	TimeZone     string      `json:"tz,omitempty"` // the browser's IANA time zone at sign-in, checked by the caller; "" for none
 
-	hash TokenHash
+	// Hash is the key it is stored under, the hash of its token: never
+	// written inside the record, never shown.
+	Hash TokenHash `json:"-"`
 }
 
 // Ended reports whether the session has ended at now, revoked or expired

@@ -58,7 +58,7 @@ type notifications struct {
 func (s *Store) notify(tx *bolt.Tx, h TokenHash, ch Change) {
 	tx.OnCommit(func() {
 		if h != (TokenHash{}) {
-			s.cache.forget(h)
+			s.Forget(h)
 		}
 		if s.opts.Notifier == nil {
 			return

@@ -84,8 +84,8 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), lists: newListCache(opts.CacheSize),
-		scopes: userAccounts{limit: opts.CacheSize}}
+	s := &Store{db: db, path: path, opts: opts, now: opts.Now, scopes: userAccounts{limit: opts.CacheSize}}
+	s.Core = NewCore(s, CoreOptions{Policy: opts.Policy, MaxSessionsPerUser: opts.MaxSessionsPerUser, CacheSize: opts.CacheSize, Now: opts.Now})
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err

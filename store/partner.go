@@ -120,7 +120,7 @@ func (s *Store) PartnerUser(partnerID, userID string) (User, Account, error) {
 	if partnerID == "" || !ValidID(userID) {
 		return User{}, Account{}, ErrNotFound
 	}
-	gen := s.lists.generation()
+	gen := s.commits.Load()
 	u, a, ok := s.scopes.get(userID, gen)
 	if !ok {
 		err := s.db.View(func(tx *bolt.Tx) error {
@@ -174,7 +174,7 @@ func (s *Store) PartnerRevokeSession(partnerID, actorID, userID, sessionID strin
 	if err != nil {
 		return Session{}, fmt.Errorf("store: partner revoke session %s: %w", sessionID, err)
 	}
-	s.cache.forget(sess.hash)
+	s.Forget(sess.Hash)
 	return sess, nil
 }
 
@@ -197,7 +197,7 @@ func (s *Store) PartnerRevokeAll(partnerID, actorID, userID string) (int, error)
 	if err != nil {
 		return 0, fmt.Errorf("store: partner revoke all sessions of user %s: %w", userID, err)
 	}
-	s.cache.forget(hashes...)
+	s.Forget(hashes...)
 	return n, nil
 }
 

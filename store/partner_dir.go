@@ -216,7 +216,7 @@ func (s *Store) liveSessionsTx(tx *bolt.Tx, userID string, now time.Time, validU
 	}
 	n := 0
 	for _, x := range list {
-		s.mergeActivity(&x)
+		s.MergeUnflushed(&x)
 		if ended, _ := x.Ended(now, s.opts.Policy); ended {
 			continue
 		}

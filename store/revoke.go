@@ -33,7 +33,7 @@ func (s *Store) RevokeUserSessionBy(userID, sessionID string, reason Reason, by 
 	if err != nil {
 		return Session{}, fmt.Errorf("store: revoke session %s: %w", sessionID, err)
 	}
-	s.cache.forget(sess.hash)
+	s.Forget(sess.Hash)
 	return sess, nil
 }
 
@@ -62,7 +62,7 @@ func (s *Store) revokeMany(userID, keepID string, reason Reason) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: revoke sessions of user %s: %w", userID, err)
 	}
-	s.cache.forget(hashes...)
+	s.Forget(hashes...)
 	return n, nil
 }
 
@@ -88,7 +88,7 @@ func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason 
 		if live {
 			n++
 		}
-		hashes = append(hashes, x.hash)
+		hashes = append(hashes, x.Hash)
 	}
 	return n, hashes, nil
 }
@@ -100,7 +100,7 @@ func (s *Store) revokeUserSessionsTx(tx *bolt.Tx, userID, keepID string, reason 
 // one), so that it keeps its reason and a request racing with this call
 // cannot bring it back.
 func (s *Store) endByTx(tx *bolt.Tx, x *Session, reason Reason, by Actor, now time.Time) (bool, error) {
-	s.mergeActivity(x)
+	s.MergeUnflushed(x)
 	ended, own := x.Ended(now, s.opts.Policy)
 	if ended {
 		x.RevokedAt, x.RevokeReason = x.endedAt(now, s.opts.Policy), own
@@ -111,7 +111,7 @@ func (s *Store) endByTx(tx *bolt.Tx, x *Session, reason Reason, by Actor, now ti
 	if err := putSession(tx, *x); err != nil {
 		return false, err
 	}
-	s.notify(tx, x.hash, Change{Kind: SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: x.RevokeReason})
+	s.notify(tx, x.Hash, Change{Kind: SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: x.RevokeReason})
 	return !ended, addEventTx(tx, x.UserID, endedEvent(*x, by))
 }
 
@@ -120,6 +120,6 @@ func (s *Store) revokeTx(tx *bolt.Tx, x Session, reason Reason, by Actor, now ti
 	if err := putSession(tx, x); err != nil {
 		return err
 	}
-	s.notify(tx, x.hash, Change{Kind: SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: reason})
+	s.notify(tx, x.Hash, Change{Kind: SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: reason})
 	return addEventTx(tx, x.UserID, endedEvent(x, by))
 }

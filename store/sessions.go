@@ -93,7 +93,7 @@ func (s *Store) CreateSessions(batch []SessionFor) ([]Session, []string, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: create sessions: %w", err)
 	}
-	s.cache.forget(capped...)
+	s.Forget(capped...)
 	return out, tokens, nil
 }
 
@@ -101,7 +101,7 @@ func newSession(userID string, in NewSession, token string, now time.Time) Sessi
 	sess := Session{
 		ID: newID(), UserID: userID, CreatedAt: in.CreatedAt, LastActive: in.LastActive,
 		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place,
-		TimeZone: in.TimeZone, hash: HashToken(token),
+		TimeZone: in.TimeZone, Hash: HashToken(token),
 	}
 	if sess.CreatedAt.IsZero() {
 		sess.CreatedAt = now
@@ -137,16 +137,12 @@ func (s *Store) createSessionTx(tx *bolt.Tx, sess Session, now time.Time) ([]Tok
 	if err := addEventTx(tx, sess.UserID, signedIn); err != nil {
 		return nil, err
 	}
-	if err := getSessionsByIDBucket(tx).Put([]byte(sess.ID), sess.hash[:]); err != nil {
+	if err := getSessionsByIDBucket(tx).Put([]byte(sess.ID), sess.Hash[:]); err != nil {
 		return nil, err
 	}
 	s.notify(tx, TokenHash{}, Change{Kind: SessionStarted, UserID: sess.UserID, SessionID: sess.ID})
 	return capped, set.Put([]byte(sess.ID), nil)
 }
-
-// SessionLimit is how many live sessions a user may have (0: no cap), for
-// the sentence that explains a session the cap ended.
-func (s *Store) SessionLimit() int { return s.opts.MaxSessionsPerUser }
 
 // enforceCapTx revokes the least recently active live sessions in set so
 // that one more, newID, fits under MaxSessionsPerUser.
@@ -163,7 +159,7 @@ func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, newID string, now ti
 	// stored last-active looks idle may have been used a moment ago.
 	var live []Session
 	for _, x := range all {
-		s.mergeActivity(&x)
+		s.MergeUnflushed(&x)
 		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
 			live = append(live, x)
 		}
@@ -177,45 +173,28 @@ func (s *Store) enforceCapTx(tx *bolt.Tx, set *bolt.Bucket, newID string, now ti
 		if err := s.revokeTx(tx, x, ReasonSessionLimit, Actor{Session: newID}, now); err != nil {
 			return nil, err
 		}
-		ended = append(ended, x.hash)
+		ended = append(ended, x.Hash)
 	}
 	return ended, nil
 }
 
-// ListUserSessions returns the user's live sessions, most recently active
-// first.
-func (s *Store) ListUserSessions(userID string) ([]Session, error) {
-	now := s.now()
-	gen := s.lists.generation()
-	out, ok := s.lists.get(userID, gen)
-	if !ok {
-		err := s.db.View(func(tx *bolt.Tx) error {
-			set := getSessionSetBucket(tx, userID)
-			if set == nil {
-				return nil
-			}
-			// A revoked session never comes back, so the cache keeps only
-			// the others: a user with 100 signed-out sessions costs each
-			// view their live few, not a pass over all of them. (One that
-			// looks expired may not be: its last activity may be in memory.)
-			var err error
-			out, err = sessionsInSetTx(tx, set, func(x Session) bool { return x.RevokedAt.IsZero() })
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("store: list sessions of user %s: %w", userID, err)
+// SessionsNotRevoked is userID's sessions that are not revoked, as
+// stored (Storage).
+func (s *Store) SessionsNotRevoked(userID string) ([]Session, error) {
+	var out []Session
+	err := s.db.View(func(tx *bolt.Tx) error {
+		set := getSessionSetBucket(tx, userID)
+		if set == nil {
+			return nil
 		}
-		s.lists.put(userID, gen, out)
+		var err error
+		out, err = sessionsInSetTx(tx, set, func(x Session) bool { return x.RevokedAt.IsZero() })
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list sessions of user %s: %w", userID, err)
 	}
-	live := make([]Session, 0, len(out))
-	for _, x := range out {
-		s.mergeActivity(&x)
-		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
-			live = append(live, x)
-		}
-	}
-	sort.SliceStable(live, func(i, j int) bool { return live[i].LastActive.After(live[j].LastActive) })
-	return live, nil
+	return out, nil
 }
 
 // UserSession returns one of the user's sessions in whatever state it is,
@@ -228,7 +207,7 @@ func (s *Store) UserSession(userID, sessionID string) (Session, error) {
 		return err
 	})
 	if err == nil {
-		s.mergeActivity(&sess)
+		s.MergeUnflushed(&sess)
 	}
 	return sess, err
 }
@@ -246,7 +225,7 @@ func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]Session, e
 		}
 		var err error
 		out, err = sessionsInSetTx(tx, set, func(x Session) bool {
-			s.mergeActivity(&x)
+			s.MergeUnflushed(&x)
 			return x.endedAt(now, s.opts.Policy).After(since)
 		})
 		return err
@@ -255,7 +234,7 @@ func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]Session, e
 		return nil, fmt.Errorf("store: sessions of user %s ended since %s: %w", userID, since.Format(time.RFC3339), err)
 	}
 	for i := range out {
-		s.mergeActivity(&out[i])
+		s.MergeUnflushed(&out[i])
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		return out[i].endedAt(now, s.opts.Policy).Before(out[j].endedAt(now, s.opts.Policy))
@@ -325,11 +304,11 @@ func userSessionHashesTx(tx *bolt.Tx, userID string) []TokenHash {
 func loadSession(records *bolt.Bucket, h TokenHash) (Session, error) {
 	var x Session
 	err := get(records, h[:], &x)
-	x.hash = h
+	x.Hash = h
 	return x, err
 }
 
 // putSession writes x under its token hash.
 func putSession(tx *bolt.Tx, x Session) error {
-	return put(getSessionsBucket(tx), x.hash[:], x)
+	return put(getSessionsBucket(tx), x.Hash[:], x)
 }

@@ -17,20 +17,19 @@ import (
 // Store is the bbolt-backed session and user store. It is safe for
 // concurrent use.
 type Store struct {
-	db       *bolt.DB
-	path     string
-	opts     Options
-	now      func() time.Time
-	csrfKey  []byte
-	cache    *sessionCache
-	lists    *listCache
-	activity ActivityQueue
-	dirs     partnerDirs
-	scopes   userAccounts
-	expired  ExpiryQueue
-	failures FailureQueue
-	changes  notifications
-	writes   atomic.Int64
+	*Core
+	db      *bolt.DB
+	path    string
+	opts    Options
+	now     func() time.Time
+	csrfKey []byte
+	dirs    partnerDirs
+	scopes  userAccounts
+	changes notifications
+	writes  atomic.Int64
+	// commits counts committed write transactions: a cached scope is
+	// good only for the count it was read at.
+	commits atomic.Uint64
 }
 
 // Close flushes pending last-active times and closes the file.
@@ -48,9 +47,6 @@ func (s *Store) Path() string { return s.path }
 // CSRFKey is a random key kept in the database, so CSRF tokens derived from
 // it survive restarts.
 func (s *Store) CSRFKey() []byte { return s.csrfKey }
-
-// Policy is the session policy the store enforces.
-func (s *Store) Policy() Policy { return s.opts.Policy }
 
 // WriteTxCount is how many write transactions this store has committed or
 // attempted; the benchmark uses it to show that requests do not write.
@@ -110,7 +106,10 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 // counted as expired.
 func (s *Store) updateActivity(fn func(*bolt.Tx) error) error {
 	s.writes.Add(1)
-	defer s.lists.invalidate() // after the commit: see listCache
+	defer func() { // after the commit: nothing read before it is kept
+		s.commits.Add(1)
+		s.ForgetAllUsers()
+	}()
 	return s.db.Update(fn)
 }
 

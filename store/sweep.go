@@ -35,7 +35,7 @@ func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch
 		total += len(deleted)
 		// Cached copies of deleted sessions would otherwise linger until
 		// evicted, answering "ended" for a session that no longer exists.
-		s.cache.forget(deleted...)
+		s.Forget(deleted...)
 		if err != nil {
 			return total, fmt.Errorf("store: sweep: %w", err)
 		}
@@ -49,7 +49,7 @@ func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch
 // doomed reports whether x ended more than retention before now, counting
 // activity not yet flushed (which keeps a session alive).
 func (s *Store) doomed(x Session, now time.Time, retention time.Duration) bool {
-	s.mergeActivity(&x)
+	s.MergeUnflushed(&x)
 	end := x.endedAt(now, s.opts.Policy)
 	return !end.IsZero() && now.Sub(end) >= retention
 }
@@ -73,11 +73,11 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 			if err := get(records, k, &x); err != nil {
 				return err
 			}
-			copy(x.hash[:], k)
+			copy(x.Hash[:], k)
 			if s.doomed(x, now, retention) {
-				candidates = append(candidates, x.hash)
+				candidates = append(candidates, x.Hash)
 			} else if s.unrecordedExpiry(x, now) {
-				expired = append(expired, x.hash)
+				expired = append(expired, x.Hash)
 			}
 			last = bytes.Clone(k)
 			k, _ = c.Next()
@@ -125,7 +125,7 @@ func (s *Store) sweepBatch(after []byte, batch int, now time.Time, retention tim
 }
 
 func deleteSessionTx(tx *bolt.Tx, x Session) error {
-	if err := getSessionsBucket(tx).Delete(x.hash[:]); err != nil {
+	if err := getSessionsBucket(tx).Delete(x.Hash[:]); err != nil {
 		return err
 	}
 	if err := getSessionsByIDBucket(tx).Delete([]byte(x.ID)); err != nil {

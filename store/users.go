@@ -199,7 +199,7 @@ func (s *Store) updateUser(userID string, change func(*User), revoke Reason, kee
 		all = userSessionHashesTx(tx, userID)
 		// Forgotten before the change is published, as notify does for one
 		// session: a listener re-reading a session must see the new user.
-		tx.OnCommit(func() { s.cache.forget(all...) })
+		tx.OnCommit(func() { s.Forget(all...) })
 		s.notify(tx, TokenHash{}, Change{Kind: UserChanged, UserID: userID})
 		if event != nil {
 			if err := addEventTx(tx, userID, *event); err != nil {

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,53 +10,29 @@ import (
 	"portal/store"
 )
 
-// PendingActivity is how many sessions wait for the next flush.
-func (s *Store) PendingActivity() int {
-	return s.activity.Len()
-}
-
-// FlushActivity writes queued last-active times, networks and browsers
-// with one UPDATE, and records queued expiries and failed sign-ins, in
-// one transaction, and
-// reports how many sessions it updated. The later last-active time wins,
-// so two instances flushing the same session keep the later of theirs;
-// a session revoked or deleted meanwhile is not written, so a request in
-// flight during a revoke cannot bring it back. On failure the queue is
-// kept for the next try.
-func (s *Store) FlushActivity() (int, error) {
-	pending := s.activity.Take()
-	expired := s.expired.Take()
-	failures := s.failures.Take()
-	if len(pending)+len(expired)+len(failures) == 0 {
-		return 0, nil
-	}
-	for _, e := range pending {
-		e.Flushing()
-	}
+// WriteFlush writes f in one transaction (store.Storage): last-active
+// times, networks and browsers with one UPDATE, then expiries and failed
+// sign-ins. The later last-active time wins, so two instances flushing
+// the same session keep the later of theirs.
+func (s *Store) WriteFlush(f store.Flush) (int, error) {
 	var n int64
 	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
 		var err error
-		if n, err = flushTx(ctx, tx, pending); err != nil {
+		if n, err = flushTx(ctx, tx, f.LastActive); err != nil {
 			return err
 		}
-		for _, e := range pending { // their lists show other times now
+		for _, e := range f.LastActive { // their lists show other times now
 			fx.users = append(fx.users, e.UserID())
 		}
-		if err := s.recordExpiriesTx(ctx, tx, fx, expired); err != nil {
+		if err := s.recordExpiriesTx(ctx, tx, fx, f.Expired, f.Now); err != nil {
 			return err
 		}
-		return recordFailuresTx(ctx, tx, fx, failures)
+		return recordFailuresTx(ctx, tx, fx, f.Failures)
 	})
-	if err != nil {
-		s.activity.PutBack(pending)
-		s.expired.Add(expired...)
-		s.failures.PutBack(failures)
-		return 0, fmt.Errorf("store: flush last-active of %d sessions: %w", len(pending), err)
-	}
-	return int(n), nil
+	return int(n), err
 }
 
-// flushTx is FlushActivity's one UPDATE.
+// flushTx is WriteFlush's one UPDATE.
 func flushTx(ctx context.Context, tx pgx.Tx, pending map[store.TokenHash]*store.Tracked) (int64, error) {
 	if len(pending) == 0 {
 		return 0, nil
@@ -97,7 +72,7 @@ func flushTx(ctx context.Context, tx pgx.Tx, pending map[store.TokenHash]*store.
 
 // recordExpiriesTx closes the sessions under hashes that have expired
 // without a record, each dated when it expired, not when it was noticed.
-func (s *Store) recordExpiriesTx(ctx context.Context, tx pgx.Tx, fx *effects, expired []store.TokenHash) error {
+func (s *Store) recordExpiriesTx(ctx context.Context, tx pgx.Tx, fx *effects, expired []store.TokenHash, now time.Time) error {
 	if len(expired) == 0 {
 		return nil
 	}
@@ -109,7 +84,7 @@ func (s *Store) recordExpiriesTx(ctx context.Context, tx pgx.Tx, fx *effects, ex
 	if err != nil {
 		return err
 	}
-	return closeTx(ctx, tx, fx, s.expiries(list, s.now()), false)
+	return closeTx(ctx, tx, fx, s.expiries(list, now), false)
 }
 
 // expiries are the ends of the sessions in list that have expired at now
@@ -118,7 +93,7 @@ func (s *Store) recordExpiriesTx(ctx context.Context, tx pgx.Tx, fx *effects, ex
 func (s *Store) expiries(list []sessionRow, now time.Time) []ending {
 	var ends []ending
 	for _, x := range list {
-		s.mergeActivity(&x)
+		s.MergeUnflushed(&x.Session)
 		if ended, reason := x.Ended(now, s.opts.Policy); ended {
 			x.RevokedAt, x.RevokeReason = endedAt(x.Session, now, s.opts.Policy).Truncate(time.Microsecond), reason
 			ends = append(ends, ending{x, store.Actor{}})
@@ -127,14 +102,3 @@ func (s *Store) expiries(list []sessionRow, now time.Time) []ending {
 	return ends
 }
 
-// mergeActivity brings x up to date with this instance's activity not
-// yet flushed.
-func (s *Store) mergeActivity(x *sessionRow) {
-	e := s.cache.peek(x.hash)
-	if e == nil {
-		e = s.activity.Get(x.hash)
-	}
-	if e != nil {
-		e.MergeInto(&x.Session)
-	}
-}

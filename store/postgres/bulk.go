@@ -54,7 +54,7 @@ func CopySessions(s *Store, batch []store.SessionFor) ([]store.Session, []string
 		tokens[i] = newToken()
 		r := newSession(b.UserID, b.NewSession, tokens[i], now)
 		out[i] = r.Session
-		sessions[i] = []any{r.hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone}
+		sessions[i] = []any{r.Hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone}
 		body, err := json.Marshal(store.Event{At: r.CreatedAt, Kind: store.EventSignedIn, SessionID: r.ID, Device: r.Device, Place: r.FirstPlace})
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: encode a sign-in event: %w", err)
@@ -80,7 +80,7 @@ func CopySessions(s *Store, batch []store.SessionFor) ([]store.Session, []string
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: copy %d sessions: %w", len(batch), err)
 	}
-	s.cache.forgetUsers(versions...) // other instances are not told: fill a database none serves
+	s.ForgetUsers(versions...) // other instances are not told: fill a database none serves
 	return out, tokens, nil
 }
 

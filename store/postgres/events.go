@@ -112,23 +112,18 @@ func (s *Store) UserEvents(userID string, q store.EventQuery) (store.EventPage, 
 	return p, nil
 }
 
-// UserEventsVersion is a number that changes whenever userID's security
-// activity does, so that what is shown of it can be kept until then: the
-// user's row of event_versions, which every transaction that adds, merges
-// or deletes the user's events moves on. It is 0 for a user without
-// events. Like the bbolt store's, it does not cover the sessions events
-// name.
-func (s *Store) UserEventsVersion(userID string) (uint64, error) {
-	return userValue(s.cache, s.cache.versions, userID, func() (uint64, error) {
-		ctx, cancel := s.ctx()
-		defer cancel()
-		var v uint64
-		err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM event_versions WHERE user_id = $1", userID).Scan(&v)
-		if err != nil {
-			return 0, unavailable(fmt.Errorf("store: activity version of user %s: %w", userID, err))
-		}
-		return v, nil
-	})
+// EventsVersion (store.Storage; the Core keeps it) is the user's row of
+// event_versions, which every transaction that adds, merges or deletes the
+// user's events moves on; 0 for a user without events.
+func (s *Store) EventsVersion(userID string) (uint64, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var v uint64
+	err := s.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM event_versions WHERE user_id = $1", userID).Scan(&v)
+	if err != nil {
+		return 0, unavailable(fmt.Errorf("store: activity version of user %s: %w", userID, err))
+	}
+	return v, nil
 }
 
 // read runs fn in one read-only transaction that sees one snapshot

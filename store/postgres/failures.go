@@ -8,18 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"portal/geo"
 	"portal/store"
 )
-
-// RecordSignInFailure notes a failed sign-in for an existing user from
-// place (throttled: refused before the password was checked). Attempts
-// from one network in one 5-minute window become one event with a count,
-// across flushes and instances, so a guesser cannot grow the log without
-// bound. It is written with the next activity flush.
-func (s *Store) RecordSignInFailure(userID string, place geo.Place, throttled bool) {
-	s.failures.Add(userID, place, throttled, s.nowUTC())
-}
 
 // recordFailuresTx adds each group to its user's log, into the event of
 // the same network, kind and window if one was written before (by an

@@ -84,13 +84,22 @@ func parsePayload(p string) []store.TokenHash {
 	return out
 }
 
+// cacheHook is how the listener tells the session cache (store.Core)
+// what other instances' commits made stale, and whether it can hear them.
+type cacheHook interface {
+	Forget(hashes ...store.TokenHash)
+	ForgetUsers(ids ...string)
+	ForgetAllUsers()
+	SetTrusted(trusted bool)
+}
+
 // listener holds one connection of its own that LISTENs on channel and
 // changesChannel: it drops each notified session from the cache, and
 // hands the changes other instances committed to this one's Notifier.
 // While it is not listening the cache is not trusted
-// (sessionCache.setTrusted); it reconnects by itself.
+// (store.Core.SetTrusted); it reconnects by itself.
 type listener struct {
-	cache  *sessionCache
+	cache  cacheHook
 	acks   *acks
 	hear   func(payload string) // a changesChannel payload
 	missed func()               // called on listening again after an outage
@@ -117,7 +126,7 @@ func startListener(s *Store, connCfg pgconn.Config) *listener {
 		cfg.DialFunc = s.opts.listenerDial
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &listener{cache: s.cache, acks: s.acks, hear: s.hear, missed: s.missedChanges, imported: func() { go s.reloadCSRFKey() }, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
+	l := &listener{cache: s.Core, acks: s.acks, hear: s.hear, missed: s.missedChanges, imported: func() { go s.reloadCSRFKey() }, cfg: cfg, cancel: cancel, done: make(chan struct{}), up: make(chan struct{})}
 	// Called in the order the notifications were sent: a transaction's
 	// hashes before its changes (effects.finishTx).
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
@@ -126,16 +135,16 @@ func startListener(s *Store, connCfg pgconn.Config) *listener {
 			if strings.HasPrefix(n.Payload, ackPrefix) {
 				l.acks.requested(n.Payload)
 			} else {
-				l.cache.forget(parsePayload(n.Payload)...)
+				l.cache.Forget(parsePayload(n.Payload)...)
 			}
 		case acksChannel:
 			l.acks.heard(n.Payload)
 		case usersChannel:
 			if n.Payload == everyUser {
-				l.cache.forgetAllUsers()
+				l.cache.ForgetAllUsers()
 				l.imported()
 			} else {
-				l.cache.forgetUsers(strings.Split(n.Payload, ",")...)
+				l.cache.ForgetUsers(strings.Split(n.Payload, ",")...)
 			}
 		case changesChannel:
 			l.hear(n.Payload)
@@ -158,7 +167,7 @@ func (l *listener) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		err := l.listen(ctx)
 		wasUp := l.pid.Swap(0) != 0
-		l.cache.setTrusted(false)
+		l.cache.SetTrusted(false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -193,7 +202,7 @@ func (l *listener) listen(ctx context.Context) error {
 	}
 	// From here every revocation that commits reaches us.
 	l.pid.Store(conn.PID())
-	l.cache.setTrusted(true)
+	l.cache.SetTrusted(true)
 	l.upOnce.Do(func() { close(l.up) })
 	if l.listened {
 		// Other instances' changes of the outage were not heard: live

@@ -80,7 +80,7 @@ func TestRevokeSeenByOtherInstance(t *testing.T) {
 	for _, tok := range append(many, oneToken) {
 		wantLive(t, b, tok)
 	}
-	if b.cache.peek(store.HashToken(oneToken)) == nil {
+	if !b.Cached(store.HashToken(oneToken)) {
 		t.Fatal("b did not cache the session: the test would prove nothing")
 	}
 	if _, err := a.RevokeUserSession(u.ID, one.ID, store.ReasonSignedOut); err != nil {
@@ -132,7 +132,7 @@ func TestListenerLoss(t *testing.T) {
 	// Listening again, b caches and hears revokes as before.
 	sess2, token2 := mustSession(t, a, u.ID, store.NewSession{})
 	wantLive(t, b, token2)
-	if b.cache.peek(store.HashToken(token2)) == nil {
+	if !b.Cached(store.HashToken(token2)) {
 		t.Errorf("b does not cache after listening again")
 	}
 	if _, err := a.RevokeUserSession(u.ID, sess2.ID, store.ReasonSignedOut); err != nil {

@@ -31,7 +31,7 @@ type effects struct {
 // fact are not published, as in the bbolt store: nothing happened at the
 // moment they are written.
 func (fx *effects) ended(x sessionRow, publish bool) {
-	fx.forget = append(fx.forget, x.hash)
+	fx.forget = append(fx.forget, x.Hash)
 	fx.users = append(fx.users, x.UserID)
 	if publish {
 		fx.changes = append(fx.changes, store.Change{Kind: store.SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: x.RevokeReason})
@@ -54,11 +54,11 @@ func (fx *effects) staleUsers() []string {
 
 // forgetLocally drops what fx made stale from this instance's cache.
 func (s *Store) forgetLocally(fx *effects) {
-	s.cache.forget(fx.forget...)
+	s.Forget(fx.forget...)
 	if fx.allUsers {
-		s.cache.forgetAllUsers()
+		s.ForgetAllUsers()
 	} else {
-		s.cache.forgetUsers(fx.staleUsers()...)
+		s.ForgetUsers(fx.staleUsers()...)
 	}
 }
 

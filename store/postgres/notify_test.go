@@ -40,7 +40,7 @@ func TestNotifyAcrossInstances(t *testing.T) {
 	if _, _, err := b.Peek(tok); err != nil {
 		t.Fatal(err)
 	}
-	if b.cache.peek(store.HashToken(tok)) == nil {
+	if !b.Cached(store.HashToken(tok)) {
 		t.Fatal("B did not cache the session: the test would prove nothing")
 	}
 	recB.SetCheck(func(ch store.Change) {

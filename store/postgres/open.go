@@ -56,15 +56,12 @@ type Options struct {
 // meaning, as *store.Store. It is safe for concurrent use, and several
 // processes may share one database.
 type Store struct {
+	*store.Core
 	pool     *pgxpool.Pool
 	url      string // masked: for messages
 	opts     Options
 	now      func() time.Time
 	csrfKey  atomic.Pointer[[]byte] // replaced by an import (portal copy -force)
-	cache    *sessionCache
-	activity store.ActivityQueue
-	expired  store.ExpiryQueue
-	failures store.FailureQueue
 	writes   atomic.Int64
 	// instance tags the changes this Store sends to the others, so its
 	// listener can skip them: it has published them already.
@@ -108,7 +105,10 @@ func Open(ctx context.Context, dbURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to %s: %w", masked, err)
 	}
-	s := &Store{pool: pool, url: masked, opts: opts, now: opts.Now, cache: newSessionCache(opts.CacheSize), instance: newID()}
+	s := &Store{pool: pool, url: masked, opts: opts, now: opts.Now, instance: newID()}
+	// Untrusted until the listener hears other instances' revocations.
+	s.Core = store.NewCore(s, store.CoreOptions{Policy: opts.Policy, MaxSessionsPerUser: opts.MaxSessionsPerUser,
+		CacheSize: opts.CacheSize, Now: opts.Now, Untrusted: true})
 	s.acks = newAcks(s.instance)
 	if err := s.init(ctx, cfg.ConnConfig.Config); err != nil {
 		pool.Close()
@@ -228,12 +228,6 @@ func (s *Store) reloadCSRFKey() {
 	}
 	s.csrfKey.Store(&key)
 }
-
-// Policy is the session policy the store enforces.
-func (s *Store) Policy() store.Policy { return s.opts.Policy }
-
-// SessionLimit is how many live sessions a user may have (0: no cap).
-func (s *Store) SessionLimit() int { return s.opts.MaxSessionsPerUser }
 
 // WriteTxCount is how many write transactions this store has begun.
 func (s *Store) WriteTxCount() int64 { return s.writes.Load() }

@@ -118,8 +118,8 @@ func (s *Store) liveSessionCounts(ctx context.Context, tx pgx.Tx, partnerID stri
 		if err := rows.Scan(&hash, &x.UserID, &x.CreatedAt, &x.LastActive); err != nil {
 			return nil, fmt.Errorf("sessions: %w", err)
 		}
-		copy(x.hash[:], hash)
-		s.mergeActivity(&x)
+		copy(x.Hash[:], hash)
+		s.MergeUnflushed(&x.Session)
 		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
 			out[x.UserID]++
 		}

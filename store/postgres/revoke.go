@@ -31,7 +31,7 @@ func closeTx(ctx context.Context, tx pgx.Tx, fx *effects, ends []ending, publish
 	reasons, bys := make([]string, n), make([]string, n)
 	evs := make([]userEvent, n)
 	for i, e := range ends {
-		hashes[i], ats[i], las[i] = e.x.hash[:], e.x.RevokedAt, e.x.LastActive
+		hashes[i], ats[i], las[i] = e.x.Hash[:], e.x.RevokedAt, e.x.LastActive
 		reasons[i], bys[i] = string(e.x.RevokeReason), e.x.RevokedBy
 		evs[i] = userEvent{e.x.UserID, endedEvent(e.x.Session, e.by)}
 	}
@@ -53,7 +53,7 @@ func closeTx(ctx context.Context, tx pgx.Tx, fx *effects, ends []ending, publish
 // expired is closed with its own reason and end time instead, naming no
 // one (the bbolt store's endByTx).
 func (s *Store) endBy(x sessionRow, reason store.Reason, by store.Actor, now time.Time) (ending, bool) {
-	s.mergeActivity(&x)
+	s.MergeUnflushed(&x.Session)
 	ended, own := x.Ended(now, s.opts.Policy)
 	if ended {
 		x.RevokedAt, x.RevokeReason = endedAt(x.Session, now, s.opts.Policy), own

@@ -14,8 +14,6 @@ import (
 // sessionRow is a session with the hash of its token, its key.
 type sessionRow struct {
 	store.Session
-	hash store.TokenHash
-	user store.User // its user, where the query read it too
 }
 
 // sessionCols are the columns sessionScan reads, in its order.
@@ -38,7 +36,7 @@ func (x *sessionScan) dests() []any {
 
 func (x *sessionScan) row() sessionRow {
 	r := x.r
-	copy(r.hash[:], x.hash)
+	copy(r.Hash[:], x.hash)
 	r.CreatedAt, r.LastActive = r.CreatedAt.UTC(), r.LastActive.UTC()
 	if x.revokedAt != nil {
 		r.RevokedAt = x.revokedAt.UTC()

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"slices"
 	"sort"
 	"time"
 
@@ -72,7 +71,8 @@ func newSession(userID string, in store.NewSession, token string, now time.Time)
 	r := sessionRow{Session: store.Session{
 		ID: newID(), UserID: userID, CreatedAt: in.CreatedAt.UTC().Truncate(time.Microsecond), LastActive: in.LastActive.UTC().Truncate(time.Microsecond),
 		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place, TimeZone: in.TimeZone,
-	}, hash: store.HashToken(token)}
+	Hash: store.HashToken(token),
+	}}
 	if in.CreatedAt.IsZero() {
 		r.CreatedAt = now
 	}
@@ -97,7 +97,7 @@ func (s *Store) createSessionTx(ctx context.Context, tx pgx.Tx, fx *effects, r s
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, id, user_id, created_at, last_active, user_agent, device, first_place, last_place, time_zone)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		r.hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone)
+		r.Hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (s *Store) enforceCapTx(ctx context.Context, tx pgx.Tx, fx *effects, userID
 	// flush interval.)
 	var live []sessionRow
 	for _, x := range all {
-		s.mergeActivity(&x)
+		s.MergeUnflushed(&x.Session)
 		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
 			live = append(live, x)
 		}
@@ -142,37 +142,20 @@ func (s *Store) enforceCapTx(ctx context.Context, tx pgx.Tx, fx *effects, userID
 	return closeTx(ctx, tx, fx, ends, true)
 }
 
-// ListUserSessions returns the user's live sessions, most recently active
-// first.
-func (s *Store) ListUserSessions(userID string) ([]store.Session, error) {
-	now := s.now()
-	all, err := s.notRevoked(userID)
+// SessionsNotRevoked is userID's sessions that are not revoked, as
+// stored (store.Storage).
+func (s *Store) SessionsNotRevoked(userID string) ([]store.Session, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	list, err := querySessions(ctx, s.pool, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL ORDER BY s.id", userID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: list sessions of user %s: %w", userID, err)
 	}
-	live := make([]store.Session, 0, len(all))
-	for _, x := range all {
-		s.mergeActivity(&x)
-		if ended, _ := x.Ended(now, s.opts.Policy); !ended {
-			live = append(live, x.Session)
-		}
+	out := make([]store.Session, len(list))
+	for i, x := range list {
+		out[i] = x.Session
 	}
-	sort.SliceStable(live, func(i, j int) bool { return live[i].LastActive.After(live[j].LastActive) })
-	return live, nil
-}
-
-// notRevoked is userID's sessions that are not revoked, as stored,
-// from the cache when it has them. They are shared: copy before changing.
-func (s *Store) notRevoked(userID string) ([]sessionRow, error) {
-	return userValue(s.cache, s.cache.lists, userID, func() ([]sessionRow, error) {
-		ctx, cancel := s.ctx()
-		defer cancel()
-		list, err := querySessions(ctx, s.pool, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.revoked_at IS NULL ORDER BY s.id", userID)
-		if err != nil {
-			return nil, fmt.Errorf("store: list sessions of user %s: %w", userID, err)
-		}
-		return list, nil
-	})
+	return out, nil
 }
 
 // UserSession returns one of the user's sessions in whatever state it is,
@@ -184,7 +167,7 @@ func (s *Store) UserSession(userID, sessionID string) (store.Session, error) {
 	if err != nil {
 		return store.Session{}, err
 	}
-	s.mergeActivity(&x)
+	s.MergeUnflushed(&x.Session)
 	return x.Session, nil
 }
 
@@ -197,7 +180,7 @@ func (s *Store) UserSessionsByID(userID string, ids []string) (map[string]store.
 	if len(ids) == 0 {
 		return out, nil
 	}
-	if s.keptSessions(userID, ids, out) {
+	if s.KeptSessions(userID, ids, out) {
 		return out, nil
 	}
 	ctx, cancel := s.ctx()
@@ -207,32 +190,10 @@ func (s *Store) UserSessionsByID(userID string, ids []string) (map[string]store.
 		return nil, fmt.Errorf("store: sessions of user %s: %w", userID, err)
 	}
 	for _, x := range list {
-		s.mergeActivity(&x)
+		s.MergeUnflushed(&x.Session)
 		out[x.ID] = x.Session
 	}
 	return out, nil
-}
-
-// keptSessions fills out with the sessions of ids from userID's kept
-// list, if it is kept and holds every one of them.
-func (s *Store) keptSessions(userID string, ids []string, out map[string]store.Session) bool {
-	s.cache.mu.RLock()
-	list, ok := s.cache.lists[userID]
-	s.cache.mu.RUnlock()
-	if !ok {
-		return false
-	}
-	for _, id := range ids {
-		i := slices.IndexFunc(list, func(x sessionRow) bool { return x.ID == id })
-		if i < 0 {
-			clear(out)
-			return false
-		}
-		x := list[i]
-		s.mergeActivity(&x)
-		out[id] = x.Session
-	}
-	return true
 }
 
 // SessionsEndedSince returns the user's sessions that ended (were
@@ -250,7 +211,7 @@ func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]store.Sess
 	}
 	var out []store.Session
 	for _, x := range list {
-		s.mergeActivity(&x)
+		s.MergeUnflushed(&x.Session)
 		if endedAt(x.Session, now, s.opts.Policy).After(since) {
 			out = append(out, x.Session)
 		}

@@ -27,13 +27,7 @@ func listed(tb testing.TB, s *Store, userID string) string {
 }
 
 // keeps reports whether s keeps userID's list and activity version.
-func keeps(s *Store, userID string) (list, version bool) {
-	s.cache.mu.RLock()
-	defer s.cache.mu.RUnlock()
-	_, list = s.cache.lists[userID]
-	_, version = s.cache.versions[userID]
-	return list, version
-}
+func keeps(s *Store, userID string) (list, version bool) { return s.KeepsUser(userID) }
 
 // Instance b keeps a user's sessions list and activity version between
 // requests, as the bbolt store does; every change to them made on
