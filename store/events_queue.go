@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 
 	bolt "go.etcd.io/bbolt"
-
 )
 
 // recordFailuresTx adds each group to its user's log, into the event of

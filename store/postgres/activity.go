@@ -101,4 +101,3 @@ func (s *Store) expiries(list []sessionRow, now time.Time) []ending {
 	}
 	return ends
 }
-

@@ -57,12 +57,12 @@ type Options struct {
 // processes may share one database.
 type Store struct {
 	*store.Core
-	pool     *pgxpool.Pool
-	url      string // masked: for messages
-	opts     Options
-	now      func() time.Time
-	csrfKey  atomic.Pointer[[]byte] // replaced by an import (portal copy -force)
-	writes   atomic.Int64
+	pool    *pgxpool.Pool
+	url     string // masked: for messages
+	opts    Options
+	now     func() time.Time
+	csrfKey atomic.Pointer[[]byte] // replaced by an import (portal copy -force)
+	writes  atomic.Int64
 	// instance tags the changes this Store sends to the others, so its
 	// listener can skip them: it has published them already.
 	instance string

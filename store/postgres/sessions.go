@@ -71,7 +71,7 @@ func newSession(userID string, in store.NewSession, token string, now time.Time)
 	r := sessionRow{Session: store.Session{
 		ID: newID(), UserID: userID, CreatedAt: in.CreatedAt.UTC().Truncate(time.Microsecond), LastActive: in.LastActive.UTC().Truncate(time.Microsecond),
 		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place, TimeZone: in.TimeZone,
-	Hash: store.HashToken(token),
+		Hash: store.HashToken(token),
 	}}
 	if in.CreatedAt.IsZero() {
 		r.CreatedAt = now
