@@ -278,7 +278,7 @@ func (s *Store) recordExpiryTx(tx *bolt.Tx, h TokenHash, now time.Time) error {
 	}
 	s.MergeUnflushed(&x)
 	_, reason := x.Ended(now, s.opts.Policy)
-	x.RevokedAt, x.RevokeReason = x.endedAt(now, s.opts.Policy), reason
+	x.RevokedAt, x.RevokeReason = x.EndTime(now, s.opts.Policy), reason
 	if err := putSession(tx, x); err != nil {
 		return err
 	}

@@ -185,7 +185,7 @@ func TestSessionEnded(t *testing.T) {
 		if ended != tt.wantEnded || reason != tt.wantReason {
 			t.Errorf("%s: Ended = %v, %q; want %v, %q", tt.name, ended, reason, tt.wantEnded, tt.wantReason)
 		}
-		if at := tt.s.endedAt(tt.now, p); !at.Equal(tt.wantAt) {
+		if at := tt.s.EndTime(tt.now, p); !at.Equal(tt.wantAt) {
 			t.Errorf("%s: endedAt = %v, want %v", tt.name, at, tt.wantAt)
 		}
 	}

@@ -181,9 +181,10 @@ func (s Session) ExpiresAt(p Policy) time.Time {
 	return at
 }
 
-// endedAt is when the session ended, for the sweeper's retention period.
-// Zero if it is live.
-func (s Session) endedAt(now time.Time, p Policy) time.Time {
+// EndTime is when the session ended, recorded or not (an expiry nothing
+// has recorded yet is dated when it happened): for the sweeper's
+// retention period and what a page shows as ended. Zero if it is live.
+func (s Session) EndTime(now time.Time, p Policy) time.Time {
 	ended, reason := s.Ended(now, p)
 	switch {
 	case !ended:

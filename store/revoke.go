@@ -103,7 +103,7 @@ func (s *Store) endByTx(tx *bolt.Tx, x *Session, reason Reason, by Actor, now ti
 	s.MergeUnflushed(x)
 	ended, own := x.Ended(now, s.opts.Policy)
 	if ended {
-		x.RevokedAt, x.RevokeReason = x.endedAt(now, s.opts.Policy), own
+		x.RevokedAt, x.RevokeReason = x.EndTime(now, s.opts.Policy), own
 		by = Actor{}
 	} else {
 		x.RevokedAt, x.RevokeReason, x.RevokedBy = now, reason, by.User

@@ -226,7 +226,7 @@ func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]Session, e
 		var err error
 		out, err = sessionsInSetTx(tx, set, func(x Session) bool {
 			s.MergeUnflushed(&x)
-			return x.endedAt(now, s.opts.Policy).After(since)
+			return x.EndTime(now, s.opts.Policy).After(since)
 		})
 		return err
 	})
@@ -237,7 +237,7 @@ func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]Session, e
 		s.MergeUnflushed(&out[i])
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		return out[i].endedAt(now, s.opts.Policy).Before(out[j].endedAt(now, s.opts.Policy))
+		return out[i].EndTime(now, s.opts.Policy).Before(out[j].EndTime(now, s.opts.Policy))
 	})
 	return out, nil
 }

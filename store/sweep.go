@@ -50,7 +50,7 @@ func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch
 // activity not yet flushed (which keeps a session alive).
 func (s *Store) doomed(x Session, now time.Time, retention time.Duration) bool {
 	s.MergeUnflushed(&x)
-	end := x.endedAt(now, s.opts.Policy)
+	end := x.EndTime(now, s.opts.Policy)
 	return !end.IsZero() && now.Sub(end) >= retention
 }
 

@@ -56,7 +56,7 @@ func (s *Store) endBy(x sessionRow, reason store.Reason, by store.Actor, now tim
 	s.MergeUnflushed(&x.Session)
 	ended, own := x.Ended(now, s.opts.Policy)
 	if ended {
-		x.RevokedAt, x.RevokeReason = endedAt(x.Session, now, s.opts.Policy), own
+		x.RevokedAt, x.RevokeReason = x.EndTime(now, s.opts.Policy), own
 		return ending{x, store.Actor{}}, false
 	}
 	x.RevokedAt, x.RevokeReason, x.RevokedBy = now, reason, by.User

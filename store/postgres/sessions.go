@@ -212,28 +212,13 @@ func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]store.Sess
 	var out []store.Session
 	for _, x := range list {
 		s.MergeUnflushed(&x.Session)
-		if endedAt(x.Session, now, s.opts.Policy).After(since) {
+		if x.EndTime(now, s.opts.Policy).After(since) {
 			out = append(out, x.Session)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		return endedAt(out[i], now, s.opts.Policy).Before(endedAt(out[j], now, s.opts.Policy))
+		return out[i].EndTime(now, s.opts.Policy).Before(out[j].EndTime(now, s.opts.Policy))
 	})
 	return out, nil
 }
 
-// endedAt is when x ended, for the sweeper's retention period; zero if
-// it is live. (The bbolt store's rule, store.Session.endedAt.)
-func endedAt(x store.Session, now time.Time, p store.Policy) time.Time {
-	ended, reason := x.Ended(now, p)
-	switch {
-	case !ended:
-		return time.Time{}
-	case !x.RevokedAt.IsZero():
-		return x.RevokedAt
-	case reason == store.ReasonLifetime:
-		return x.CreatedAt.Add(p.MaxLifetime)
-	default:
-		return x.LastActive.Add(p.IdleTimeout)
-	}
-}
