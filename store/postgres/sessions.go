@@ -221,4 +221,3 @@ func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]store.Sess
 	})
 	return out, nil
 }
-
