@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"portal/store"
+	"portal/store/bolt"
 )
 
 // twoUsers is a store with two users of one account, named "Name EMAIL".
-func twoUsers(t *testing.T) (*store.Store, []store.User) {
+func twoUsers(t *testing.T) (*bolt.Store, []store.User) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "portal.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "portal.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"portal/adminsock"
 	"portal/adminsock/adminsocktest"
-	"portal/store"
+	"portal/store/bolt"
 )
 
 // TestBackupRejectsBadCopy: whatever answers on the admin socket, a copy
@@ -55,7 +55,7 @@ func TestBackupRejectsBadCopy(t *testing.T) {
 		{"empty", "the file is empty", nil},
 		{"cut short", "the file is cut short", whole.Bytes()[:whole.Len()/2]},
 		{"bbolt, not portal", "no meta bucket", emptyBolt(t)},
-		{"newer schema", fmt.Sprintf("schema %d, and this binary knows 1 to %d", store.SchemaVersion+1, store.SchemaVersion), withMeta(t, whole.Bytes(), "schema_version", binary.BigEndian.AppendUint64(nil, store.SchemaVersion+1))},
+		{"newer schema", fmt.Sprintf("schema %d, and this binary knows 1 to %d", bolt.SchemaVersion+1, bolt.SchemaVersion), withMeta(t, whole.Bytes(), "schema_version", binary.BigEndian.AppendUint64(nil, bolt.SchemaVersion+1))},
 		{"no CSRF key", "no CSRF key", withMeta(t, whole.Bytes(), "csrf_key", nil)},
 	} {
 		q.SetBackup(c.body)
@@ -81,11 +81,11 @@ func withMeta(t *testing.T, b []byte, key string, v []byte) []byte {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := bolt.Open(path, 0o600, nil)
+	db, err := bbolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = db.Update(func(tx *bbolt.Tx) error {
 		if v == nil {
 			return tx.Bucket([]byte("meta")).Delete([]byte(key))
 		}
@@ -105,7 +105,7 @@ func withMeta(t *testing.T, b []byte, key string, v []byte) []byte {
 func emptyBolt(t *testing.T) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "empty.db")
-	db, err := bolt.Open(path, 0o600, nil)
+	db, err := bbolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"portal/adminsock"
-	"portal/store"
+	"portal/store/bolt"
 )
 
 // TestOnlineBackup takes a backup with `portal backup` while the server
@@ -46,7 +46,7 @@ func TestOnlineBackup(t *testing.T) {
 	if _, err := os.Stat(adminsock.Path(db)); !os.IsNotExist(err) {
 		t.Fatalf("admin socket left behind after shutdown: %v", err)
 	}
-	st, err := store.Open(dest, store.Options{})
+	st, err := bolt.Open(dest, bolt.Options{})
 	if err != nil {
 		t.Fatalf("the backup does not open: %v", err)
 	}
@@ -55,7 +55,7 @@ func TestOnlineBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every demo user the server's own file holds is in the copy.
-	orig, err := store.Open(db, store.Options{Timeout: 5 * time.Second})
+	orig, err := bolt.Open(db, bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"portal/adminsock"
 	"portal/store"
+	"portal/store/bolt"
 )
 
 // cmdBackup writes a consistent copy of the database to FILE.tmp, syncs
@@ -47,7 +48,7 @@ func cmdBackup(c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "Wrote a %d-byte backup of %s to %s.\n", n, st.Path(), dest)
 		return nil
 	})
-	if err == nil || !errors.Is(err, store.ErrLocked) {
+	if err == nil || !errors.Is(err, bolt.ErrLocked) {
 		return err
 	}
 	lockErr := err
@@ -66,7 +67,7 @@ func cmdBackup(c *cli, args []string) error {
 }
 
 // writeBackup has backup write the copy to dest+".tmp", checks it
-// (store.CheckFile) and only then renames it to dest. A copy that fails the
+// (bolt.CheckFile) and only then renames it to dest. A copy that fails the
 // check is removed: a backup that would not restore is worse than none,
 // because it is trusted.
 func writeBackup(backup func(io.Writer) (int64, error), dest string) (n int64, err error) {
@@ -95,7 +96,7 @@ func writeBackup(backup func(io.Writer) (int64, error), dest string) (n int64, e
 	if err = f.Close(); err != nil {
 		return n, fmt.Errorf("cannot close %s: %w", tmp, err)
 	}
-	if err = store.CheckFile(tmp); err != nil {
+	if err = bolt.CheckFile(tmp); err != nil {
 		return n, fmt.Errorf("%w: the %d bytes are not a whole portal database (%v), so they were deleted and %s was not written", errBadBackup, n, err, dest)
 	}
 	if err = os.Rename(tmp, dest); err != nil {
@@ -109,5 +110,5 @@ func writeBackup(backup func(io.Writer) (int64, error), dest string) (n int64, e
 	return n, nil
 }
 
-// errBadBackup marks a copy that failed store.CheckFile.
+// errBadBackup marks a copy that failed bolt.CheckFile.
 var errBadBackup = errors.New("the backup failed its check")

@@ -25,6 +25,7 @@ import (
 	"portal/handlers"
 	"portal/password"
 	"portal/store"
+	"portal/store/bolt"
 )
 
 const cliPassword = "correct horse battery"
@@ -58,9 +59,9 @@ func mustCLI(t *testing.T, db, stdin string, args ...string) string {
 var cliPolicy = store.Policy{IdleTimeout: 12 * time.Hour, MaxLifetime: 14 * 24 * time.Hour}
 
 // cliOpenStore opens the database the way the server does.
-func cliOpenStore(t *testing.T, path string) *store.Store {
+func cliOpenStore(t *testing.T, path string) *bolt.Store {
 	t.Helper()
-	st, err := store.Open(path, store.Options{Policy: cliPolicy, Timeout: time.Second})
+	st, err := bolt.Open(path, bolt.Options{Policy: cliPolicy, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

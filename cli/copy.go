@@ -12,6 +12,7 @@ import (
 
 	"portal/server"
 	"portal/store"
+	"portal/store/bolt"
 	"portal/store/postgres"
 )
 
@@ -49,7 +50,7 @@ func cmdCopy(c *cli, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return c.withStore(*from, false, func(b store.Backend) error {
-		src, ok := b.(*store.Store)
+		src, ok := b.(*bolt.Store)
 		if !ok {
 			return fmt.Errorf("%s is not a bbolt database", b.Path())
 		}
@@ -58,7 +59,7 @@ func cmdCopy(c *cli, args []string) error {
 			return err
 		}
 		defer dst.Close()
-		export := func(fn func(store.Record) error) (store.Counts, error) { return store.Export(src, fn) }
+		export := func(fn func(store.Record) error) (store.Counts, error) { return bolt.Export(src, fn) }
 		n, err := postgres.Import(ctx, dst, export, *force)
 		var full *postgres.NotEmptyError
 		switch {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"portal/store"
+	"portal/store/bolt"
 )
 
 const (
@@ -357,9 +358,9 @@ func TestCrashDurability(t *testing.T) {
 	}
 
 	// The end state through the store's own API.
-	st, err := store.Open(path, store.Options{})
+	st, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
-		t.Fatalf("store.Open after the last kill: %v", err)
+		t.Fatalf("bolt.Open after the last kill: %v", err)
 	}
 	defer st.Close()
 	if err := st.Check(); err != nil {

@@ -25,11 +25,12 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"portal/demo"
 	"portal/internal/testbin"
 	"portal/store"
+	"portal/store/bolt"
 )
 
 // Helpers shared by the package's tests: the built binary and its
@@ -323,14 +324,14 @@ func (b *binBrowser) revoke(id string) (binResponse, error) {
 // --- databases --------------------------------------------------------------
 
 // fileSession reads the record of token straight from the file, read-only,
-// so checking it changes nothing (store.Open would write, and a Validate
+// so checking it changes nothing (bolt.Open would write, and a Validate
 // would queue last-active for Close to flush).
-func fileSession(t *testing.T, db *bolt.DB, token string) (store.Session, bool) {
+func fileSession(t *testing.T, db *bbolt.DB, token string) (store.Session, bool) {
 	t.Helper()
 	var s store.Session
 	found := false
 	h := store.HashToken(token)
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.View(func(tx *bbolt.Tx) error {
 		v := tx.Bucket([]byte("sessions")).Get(h[:])
 		if v == nil {
 			return nil
@@ -346,10 +347,10 @@ func fileSession(t *testing.T, db *bolt.DB, token string) (store.Session, bool) 
 
 // fileEvents reads a user's security activity straight from the file:
 // for each session id, the kinds of its events.
-func fileEvents(t *testing.T, db *bolt.DB, userID string) map[string][]store.EventKind {
+func fileEvents(t *testing.T, db *bbolt.DB, userID string) map[string][]store.EventKind {
 	t.Helper()
 	out := map[string][]store.EventKind{}
-	err := db.View(func(tx *bolt.Tx) error {
+	err := db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket([]byte("events")).Bucket([]byte(userID))
 		if b == nil {
 			return nil
@@ -369,9 +370,9 @@ func fileEvents(t *testing.T, db *bolt.DB, userID string) map[string][]store.Eve
 	return out
 }
 
-func openFileReadOnly(t *testing.T, path string) *bolt.DB {
+func openFileReadOnly(t *testing.T, path string) *bbolt.DB {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatalf("open %s read-only: %v", path, err)
 	}
@@ -381,9 +382,9 @@ func openFileReadOnly(t *testing.T, path string) *bolt.DB {
 // checkFile opens the database with the store and runs its full check.
 func checkFile(t *testing.T, path string) {
 	t.Helper()
-	st, err := store.Open(path, store.Options{Timeout: 5 * time.Second})
+	st, err := bolt.Open(path, bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
-		t.Fatalf("store.Open after the run: %v", err)
+		t.Fatalf("bolt.Open after the run: %v", err)
 	}
 	defer st.Close()
 	if err := st.Check(); err != nil {
@@ -394,7 +395,7 @@ func checkFile(t *testing.T, path string) {
 // seedFile writes a database with a user and a few sessions through the store.
 func seedFile(t *testing.T, path string) {
 	t.Helper()
-	st, err := store.Open(path, store.Options{})
+	st, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,13 +16,14 @@ import (
 
 	"portal/geo"
 	"portal/store"
+	"portal/store/bolt"
 )
 
 // seedStreamers writes users×perUser live sessions into a new database at
 // path and returns their tokens.
 func seedStreamers(t *testing.T, path string, users, perUser int) []string {
 	t.Helper()
-	st, err := store.Open(path, store.Options{})
+	st, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"portal/server"
 	"portal/store"
+	"portal/store/bolt"
 )
 
 // policy is the server's session policy, from the same environment
@@ -44,8 +45,8 @@ func (c *cli) openStore(path string, create bool) (store.Backend, error) {
 			return nil, fmt.Errorf("there is no database at %s; pass -db or set PORTAL_DB to the server's database file", path)
 		}
 	}
-	st, err := store.Open(path, store.Options{Timeout: 2 * time.Second, Policy: policy})
-	if errors.Is(err, store.ErrLocked) {
+	st, err := bolt.Open(path, bolt.Options{Timeout: 2 * time.Second, Policy: policy})
+	if errors.Is(err, bolt.ErrLocked) {
 		return nil, lockedError{path}
 	}
 	return st, err
@@ -69,11 +70,11 @@ func (c *cli) withStore(path string, create bool, fn func(store.Backend) error) 
 }
 
 // lockedError says a server holds the database. It unwraps to
-// store.ErrLocked so callers that can go through the server can tell.
+// bolt.ErrLocked so callers that can go through the server can tell.
 type lockedError struct{ path string }
 
 func (e lockedError) Error() string {
 	return fmt.Sprintf("the portal server is running on %s (the file is locked); stop it first, for example with 'systemctl stop portal', and run this command again", e.path)
 }
 
-func (e lockedError) Unwrap() error { return store.ErrLocked }
+func (e lockedError) Unwrap() error { return bolt.ErrLocked }

@@ -25,10 +25,11 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	bbolt "go.etcd.io/bbolt"
 
 	"portal/demo"
 	"portal/store"
+	"portal/store/bolt"
 )
 
 // --- start-up ---------------------------------------------------------------
@@ -235,7 +236,7 @@ func TestCorruptDatabase(t *testing.T) {
 	db := openFileReadOnly(t, good)
 	var used int64         // bytes the pages in use need
 	var sessionsRoot int64 // page holding the root of the sessions bucket
-	db.View(func(tx *bolt.Tx) error {
+	db.View(func(tx *bbolt.Tx) error {
 		used = tx.Size()
 		sessionsRoot = int64(tx.Bucket([]byte("sessions")).Root())
 		return nil
@@ -315,12 +316,12 @@ func TestSchemaNewer(t *testing.T) {
 	bin := buildPortal(t)
 	path := filepath.Join(t.TempDir(), "portal.db")
 	seedFile(t, path)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, store.SchemaVersion+1))
+	err = db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, bolt.SchemaVersion+1))
 	})
 	db.Close()
 	if err != nil {
@@ -331,8 +332,8 @@ func TestSchemaNewer(t *testing.T) {
 	// Refusing must not have rewritten the version.
 	db = openFileReadOnly(t, path)
 	defer db.Close()
-	db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket([]byte("meta")).Get([]byte("schema_version")); binary.BigEndian.Uint64(v) != store.SchemaVersion+1 {
+	db.View(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket([]byte("meta")).Get([]byte("schema_version")); binary.BigEndian.Uint64(v) != bolt.SchemaVersion+1 {
 			t.Errorf("schema version is now %d", binary.BigEndian.Uint64(v))
 		}
 		return nil
@@ -346,7 +347,7 @@ func TestSweepAtStart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "portal.db")
 	now := time.Now()
 	clock := now.Add(-48 * time.Hour)
-	st, err := store.Open(path, store.Options{Now: func() time.Time { return clock }})
+	st, err := bolt.Open(path, bolt.Options{Now: func() time.Time { return clock }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +393,7 @@ func TestSweepAtStart(t *testing.T) {
 		t.Fatalf("exit code %d; output:\n%s", code, p.out)
 	}
 
-	st, err = store.Open(path, store.Options{})
+	st, err = bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,13 @@ import (
 
 	"portal/geo"
 	"portal/store"
+	"portal/store/bolt"
 )
 
-func open(t *testing.T) (*store.Store, *geo.Resolver) {
+func open(t *testing.T) (*bolt.Store, *geo.Resolver) {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "portal.db"), store.Options{Policy: store.Policy{IdleTimeout: 12 * time.Hour, MaxLifetime: 14 * 24 * time.Hour}})
+	st, err := bolt.Open(filepath.Join(dir, "portal.db"), bolt.Options{Policy: store.Policy{IdleTimeout: 12 * time.Hour, MaxLifetime: 14 * 24 * time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"portal/internal/pgtest"
 	"portal/store"
+	"portal/store/bolt"
 	"portal/store/postgres"
 )
 
@@ -125,7 +126,7 @@ func openStore(t testing.TB, dir string, policy store.Policy, now func() time.Ti
 			Policy: policy, Now: now, MaxSessionsPerUser: maxSessions, Notifier: notifier,
 		})
 	} else {
-		st, err = store.Open(filepath.Join(dir, "portal.db"), store.Options{
+		st, err = bolt.Open(filepath.Join(dir, "portal.db"), bolt.Options{
 			Policy: policy, Now: now, MaxSessionsPerUser: maxSessions, Notifier: notifier,
 		})
 	}
@@ -145,7 +146,7 @@ func reopenStore(t testing.TB, path string, policy store.Policy, now func() time
 	if onPostgres() {
 		st, err = postgres.Open(context.Background(), path, postgres.Options{Policy: policy, Now: now})
 	} else {
-		st, err = store.Open(path, store.Options{Policy: policy, Now: now})
+		st, err = bolt.Open(path, bolt.Options{Policy: policy, Now: now})
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"portal/store"
+	"portal/store/bolt"
 	"portal/store/postgres"
 )
 
@@ -50,7 +51,7 @@ func OpenDB(ctx context.Context, db string, o DBOptions) (store.Backend, error) 
 			PoolSize: o.PoolSize, ConnectTimeout: o.ConnectTimeout,
 		})
 	}
-	return store.Open(db, store.Options{
+	return bolt.Open(db, bolt.Options{
 		Policy: o.Policy, MaxSessionsPerUser: o.MaxSessions, Notifier: o.Notifier, Timeout: o.LockTimeout,
 	})
 }

@@ -25,6 +25,7 @@ import (
 	"portal/handlers"
 	"portal/live"
 	"portal/store"
+	"portal/store/bolt"
 )
 
 // Logger is the logger -log-format asks for, writing to w.
@@ -182,8 +183,8 @@ func (s *Server) Close() error {
 // under the same name. A damaged or foreign file is deleted all the same,
 // since starting afresh is what -demo-reset asks for.
 func resetDemoDB(path string) error {
-	if err := store.Remove(path, 0); err != nil {
-		if errors.Is(err, store.ErrLocked) {
+	if err := bolt.Remove(path, 0); err != nil {
+		if errors.Is(err, bolt.ErrLocked) {
 			return fmt.Errorf("%w; stop it before -demo-reset", err)
 		}
 		return err

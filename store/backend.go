@@ -74,5 +74,3 @@ type Backend interface {
 	UserEventsVersion(userID string) (uint64, error)
 	SweepEvents(ctx context.Context, retention time.Duration, batch int) (int, error)
 }
-
-var _ Backend = (*Store)(nil)

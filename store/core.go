@@ -182,3 +182,12 @@ func (c *Core) KeepsUser(userID string) (list, version bool) {
 	_, version = c.cache.versions[userID]
 	return list, version
 }
+
+// InFlight is the cached entry for the session under h as a request that
+// validated it holds it, and Queue queues such an entry for the next
+// flush as that request's touch would: for tests of what a revoke does to
+// requests already past validation.
+func (c *Core) InFlight(h TokenHash) *Tracked { return c.cache.peek(h) }
+
+// Queue: see InFlight.
+func (c *Core) Queue(h TokenHash, e *Tracked) { c.pending.Add(h, e) }

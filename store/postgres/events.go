@@ -12,10 +12,6 @@ import (
 	"portal/store"
 )
 
-// maxEventsPerUser is the bbolt store's bound on a user's log: past it,
-// the oldest events go.
-const maxEventsPerUser = 1000
-
 // userEvent is an event and the user whose log it goes in.
 type userEvent struct {
 	userID string
@@ -23,7 +19,7 @@ type userEvent struct {
 }
 
 // addEventsTx records events in tx in the order given, with one INSERT,
-// then trims each user's log to maxEventsPerUser. Events are written in
+// then trims each user's log to store.MaxEventsPerUser. Events are written in
 // the transaction that makes the change they record, as in the bbolt
 // store, so neither exists without the other; fx moves the users'
 // event versions on.
@@ -53,7 +49,7 @@ func addEventsTx(ctx context.Context, tx pgx.Tx, fx *effects, evs []userEvent) e
 	slices.Sort(users)
 	for _, u := range slices.Compact(users) {
 		_, err := tx.Exec(ctx, `DELETE FROM events WHERE user_id = $1 AND seq IN (
-			SELECT seq FROM events WHERE user_id = $1 ORDER BY at DESC, seq DESC OFFSET $2)`, u, maxEventsPerUser)
+			SELECT seq FROM events WHERE user_id = $1 ORDER BY at DESC, seq DESC OFFSET $2)`, u, store.MaxEventsPerUser)
 		if err != nil {
 			return fmt.Errorf("trim the activity of user %s: %w", u, err)
 		}

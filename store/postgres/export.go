@@ -26,7 +26,7 @@ func (e *NotEmptyError) Error() string {
 func (e *NotEmptyError) Is(target error) bool { return target == ErrNotEmpty }
 
 // Exporter hands every record of a store to fn and returns how many it
-// handed over (store.Export, bound to its store).
+// handed over (bolt.Export, bound to its store).
 type Exporter func(fn func(store.Record) error) (store.Counts, error)
 
 // Import writes everything export hands over into s's database in one

@@ -11,6 +11,7 @@ import (
 	"portal/geo"
 	"portal/internal/pgtest"
 	"portal/store"
+	"portal/store/bolt"
 )
 
 // bboltSource is a bbolt database with a partner managing a client, a
@@ -18,7 +19,7 @@ import (
 // partner, and expired without a record yet; events of each kind,
 // grouped failed sign-ins among them.
 type bboltSource struct {
-	st                   *store.Store
+	st                   *bolt.Store
 	partner, client      store.Account
 	partnerUser, user    store.User
 	live, revoked, idle  string // tokens
@@ -28,7 +29,7 @@ type bboltSource struct {
 
 func newBboltSource(t *testing.T, clk *clock) *bboltSource {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "portal.db"), store.Options{Now: clk.Now, Policy: testPolicy})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "portal.db"), bolt.Options{Now: clk.Now, Policy: testPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func newBboltSource(t *testing.T, clk *clock) *bboltSource {
 }
 
 func (src *bboltSource) export(fn func(store.Record) error) (store.Counts, error) {
-	return store.Export(src.st, fn)
+	return bolt.Export(src.st, fn)
 }
 
 // TestImport: a bbolt database copied into PostgreSQL works as it did:

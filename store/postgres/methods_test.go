@@ -1,10 +1,9 @@
 package postgres
 
 import (
+	"portal/store/bolt"
 	"reflect"
 	"testing"
-
-	"portal/store"
 )
 
 // TestSameMethodsAsBbolt: the Store has every exported method of the
@@ -22,7 +21,7 @@ func TestSameMethodsAsBbolt(t *testing.T) {
 		}
 		return out
 	}
-	bbolt, pg := methods(&store.Store{}), methods(&Store{})
+	bbolt, pg := methods(&bolt.Store{}), methods(&Store{})
 	for name, want := range bbolt {
 		got, ok := pg[name]
 		switch {

@@ -22,7 +22,7 @@ import (
 )
 
 // Options configure Open. The session fields mean what they mean in
-// store.Options.
+// bolt.Options.
 type Options struct {
 	// Policy is the idle timeout and maximum lifetime of sessions.
 	Policy store.Policy
@@ -40,7 +40,7 @@ type Options struct {
 	// so a database that stops answering fails calls instead of hanging.
 	QueryTimeout time.Duration
 	// Notifier hears of every committed change to sessions, as in
-	// store.Options: those made through this Store once they commit, and
+	// bolt.Options: those made through this Store once they commit, and
 	// those other instances on the same database commit once this one's
 	// listener hears of them, in both cases after this Store's cache has
 	// forgotten what they made stale. nil: nobody hears.
@@ -53,7 +53,7 @@ type Options struct {
 }
 
 // Store is the PostgreSQL-backed store: the same methods, with the same
-// meaning, as *store.Store. It is safe for concurrent use, and several
+// meaning, as *bolt.Store. It is safe for concurrent use, and several
 // processes may share one database.
 type Store struct {
 	*store.Core

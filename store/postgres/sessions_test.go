@@ -141,21 +141,21 @@ func TestSweepEventsAndBound(t *testing.T) {
 	c := newClock()
 	s := mustOpen(t, Options{Now: c.Now})
 	u := mustUser(t, s, store.RoleClientAdmin)
-	batch := make([]store.SessionFor, maxEventsPerUser+5)
+	batch := make([]store.SessionFor, store.MaxEventsPerUser+5)
 	for i := range batch {
 		batch[i] = store.SessionFor{UserID: u.ID}
 	}
 	if _, _, err := s.CreateSessions(batch); err != nil {
 		t.Fatal(err)
 	}
-	if n := sqlInt(t, s, "SELECT count(*) FROM events WHERE user_id = $1", u.ID); n != maxEventsPerUser {
-		t.Errorf("%d events kept, want the bound %d", n, maxEventsPerUser)
+	if n := sqlInt(t, s, "SELECT count(*) FROM events WHERE user_id = $1", u.ID); n != store.MaxEventsPerUser {
+		t.Errorf("%d events kept, want the bound %d", n, store.MaxEventsPerUser)
 	}
 	c.Advance(time.Hour)
 	mustSession(t, s, u.ID, store.NewSession{})
 	n, err := s.SweepEvents(context.Background(), 30*time.Minute, 300)
-	if err != nil || n != maxEventsPerUser-1 {
-		t.Errorf("SweepEvents = %d, %v; want %d", n, err, maxEventsPerUser-1)
+	if err != nil || n != store.MaxEventsPerUser-1 {
+		t.Errorf("SweepEvents = %d, %v; want %d", n, err, store.MaxEventsPerUser-1)
 	}
 	p, _ := s.UserEvents(u.ID, store.EventQuery{})
 	if p.Total != 1 || p.Pages != 1 {

@@ -1,0 +1,207 @@
+package bolt
+
+import (
+	"fmt"
+	"portal/store"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// CreateAccount adds an account.
+func (s *Store) CreateAccount(name string, kind store.AccountKind) (store.Account, error) {
+	a := store.Account{ID: newID(), Name: name, Kind: kind, CreatedAt: s.now().UTC()}
+	err := s.update(func(tx *bbolt.Tx) error {
+		return put(getAccountsBucket(tx), []byte(a.ID), a)
+	})
+	if err != nil {
+		return store.Account{}, fmt.Errorf("store: create account %q: %w", name, err)
+	}
+	return a, nil
+}
+
+// AccountByID returns the account with id, or ErrNotFound.
+func (s *Store) AccountByID(id string) (store.Account, error) {
+	var a store.Account
+	err := s.db.View(func(tx *bbolt.Tx) error { return get(getAccountsBucket(tx), []byte(id), &a) })
+	return a, err
+}
+
+// Accounts lists every account.
+func (s *Store) Accounts() ([]store.Account, error) {
+	var out []store.Account
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := getAccountsBucket(tx)
+		return b.ForEach(func(k, _ []byte) error {
+			var a store.Account
+			if err := get(b, k, &a); err != nil {
+				return err
+			}
+			out = append(out, a)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// CreateUser adds a user to an existing account. The role must suit the
+// account's kind: customer roles in client accounts, partner roles in
+// partner accounts.
+func (s *Store) CreateUser(in store.NewUser) (store.User, error) {
+	out, err := s.CreateUsers([]store.NewUser{in})
+	if err != nil {
+		return store.User{}, err
+	}
+	return out[0], nil
+}
+
+// CreateUsers adds many users in one transaction; all or none are added.
+func (s *Store) CreateUsers(in []store.NewUser) ([]store.User, error) {
+	now := s.now().UTC()
+	out := make([]store.User, len(in))
+	for i, n := range in {
+		out[i] = store.User{ID: newID(), AccountID: n.AccountID, Email: store.NormalizeEmail(n.Email), Name: n.Name, Role: n.Role, PasswordHash: n.PasswordHash, CreatedAt: now}
+	}
+	err := s.update(func(tx *bbolt.Tx) error {
+		for _, u := range out {
+			if err := createUserTx(tx, u); err != nil {
+				return fmt.Errorf("create user %s: %w", u.Email, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return out, nil
+}
+
+func createUserTx(tx *bbolt.Tx, u store.User) error {
+	var a store.Account
+	if err := get(getAccountsBucket(tx), []byte(u.AccountID), &a); err != nil {
+		return fmt.Errorf("account %s: %w", u.AccountID, err)
+	}
+	if !u.Role.Valid() || u.Role.AccountKind() != a.Kind {
+		return fmt.Errorf("role %q does not belong in a %s account", u.Role, a.Kind)
+	}
+	byEmail := getUsersByEmailBucket(tx)
+	if byEmail.Get([]byte(u.Email)) != nil {
+		return store.ErrEmailTaken
+	}
+	if err := byEmail.Put([]byte(u.Email), []byte(u.ID)); err != nil {
+		return err
+	}
+	set, err := createAccountUsersBucket(tx, u.AccountID)
+	if err != nil {
+		return err
+	}
+	if err := set.Put([]byte(u.ID), nil); err != nil {
+		return err
+	}
+	return put(getUsersBucket(tx), []byte(u.ID), u)
+}
+
+// UserByID returns the user with id, or ErrNotFound.
+func (s *Store) UserByID(id string) (store.User, error) {
+	var u store.User
+	err := s.db.View(func(tx *bbolt.Tx) error { return get(getUsersBucket(tx), []byte(id), &u) })
+	return u, err
+}
+
+// UserByEmail returns the user with that email (any case), or ErrNotFound.
+func (s *Store) UserByEmail(email string) (store.User, error) {
+	var u store.User
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		id := getUsersByEmailBucket(tx).Get([]byte(store.NormalizeEmail(email)))
+		if id == nil {
+			return store.ErrNotFound
+		}
+		return get(getUsersBucket(tx), id, &u)
+	})
+	return u, err
+}
+
+// Users lists every user.
+func (s *Store) Users() ([]store.User, error) {
+	var out []store.User
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		b := getUsersBucket(tx)
+		return b.ForEach(func(k, _ []byte) error {
+			var u store.User
+			if err := get(b, k, &u); err != nil {
+				return err
+			}
+			out = append(out, u)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// SetPasswordHash replaces a user's password hash. With revokeSessions, the
+// user's sessions other than keepID (all of them if keepID is "") are
+// revoked in the same transaction.
+func (s *Store) SetPasswordHash(userID, hash string, revokeSessions bool, keepID string) (revoked int, err error) {
+	var revoke store.Reason
+	if revokeSessions {
+		revoke = store.ReasonPasswordChanged
+	}
+	changed := &store.Event{At: s.now(), Kind: store.EventPasswordChanged, By: store.Actor{Session: keepID}}
+	revoked, err = s.updateUser(userID, func(u *store.User) { u.PasswordHash = hash }, revoke, keepID, changed)
+	if err != nil {
+		return 0, fmt.Errorf("store: set password of user %s: %w", userID, err)
+	}
+	return revoked, nil
+}
+
+// SetUserDisabled disables or re-enables a user. Disabling revokes all of
+// the user's sessions in the same transaction.
+func (s *Store) SetUserDisabled(userID string, disabled bool) (revoked int, err error) {
+	var revoke store.Reason
+	if disabled {
+		revoke = store.ReasonUserDisabled
+	}
+	revoked, err = s.updateUser(userID, func(u *store.User) { u.Disabled = disabled }, revoke, "", nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: disable user %s: %w", userID, err)
+	}
+	return revoked, nil
+}
+
+// updateUser applies change to one user, records event if there is one
+// and, if revoke is set, revokes the user's sessions other than keepID
+// (the session that made the change, if any), all in one transaction.
+// Afterwards all of the user's sessions leave the cache, since they carry
+// the old user.
+func (s *Store) updateUser(userID string, change func(*store.User), revoke store.Reason, keepID string, event *store.Event) (revoked int, err error) {
+	var all []store.TokenHash
+	err = s.update(func(tx *bbolt.Tx) error {
+		b := getUsersBucket(tx)
+		var u store.User
+		if err := get(b, []byte(userID), &u); err != nil {
+			return err
+		}
+		change(&u)
+		if err := put(b, []byte(userID), u); err != nil {
+			return err
+		}
+		all = userSessionHashesTx(tx, userID)
+		// Forgotten before the change is published, as notify does for one
+		// session: a listener re-reading a session must see the new user.
+		tx.OnCommit(func() { s.Forget(all...) })
+		s.notify(tx, store.TokenHash{}, store.Change{Kind: store.UserChanged, UserID: userID})
+		if event != nil {
+			if err := addEventTx(tx, userID, *event); err != nil {
+				return err
+			}
+		}
+		if revoke == "" {
+			return nil
+		}
+		revoked, _, err = s.revokeUserSessionsTx(tx, userID, keepID, revoke, store.Actor{Session: keepID}, s.now().UTC())
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return revoked, nil
+}
