@@ -69,7 +69,7 @@ func TestLiveStreamsAndRevokes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := startPortal(fx.DB, loc, log, portalOptions{Flush: time.Hour})
+	p, err := startPortal(fx.DB, testGeoDB(t), log, portalOptions{Flush: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +87,8 @@ func TestLiveStreamsAndRevokes(t *testing.T) {
 	}
 	c := newStreamClients()
 	defer c.closeAll()
-	if o := c.open(p.base, cookies, 4); o.Opened != 15 || o.Failed != 0 || p.hub.Len() != 15 {
-		t.Fatalf("opened %d, failed %d (%s), hub holds %d", o.Opened, o.Failed, o.FirstErr, p.hub.Len())
+	if o := c.open(p.base, cookies, 4); o.Opened != 15 || o.Failed != 0 || p.srv.Hub().Len() != 15 {
+		t.Fatalf("opened %d, failed %d (%s), hub holds %d", o.Opened, o.Failed, o.FirstErr, p.srv.Hub().Len())
 	}
 	jobs := revokeJobs(fx.Streamed, 0, 3, func(u, i int) int { return u*streamsPerUser + i })
 	r := c.revoke(p.base, jobs, 0)
@@ -102,9 +102,9 @@ func TestLiveStreamsAndRevokes(t *testing.T) {
 			t.Fatalf("stream %d did not read its end event", j.Stream)
 		}
 	}
-	for deadline := time.Now().Add(5 * time.Second); p.hub.Len() != 12; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); p.srv.Hub().Len() != 12; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("hub holds %d streams after 3 of 15 ended", p.hub.Len())
+			t.Fatalf("hub holds %d streams after 3 of 15 ended", p.srv.Hub().Len())
 		}
 	}
 	quiet := c.revoke(p.base, revokeJobs(fx.Quiet, 0, 2, func(int, int) int { return -1 }), 0)

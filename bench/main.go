@@ -69,7 +69,7 @@ type config struct {
 
 // portal is how the scenarios' portals run.
 func (c config) portal() portalOptions {
-	return portalOptions{Flush: c.Flush, NoHub: !c.Hub}
+	return portalOptions{Flush: c.Flush, NoHub: !c.Hub, Pool: c.PG.Pool}
 }
 
 // loop says how the load generator paces requests.

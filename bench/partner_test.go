@@ -61,7 +61,7 @@ func TestPartnerScenarios(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := startPortal(path, loc, log, portalOptions{Flush: time.Hour})
+	p, err := startPortal(path, testGeoDB(t), log, portalOptions{Flush: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,12 +149,8 @@ func TestPartnerTargets(t *testing.T) {
 func BenchmarkHandlerPartner(b *testing.B) {
 	loc := testLocator(b)
 	path, fs := seedPartnerStore(b, loc, partnerClientCounts, partnerUsers, partnerPerUser, 1)
-	st, err := store.Open(path, storeOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	h := testHandler(b, st, loc)
+	srv := testServer(b, path, true)
+	st, h := srv.Store(), srv.App().Handler()
 	other, err := st.CreateAccount("Bench Unmanaged Ltd", store.AccountClient)
 	if err != nil {
 		b.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"time"
 
@@ -40,7 +39,7 @@ var pgSettings = []string{
 // fsynced to), or the server of -pg-url.
 type pgServer struct {
 	cluster *pgtest.Cluster // nil with -pg-url
-	admin   string     // URL of a database to run CREATE DATABASE from
+	admin   string          // URL of a database to run CREATE DATABASE from
 	made    []string
 }
 
@@ -113,28 +112,6 @@ func (p *pgServer) close(keep bool) error {
 	return errors.Join(errs...)
 }
 
-// pgStoreOptions are storeOptions for the PostgreSQL store, publishing to
-// hub if there is one.
-func pgStoreOptions(cfg pgConfig, hub store.Notifier) postgres.Options {
-	o := storeOptions()
-	return postgres.Options{Policy: o.Policy, MaxSessionsPerUser: o.MaxSessionsPerUser, PoolSize: cfg.Pool, Notifier: hub}
-}
-
-// startPGPortal serves the app on the PostgreSQL database at dbURL, wired
-// as startPortal wires a bbolt one.
-func startPGPortal(ctx context.Context, cfg pgConfig, dbURL string, loc handlers.Locator, log *slog.Logger, opts portalOptions) (*portal, error) {
-	hub := opts.newHub()
-	var n store.Notifier
-	if hub != nil {
-		n = hub
-	}
-	st, err := postgres.Open(ctx, dbURL, pgStoreOptions(cfg, n))
-	if err != nil {
-		return nil, err
-	}
-	return servePortal(st, hub, loc, log, opts)
-}
-
 // withPGSeed creates database name (from template unless "") and runs fn
 // with a seeder on it that writes users and sessions with COPY. The
 // seeding connections commit without waiting for the disk
@@ -152,7 +129,7 @@ func withPGSeed(ctx context.Context, srv *pgServer, cfg pgConfig, name, template
 	q := u.Query()
 	q.Set("synchronous_commit", "off")
 	u.RawQuery = q.Encode()
-	st, err := postgres.Open(ctx, u.String(), pgStoreOptions(cfg, nil))
+	st, err := postgres.Open(ctx, u.String(), postgres.Options{Policy: storeOptions().Policy, PoolSize: cfg.Pool})
 	if err != nil {
 		return "", err
 	}
