@@ -40,15 +40,7 @@ func TestActivityScenarios(t *testing.T) {
 	if err := snapshot(srv.Store(), path); err != nil {
 		t.Fatal(err)
 	}
-	log, err := newLogger("discard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startPortal(path, testGeoDB(t), log, portalOptions{Flush: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	p := testPortal(t, path)
 	if err := checkActivity(p.base, f); err != nil {
 		t.Fatal(err)
 	}

@@ -68,6 +68,26 @@ func testServer(tb testing.TB, db string, hub bool) *server.Server {
 	return srv
 }
 
+// testPortal runs the portal on db as the benchmark does, with no request
+// log and no timer flush during the test, until t ends.
+func testPortal(t *testing.T, db string) *portal {
+	t.Helper()
+	log, err := newLogger("discard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startPortal(db, testGeoDB(t), log, portalOptions{Flush: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.close(); err != nil {
+			t.Errorf("shut the portal down: %v", err)
+		}
+	})
+	return p
+}
+
 // testPasswordHash is a well-formed hash nobody signs in with.
 const testPasswordHash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
 

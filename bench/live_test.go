@@ -65,15 +65,7 @@ func TestLiveStreamsAndRevokes(t *testing.T) {
 		t.Fatalf("seeded %d streamed users (%d others for the second), quiet second %d others",
 			len(fx.Streamed), len(fx.Streamed[1].Others), len(fx.Quiet[1].Others))
 	}
-	log, err := newLogger("discard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startPortal(fx.DB, testGeoDB(t), log, portalOptions{Flush: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	p := testPortal(t, fx.DB)
 	for _, users := range [][]liveUser{fx.Streamed, fx.Quiet} {
 		if err := fetchActorsCSRF(p.base, users); err != nil {
 			t.Fatal(err)

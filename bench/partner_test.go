@@ -57,15 +57,7 @@ func TestPartnerScenarios(t *testing.T) {
 			t.Fatalf("partner of %d clients: %d users, %d logins, %d search terms", f.Clients, len(f.UserIDs), len(f.Logins), len(f.Terms))
 		}
 	}
-	log, err := newLogger("discard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startPortal(path, testGeoDB(t), log, portalOptions{Flush: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	p := testPortal(t, path)
 
 	scenarios := partnerScenarios(p, fs, workers, "", "")
 	if len(scenarios) != len(partnerKinds)*len(fs) {
