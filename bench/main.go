@@ -1,6 +1,6 @@
-// Command bench is the portal's load benchmark. It starts the real app
-// (handlers.New on store.Open over temporary bbolt files) next to two
-// baselines in the same process, drives each over loopback HTTP with a
+// Command bench is the portal's load benchmark. It starts the real portal
+// (server.New and Run, as the binary does, over temporary bbolt files) next
+// to two baselines in the same process, drives each over loopback HTTP with a
 // fixed number of closed-loop workers for a fixed time, alternating the
 // order of scenarios between runs, and prints one line per scenario:
 //
