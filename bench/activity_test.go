@@ -8,20 +8,15 @@ import (
 	"time"
 
 	"portal/geo"
-	"portal/store"
+	"portal/server"
 )
 
-// activityStore seeds workers users of each activity scenario into a
-// fresh store and opens it.
-func activityStore(tb testing.TB, workers int) (*store.Store, activityFixture, login) {
+// activityServer seeds workers users of each activity scenario into the
+// store of a fresh testServer.
+func activityServer(tb testing.TB, workers int) (*server.Server, activityFixture, login) {
 	tb.Helper()
-	loc := testLocator(tb)
-	st, err := store.Open(filepath.Join(tb.TempDir(), "activity.db"), storeOptions())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	s, err := newSeeder(st, loc, testPasswordHash)
+	srv := testServer(tb, filepath.Join(tb.TempDir(), "activity.db"), true)
+	s, err := newSeeder(srv.Store(), testLocator(tb), testPasswordHash)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -34,26 +29,18 @@ func activityStore(tb testing.TB, workers int) (*store.Store, activityFixture, l
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return st, f, few[0]
+	return srv, f, few[0]
 }
 
 // TestActivityScenarios checks that the activity scenarios' pages hold
 // what they claim, and that a short load run of each gets no error.
 func TestActivityScenarios(t *testing.T) {
-	st, f, few := activityStore(t, 2)
+	srv, f, few := activityServer(t, 2)
 	path := filepath.Join(t.TempDir(), "snapshot.db")
-	if err := snapshot(st, path); err != nil {
+	if err := snapshot(srv.Store(), path); err != nil {
 		t.Fatal(err)
 	}
-	log, err := newLogger("discard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startPortal(path, testLocator(t), log, portalOptions{Flush: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	p := testPortal(t, path)
 	if err := checkActivity(p.base, f); err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +88,8 @@ func TestActivityTargets(t *testing.T) {
 //
 //	go test -run '^$' -bench HandlerActivity ./bench/
 func BenchmarkHandlerActivity(b *testing.B) {
-	st, f, few := activityStore(b, 1)
-	h := testHandler(b, st, testLocator(b))
+	srv, f, few := activityServer(b, 1)
+	st, h := srv.Store(), srv.App().Handler()
 	event := func(userID string) func() {
 		return func() {
 			st.RecordSignInFailure(userID, geo.Place{Network: "198.51.100.0/24", Masked: "198.51.100.x"}, false)

@@ -11,9 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"portal/geo"
-	"portal/handlers"
-	"portal/live"
-	"portal/store"
+	"portal/server"
 )
 
 // The Handler benchmarks call each app's fasthttp handler directly, with
@@ -32,14 +30,8 @@ type portalFixture struct {
 
 func newPortalFixture(b *testing.B, hub bool) portalFixture {
 	b.Helper()
-	dir := b.TempDir()
-	loc := testLocator(b)
-	st, err := store.Open(filepath.Join(dir, "portal.db"), storeOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	s, err := newSeeder(st, loc, testPasswordHash)
+	srv := testServer(b, filepath.Join(b.TempDir(), "portal.db"), hub)
+	s, err := newSeeder(srv.Store(), testLocator(b), testPasswordHash)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,47 +43,68 @@ func newPortalFixture(b *testing.B, hub bool) portalFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return portalFixture{handler: testHandlerWith(b, st, loc, hub), few: few[0], many: many[0]}
+	return portalFixture{handler: srv.App().Handler(), few: few[0], many: many[0]}
 }
 
-// testHandler is the real app on st, logging like the benchmark, with
-// live updates on: pages render the stream's attributes. (st need not
-// publish to the hub; these benchmarks open no stream.)
-func testHandler(tb testing.TB, st *store.Store, loc handlers.Locator) fasthttp.RequestHandler {
-	tb.Helper()
-	return testHandlerWith(tb, st, loc, true)
-}
-
-// testHandlerWith is testHandler, without live updates if !hub (as before
-// issue 17), to compare.
-func testHandlerWith(tb testing.TB, st *store.Store, loc handlers.Locator, hub bool) fasthttp.RequestHandler {
+// testServer is the portal on db as the benchmark starts it, logging
+// like it, but not running: the Handler benchmarks call its app's handler
+// with no flush loop, and with live updates only if hub (without, as
+// before issue 17, to compare). It is closed when tb ends.
+func testServer(tb testing.TB, db string, hub bool) *server.Server {
 	tb.Helper()
 	log, err := newLogger("text")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var h *live.Hub
-	if hub {
-		h = live.NewHub(live.Options{})
-	}
-	app, err := handlers.New(st, loc, portalConfig(log, h, 0))
+	cfg, err := serverConfig(db, testGeoDB(tb), portalOptions{Flush: time.Hour, NoHub: !hub})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return app.Handler()
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// testPortal runs the portal on db as the benchmark does, with no request
+// log and no timer flush during the test, until t ends.
+func testPortal(t *testing.T, db string) *portal {
+	t.Helper()
+	log, err := newLogger("discard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startPortal(db, testGeoDB(t), log, portalOptions{Flush: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.close(); err != nil {
+			t.Errorf("shut the portal down: %v", err)
+		}
+	})
+	return p
 }
 
 // testPasswordHash is a well-formed hash nobody signs in with.
 const testPasswordHash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
 
-// testLocator is the demo GeoIP database, closed when the test ends.
-func testLocator(tb testing.TB) *geo.Resolver {
+// testGeoDB is the path of the demo GeoIP database, for a portal to open.
+func testGeoDB(tb testing.TB) string {
 	tb.Helper()
 	geoPath := filepath.Join(tb.TempDir(), "geo.mmdb")
 	if err := geo.WriteDemoDB(geoPath); err != nil {
 		tb.Fatal(err)
 	}
-	loc, err := geo.Open(geoPath, nil)
+	return geoPath
+}
+
+// testLocator is the demo GeoIP database, closed when the test ends.
+func testLocator(tb testing.TB) *geo.Resolver {
+	tb.Helper()
+	loc, err := geo.Open(testGeoDB(tb), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,8 +10,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"time"
-
-	"portal/geo"
 )
 
 // heapUse is one store's heap measurement: HeapInuse and HeapAlloc after
@@ -81,18 +79,13 @@ func heapChild(r io.Reader, w io.Writer) error {
 	if err := json.NewDecoder(r).Decode(&job); err != nil {
 		return err
 	}
-	loc, err := geo.Open(job.GeoDB, nil)
-	if err != nil {
-		return err
-	}
-	defer loc.Close()
 	log, err := newLogger(job.Log)
 	if err != nil {
 		return err
 	}
 	var u heapUse
 	u.InuseBefore, u.AllocBefore = heapAfterGC()
-	p, err := startPortal(job.DB, loc, log, portalOptions{Flush: time.Hour, NoHub: job.NoHub})
+	p, err := startPortal(job.DB, job.GeoDB, log, portalOptions{Flush: time.Hour, NoHub: job.NoHub})
 	if err != nil {
 		return err
 	}
@@ -107,7 +100,7 @@ func heapChild(r io.Reader, w io.Writer) error {
 	}
 	// The client has closed its connections; let the server see it, so
 	// that per-connection buffers are back in their pools.
-	for deadline := time.Now().Add(5 * time.Second); p.app.Server().GetOpenConnectionsCount() > 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(5 * time.Second); p.srv.App().Server().GetOpenConnectionsCount() > 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
 	u.InuseAfter, u.AllocAfter = heapAfterGC()

@@ -138,7 +138,7 @@ func fitStreams(want int, serverLimit, clientLimit uint64) int {
 
 // runLive is the live measurement; its results are printed as it goes
 // and judged at the end.
-func runLive(cfg config, seedDir, workDir string, loc handlers.Locator, log *slog.Logger, out io.Writer) (res liveResult, err error) {
+func runLive(cfg config, seedDir, workDir, geoDB string, loc handlers.Locator, log *slog.Logger, out io.Writer) (res liveResult, err error) {
 	lc := cfg.Live
 	res = liveResult{Asked: lc.Streams, Heartbeat: lc.Heartbeat, Rate: lc.Rate}
 	cpus := ""
@@ -168,7 +168,7 @@ func runLive(cfg config, seedDir, workDir string, loc handlers.Locator, log *slo
 	if rounds < 1 || 3*rounds > streamsPerUser {
 		return res, fmt.Errorf("-live-revokes %d: want 1 to %d with %d streams", lc.Revokes, res.Users*streamsPerUser/3, res.Streams)
 	}
-	p, err := startPortal(fx.DB, loc, log, portalOptions{Flush: cfg.Flush, Heartbeat: lc.Heartbeat})
+	p, err := startPortal(fx.DB, geoDB, log, portalOptions{Flush: cfg.Flush, Heartbeat: lc.Heartbeat})
 	if err != nil {
 		return res, err
 	}
@@ -213,7 +213,7 @@ func runLive(cfg config, seedDir, workDir string, loc handlers.Locator, log *slo
 	}
 	res.Open = r.Open
 	fmt.Fprintf(out, "  opened %d streams in %s (%d failed%s); hub holds %d\n", res.Open.Opened,
-		res.Open.Elapsed.Round(time.Millisecond), res.Open.Failed, firstErr(res.Open.FirstErr), p.hub.Len())
+		res.Open.Elapsed.Round(time.Millisecond), res.Open.Failed, firstErr(res.Open.FirstErr), p.srv.Hub().Len())
 	res.After = memNow()
 	if cfg.MemProfile != "" {
 		if err := writeProfiles(cfg.MemProfile + ".live"); err != nil {
@@ -252,7 +252,7 @@ func runLive(cfg config, seedDir, workDir string, loc handlers.Locator, log *slo
 	if _, err := child.do(liveCommand{Op: "close"}); err != nil {
 		return res, err
 	}
-	for deadline := time.Now().Add(10 * time.Second); p.hub.Len() > 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); p.srv.Hub().Len() > 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if res.NoneAfter, err = revokes("revokes, no stream open (after)", revokeJobs(fx.Quiet, 2*rounds, lc.Revokes, noStream)); err != nil {

@@ -65,15 +65,7 @@ func TestLiveStreamsAndRevokes(t *testing.T) {
 		t.Fatalf("seeded %d streamed users (%d others for the second), quiet second %d others",
 			len(fx.Streamed), len(fx.Streamed[1].Others), len(fx.Quiet[1].Others))
 	}
-	log, err := newLogger("discard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startPortal(fx.DB, loc, log, portalOptions{Flush: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	p := testPortal(t, fx.DB)
 	for _, users := range [][]liveUser{fx.Streamed, fx.Quiet} {
 		if err := fetchActorsCSRF(p.base, users); err != nil {
 			t.Fatal(err)
@@ -87,8 +79,8 @@ func TestLiveStreamsAndRevokes(t *testing.T) {
 	}
 	c := newStreamClients()
 	defer c.closeAll()
-	if o := c.open(p.base, cookies, 4); o.Opened != 15 || o.Failed != 0 || p.hub.Len() != 15 {
-		t.Fatalf("opened %d, failed %d (%s), hub holds %d", o.Opened, o.Failed, o.FirstErr, p.hub.Len())
+	if o := c.open(p.base, cookies, 4); o.Opened != 15 || o.Failed != 0 || p.srv.Hub().Len() != 15 {
+		t.Fatalf("opened %d, failed %d (%s), hub holds %d", o.Opened, o.Failed, o.FirstErr, p.srv.Hub().Len())
 	}
 	jobs := revokeJobs(fx.Streamed, 0, 3, func(u, i int) int { return u*streamsPerUser + i })
 	r := c.revoke(p.base, jobs, 0)
@@ -102,9 +94,9 @@ func TestLiveStreamsAndRevokes(t *testing.T) {
 			t.Fatalf("stream %d did not read its end event", j.Stream)
 		}
 	}
-	for deadline := time.Now().Add(5 * time.Second); p.hub.Len() != 12; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); p.srv.Hub().Len() != 12; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("hub holds %d streams after 3 of 15 ended", p.hub.Len())
+			t.Fatalf("hub holds %d streams after 3 of 15 ended", p.srv.Hub().Len())
 		}
 	}
 	quiet := c.revoke(p.base, revokeJobs(fx.Quiet, 0, 2, func(int, int) int { return -1 }), 0)

@@ -1,6 +1,6 @@
-// Command bench is the portal's load benchmark. It starts the real app
-// (handlers.New on store.Open over temporary bbolt files) next to two
-// baselines in the same process, drives each over loopback HTTP with a
+// Command bench is the portal's load benchmark. It starts the real portal
+// (server.New and Run, as the binary does, over temporary bbolt files) next
+// to two baselines in the same process, drives each over loopback HTTP with a
 // fixed number of closed-loop workers for a fixed time, alternating the
 // order of scenarios between runs, and prints one line per scenario:
 //
@@ -69,7 +69,7 @@ type config struct {
 
 // portal is how the scenarios' portals run.
 func (c config) portal() portalOptions {
-	return portalOptions{Flush: c.Flush, NoHub: !c.Hub}
+	return portalOptions{Flush: c.Flush, NoHub: !c.Hub, Pool: c.PG.Pool}
 }
 
 // loop says how the load generator paces requests.

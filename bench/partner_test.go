@@ -57,15 +57,7 @@ func TestPartnerScenarios(t *testing.T) {
 			t.Fatalf("partner of %d clients: %d users, %d logins, %d search terms", f.Clients, len(f.UserIDs), len(f.Logins), len(f.Terms))
 		}
 	}
-	log, err := newLogger("discard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startPortal(path, loc, log, portalOptions{Flush: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
+	p := testPortal(t, path)
 
 	scenarios := partnerScenarios(p, fs, workers, "", "")
 	if len(scenarios) != len(partnerKinds)*len(fs) {
@@ -149,12 +141,8 @@ func TestPartnerTargets(t *testing.T) {
 func BenchmarkHandlerPartner(b *testing.B) {
 	loc := testLocator(b)
 	path, fs := seedPartnerStore(b, loc, partnerClientCounts, partnerUsers, partnerPerUser, 1)
-	st, err := store.Open(path, storeOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	h := testHandler(b, st, loc)
+	srv := testServer(b, path, true)
+	st, h := srv.Store(), srv.App().Handler()
 	other, err := st.CreateAccount("Bench Unmanaged Ltd", store.AccountClient)
 	if err != nil {
 		b.Fatal(err)

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"portal/handlers"
+	"portal/internal/pgtest"
 	"portal/store"
 	"portal/store/postgres"
 )
@@ -23,11 +23,23 @@ type pgConfig struct {
 	Revokes int    // revokes timed for the cross-instance window
 }
 
+// pgSettings are the throwaway cluster's settings. Unlike the tests'
+// cluster it keeps fsync and synchronous commit on, PostgreSQL's
+// defaults, so that a revoke waits for its commit to reach the disk as a
+// bbolt revoke does; beyond the defaults, room for the portals' pools and
+// the seeding, and a buffer cache that holds the -big database.
+var pgSettings = []string{
+	"max_connections=200",
+	"shared_buffers=512MB",
+	"max_wal_size=4GB", // no checkpoint forced in the middle of the seeding
+}
+
 // pgServer is where the benchmark's databases are created: the throwaway
-// cluster, or the server of -pg-url.
+// cluster (internal/pgtest's, under -dir, whose disk is what commits are
+// fsynced to), or the server of -pg-url.
 type pgServer struct {
-	cluster *pgCluster // nil with -pg-url
-	admin   string     // URL of a database to run CREATE DATABASE from
+	cluster *pgtest.Cluster // nil with -pg-url
+	admin   string          // URL of a database to run CREATE DATABASE from
 	made    []string
 }
 
@@ -37,18 +49,18 @@ func openPGServer(ctx context.Context, cfg pgConfig, dir string) (*pgServer, err
 	if cfg.URL != "" {
 		return &pgServer{admin: cfg.URL}, nil
 	}
-	c, err := startPGCluster(ctx, dir)
+	c, err := pgtest.New(ctx, pgtest.Options{Parent: dir, Settings: pgSettings})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w; or give -pg-url to use a database that is already running", err)
 	}
-	return &pgServer{cluster: c, admin: c.url("postgres")}, nil
+	return &pgServer{cluster: c, admin: c.URL("postgres")}, nil
 }
 
 func (p *pgServer) describe() string {
 	if p.cluster == nil {
 		return "PostgreSQL: the server of -pg-url " + postgres.MaskURL(p.admin) + " (its settings as they are)"
 	}
-	return fmt.Sprintf("PostgreSQL: throwaway cluster in %s (Unix socket, fsync and synchronous_commit on as by default, %v)", p.cluster.dir, pgSettings[1:])
+	return fmt.Sprintf("PostgreSQL: throwaway cluster in %s (Unix socket, fsync and synchronous_commit on as by default, %v)", p.cluster.SocketDir(), pgSettings)
 }
 
 // newDB creates database name, a copy of template if that is not "", and
@@ -88,7 +100,7 @@ func (p *pgServer) exec(ctx context.Context, dbURL, sql string) error {
 // throwaway cluster and removes its files.
 func (p *pgServer) close(keep bool) error {
 	if p.cluster != nil {
-		return p.cluster.stop()
+		return p.cluster.Close()
 	}
 	if keep {
 		return nil
@@ -98,28 +110,6 @@ func (p *pgServer) close(keep bool) error {
 		errs = append(errs, p.exec(context.Background(), p.admin, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"))
 	}
 	return errors.Join(errs...)
-}
-
-// pgStoreOptions are storeOptions for the PostgreSQL store, publishing to
-// hub if there is one.
-func pgStoreOptions(cfg pgConfig, hub store.Notifier) postgres.Options {
-	o := storeOptions()
-	return postgres.Options{Policy: o.Policy, MaxSessionsPerUser: o.MaxSessionsPerUser, PoolSize: cfg.Pool, Notifier: hub}
-}
-
-// startPGPortal serves the app on the PostgreSQL database at dbURL, wired
-// as startPortal wires a bbolt one.
-func startPGPortal(ctx context.Context, cfg pgConfig, dbURL string, loc handlers.Locator, log *slog.Logger, opts portalOptions) (*portal, error) {
-	hub := opts.newHub()
-	var n store.Notifier
-	if hub != nil {
-		n = hub
-	}
-	st, err := postgres.Open(ctx, dbURL, pgStoreOptions(cfg, n))
-	if err != nil {
-		return nil, err
-	}
-	return servePortal(st, hub, loc, log, opts)
 }
 
 // withPGSeed creates database name (from template unless "") and runs fn
@@ -139,7 +129,7 @@ func withPGSeed(ctx context.Context, srv *pgServer, cfg pgConfig, name, template
 	q := u.Query()
 	q.Set("synchronous_commit", "off")
 	u.RawQuery = q.Encode()
-	st, err := postgres.Open(ctx, u.String(), pgStoreOptions(cfg, nil))
+	st, err := postgres.Open(ctx, u.String(), postgres.Options{Policy: storeOptions().Policy, PoolSize: cfg.Pool})
 	if err != nil {
 		return "", err
 	}

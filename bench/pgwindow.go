@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"portal/handlers"
 )
 
 // windowVictims is how many other sessions each of the window's users has
@@ -41,13 +38,13 @@ type windowResult struct {
 // through A (htmx POST with A's CSRF token), notes when A's response
 // arrived, then asks B with the victim's cookie until B refuses it.
 // Nothing else runs meanwhile.
-func measureWindow(ctx context.Context, cfg config, e *pgEnv, loc handlers.Locator, log *slog.Logger) (res windowResult, err error) {
-	a, err := startPGPortal(ctx, cfg.PG, e.window.URL, loc, log, cfg.portal())
+func measureWindow(cfg config, e *pgEnv, geoPath string, log *slog.Logger) (res windowResult, err error) {
+	a, err := startPortal(e.window.URL, geoPath, log, cfg.portal())
 	if err != nil {
 		return res, err
 	}
 	defer func() { err = errors.Join(err, a.close()) }()
-	b, err := startPGPortal(ctx, cfg.PG, e.window.URL, loc, log, cfg.portal())
+	b, err := startPortal(e.window.URL, geoPath, log, cfg.portal())
 	if err != nil {
 		return res, err
 	}

@@ -24,7 +24,7 @@ type pgFixtures struct {
 // pgEnv is what the -db postgres scenarios talk to: the same read and
 // write fixtures on bbolt and on PostgreSQL, served side by side.
 type pgEnv struct {
-	bare                        *server
+	bare                        *appServer
 	bbReads, bbWrites           *portal
 	pgReads, pgWrites, pgBig    *portal // pgBig is nil without -big
 	bb, pg                      pgFixtures
@@ -38,7 +38,7 @@ type pgEnv struct {
 // revoke-all-99 on bbolt and on PostgreSQL in the same runs (and
 // list-100 with a million other sessions with -big), then the
 // cross-instance revoke window between two portals on one database.
-func runPostgres(cfg config, seedDir, work string, loc handlers.Locator, log *slog.Logger, out io.Writer) (err error) {
+func runPostgres(cfg config, seedDir, work, geoPath string, loc handlers.Locator, log *slog.Logger, out io.Writer) (err error) {
 	ctx := context.Background()
 	srv, err := openPGServer(ctx, cfg.PG, cfg.Dir)
 	if err != nil {
@@ -58,7 +58,7 @@ func runPostgres(cfg config, seedDir, work string, loc handlers.Locator, log *sl
 	fmt.Fprintln(out, runner.describe())
 	fmt.Fprintf(out, "PostgreSQL portals: pool of %d connections each (portal's -db-pool); cpu_us/req is this process's CPU only, not PostgreSQL's\n", cfg.PG.Pool)
 
-	scenarios, err := startPG(ctx, cfg, e, loc, log, out)
+	scenarios, err := startPG(cfg, e, geoPath, log, out)
 	if err == nil {
 		var results map[string][]measurement
 		if results, err = runSuite(cfg, runner, scenarios, out); err == nil {
@@ -71,7 +71,7 @@ func runPostgres(cfg config, seedDir, work string, loc handlers.Locator, log *sl
 	if err != nil {
 		return err
 	}
-	w, err := measureWindow(ctx, cfg, e, loc, log)
+	w, err := measureWindow(cfg, e, geoPath, log)
 	if err != nil {
 		return fmt.Errorf("cross-instance window: %w", err)
 	}
@@ -162,23 +162,23 @@ func seedPGBig(cfg config, s *seeder, out io.Writer) error {
 // startPG starts the portals and the bare baseline, checks the read
 // scenarios' pages, fetches the revokers' CSRF tokens and lists the
 // scenarios.
-func startPG(ctx context.Context, cfg config, e *pgEnv, loc handlers.Locator, log *slog.Logger, out io.Writer) ([]scenario, error) {
+func startPG(cfg config, e *pgEnv, geoPath string, log *slog.Logger, out io.Writer) ([]scenario, error) {
 	var err error
 	opts := cfg.portal()
-	if e.bbReads, err = startPortal(e.bbReadsDB, loc, log, opts); err != nil {
+	if e.bbReads, err = startPortal(e.bbReadsDB, geoPath, log, opts); err != nil {
 		return nil, err
 	}
-	if e.bbWrites, err = startPortal(e.bbWritesDB, loc, log, opts); err != nil {
+	if e.bbWrites, err = startPortal(e.bbWritesDB, geoPath, log, opts); err != nil {
 		return nil, err
 	}
-	if e.pgReads, err = startPGPortal(ctx, cfg.PG, e.readsURL, loc, log, opts); err != nil {
+	if e.pgReads, err = startPortal(e.readsURL, geoPath, log, opts); err != nil {
 		return nil, err
 	}
-	if e.pgWrites, err = startPGPortal(ctx, cfg.PG, e.writesURL, loc, log, opts); err != nil {
+	if e.pgWrites, err = startPortal(e.writesURL, geoPath, log, opts); err != nil {
 		return nil, err
 	}
 	if e.bigURL != "" {
-		if e.pgBig, err = startPGPortal(ctx, cfg.PG, e.bigURL, loc, log, opts); err != nil {
+		if e.pgBig, err = startPortal(e.bigURL, geoPath, log, opts); err != nil {
 			return nil, err
 		}
 	}

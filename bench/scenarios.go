@@ -41,7 +41,7 @@ type scenario struct {
 
 // env is everything the scenarios talk to.
 type env struct {
-	bare, sessions              *server
+	bare, sessions              *appServer
 	small, writes, partner, big *portal // big is nil without -big
 }
 
@@ -215,12 +215,12 @@ func (sc *scenario) writeTxs() int64 {
 	if sc.owner == nil {
 		return 0
 	}
-	return sc.owner.st.WriteTxCount()
+	return sc.owner.srv.Store().WriteTxCount()
 }
 
 func (sc *scenario) flushes() int64 {
 	if sc.owner == nil {
 		return 0
 	}
-	return sc.owner.flushes.Load()
+	return sc.owner.srv.Flushes()
 }

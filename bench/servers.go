@@ -8,60 +8,59 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"portal/handlers"
-	"portal/live"
+	"portal/server"
 	"portal/store"
 )
 
-// storeOptions are the production defaults (portal's -idle-timeout and
-// -max-lifetime) except the session cap: 0, no cap, so a user can hold
-// the 100 sessions of list-100 and the revoke pools.
+// noEnv is an empty environment: the benchmark's portals take the
+// server's defaults, never the PORTAL_* variables of whoever runs it.
+func noEnv(string) string { return "" }
+
+// storeOptions are the server's default session policy with no session
+// cap, so a user can hold the 100 sessions of list-100 and the revoke
+// pools: for the stores the benchmark seeds and the tests open directly.
 func storeOptions() store.Options {
-	return store.Options{
-		Policy:             store.Policy{IdleTimeout: 12 * time.Hour, MaxLifetime: 14 * 24 * time.Hour},
-		MaxSessionsPerUser: 0,
+	policy, err := server.PolicyFromEnv(noEnv)
+	if err != nil {
+		panic(err) // the server's own defaults
 	}
+	return store.Options{Policy: policy}
 }
 
-// server is one Fiber app listening on a loopback port.
-type server struct {
+// appServer is one Fiber app listening on a loopback port: a baseline.
+type appServer struct {
 	app  *fiber.App
 	base string
 	done chan error
 }
 
 // serve starts app on 127.0.0.1 at a free port.
-func serve(app *fiber.App) (*server, error) {
+func serve(app *fiber.App) (*appServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &server{app: app, base: "http://" + ln.Addr().String(), done: make(chan error, 1)}
+	s := &appServer{app: app, base: "http://" + ln.Addr().String(), done: make(chan error, 1)}
 	go func() { s.done <- app.Listener(ln) }()
 	return s, nil
 }
 
-func (s *server) close() error {
+func (s *appServer) close() error {
 	err := s.app.ShutdownWithTimeout(5 * time.Second)
 	return errors.Join(err, <-s.done)
 }
 
-// portal is the real app (handlers.New on store.Open) over one database
-// file, with the last-active flush loop and, unless -hub=false, the
-// live-updates hub the portal binary runs.
+// portal is the portal as its binary runs it (server.New, then Run with
+// its flush, sweep and GeoIP jobs) on one database, on a loopback port.
 type portal struct {
-	*server
-	st      store.Backend // bbolt, or PostgreSQL with -db postgres
-	hub     *live.Hub     // nil with -hub=false
-	flushes atomic.Int64  // flushes that had something to write
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	srv  *server.Server
+	base string
+	stop context.CancelFunc
+	done chan error // Run's
 }
 
 // portalOptions are how a benchmark portal runs, beyond its database.
@@ -69,99 +68,57 @@ type portalOptions struct {
 	Flush     time.Duration // the portal's -flush-interval
 	NoHub     bool          // no live updates (-hub=false), as before issue 17
 	Heartbeat time.Duration // the live streams' heartbeat; 0 for the portal's default
+	Pool      int           // PostgreSQL: the portal's -db-pool; 0 for its default
 }
 
-// startPortal opens the database at path and serves the app on it, wired
-// like server.New: the store publishes to the hub the handlers serve
-// /events from.
-func startPortal(path string, loc handlers.Locator, log *slog.Logger, opts portalOptions) (*portal, error) {
-	hub := opts.newHub()
-	st, err := store.Open(path, portalStoreOptions(hub))
+// serverConfig is the portal's configuration on db, a bbolt file or a
+// PostgreSQL URL, resolving addresses with the GeoIP database at geoDB:
+// the server's defaults but for the session cap (none, as storeOptions)
+// and opts.
+func serverConfig(db, geoDB string, opts portalOptions) (server.Config, error) {
+	cfg, err := server.ParseConfig(nil, noEnv, io.Discard)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.DB, cfg.GeoIPDB = db, geoDB
+	cfg.MaxSessions = 0
+	cfg.FlushInterval, cfg.NoLive = opts.Flush, opts.NoHub
+	if opts.Heartbeat > 0 {
+		cfg.LiveHeartbeat = opts.Heartbeat
+	}
+	if opts.Pool > 0 {
+		cfg.DBPool = opts.Pool
+	}
+	return cfg, nil
+}
+
+// startPortal runs the portal of serverConfig. It listens before Run, so
+// requests may be sent at once.
+func startPortal(db, geoDB string, log *slog.Logger, opts portalOptions) (*portal, error) {
+	cfg, err := serverConfig(db, geoDB, opts)
 	if err != nil {
 		return nil, err
 	}
-	return servePortal(st, hub, loc, log, opts)
-}
-
-// newHub is the portal's live-updates hub, nil with -hub=false.
-func (o portalOptions) newHub() *live.Hub {
-	if o.NoHub {
-		return nil
-	}
-	return live.NewHub(live.Options{})
-}
-
-// servePortal serves the app on st, which publishes to hub (if any), and
-// runs its flush loop; st is closed if that fails.
-func servePortal(st store.Backend, hub *live.Hub, loc handlers.Locator, log *slog.Logger, opts portalOptions) (*portal, error) {
-	app, err := handlers.New(st, loc, portalConfig(log, hub, opts.Heartbeat))
-	if err != nil {
-		st.Close()
+	if cfg.Listener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		return nil, err
 	}
-	srv, err := serve(app)
+	srv, err := server.New(cfg, log)
 	if err != nil {
-		st.Close()
+		cfg.Listener.Close()
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	p := &portal{server: srv, st: st, hub: hub, stop: stop}
-	p.wg.Add(1)
-	go p.flushLoop(ctx, opts.Flush, log)
+	p := &portal{srv: srv, base: "http://" + cfg.Listener.Addr().String(), stop: stop, done: make(chan error, 1)}
+	go func() { p.done <- srv.Run(ctx) }()
 	return p, nil
 }
 
-// portalStoreOptions are storeOptions publishing to hub, if any. (A nil
-// *live.Hub must not become a non-nil store.Notifier.)
-func portalStoreOptions(hub *live.Hub) store.Options {
-	o := storeOptions()
-	if hub != nil {
-		o.Notifier = hub
-	}
-	return o
-}
-
-// portalConfig is the handlers' configuration: the request log and, with a
-// hub, live updates.
-func portalConfig(log *slog.Logger, hub *live.Hub, heartbeat time.Duration) handlers.Config {
-	c := handlers.Config{Logger: log, LiveHeartbeat: heartbeat}
-	if hub != nil {
-		c.Live = hub
-	}
-	return c
-}
-
-func (p *portal) flushLoop(ctx context.Context, every time.Duration, log *slog.Logger) {
-	defer p.wg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if p.st.PendingActivity() == 0 {
-				continue // FlushActivity would not open a transaction
-			}
-			p.flushes.Add(1)
-			if _, err := p.st.FlushActivity(); err != nil {
-				log.Error("flush", "err", err)
-			}
-		}
-	}
-}
-
-// close stops the app, the flush loop and the store (which flushes). Live
-// streams are closed first, as the portal binary does: fasthttp's graceful
-// shutdown does not wait for hijacked connections.
+// close shuts the portal down as its binary does on SIGTERM: Run ends
+// the live streams, lets requests finish and stops its jobs; Close
+// flushes and closes the database.
 func (p *portal) close() error {
-	if p.hub != nil {
-		p.hub.Close()
-	}
-	err := p.server.close()
 	p.stop()
-	p.wg.Wait()
-	return errors.Join(err, p.st.Close())
+	return errors.Join(<-p.done, p.srv.Close())
 }
 
 // newLogger is the request log the portals write (see -log).

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"portal/geo"
-	"portal/handlers"
 )
 
 // run is the whole benchmark: seed, serve, measure, report.
@@ -57,7 +56,7 @@ func run(cfg config, out io.Writer) (err error) {
 
 	switch cfg.PG.DB {
 	case "postgres":
-		if err := runPostgres(cfg, seedDir, work, loc, log, out); err != nil {
+		if err := runPostgres(cfg, seedDir, work, geoPath, loc, log, out); err != nil {
 			return fmt.Errorf("postgres: %w", err)
 		}
 		fmt.Fprintf(out, "\nload average at the end: %s (other work on the machine shows up as disagreeing runs)\n", loadAverage())
@@ -72,7 +71,7 @@ func run(cfg config, out io.Writer) (err error) {
 		}
 	}
 	if cfg.liveWanted() {
-		res, err := runLive(cfg, seedDir, work, loc, log, out)
+		res, err := runLive(cfg, seedDir, work, geoPath, loc, log, out)
 		if err != nil {
 			return fmt.Errorf("live updates: %w", err)
 		}
@@ -102,7 +101,7 @@ func runScenarios(cfg config, seedDir, work, geoPath string, loc *geo.Resolver, 
 		fmt.Fprintln(out, "portals without live updates (-hub=false), as before issue 17")
 	}
 
-	e, scenarios, err := startAll(cfg, fx, loc, log, out)
+	e, scenarios, err := startAll(cfg, fx, geoPath, log, out)
 	if err != nil {
 		return err
 	}
@@ -140,21 +139,21 @@ func newRunner(cfg config) (loadRunner, error) {
 // startAll starts the portals and baselines, checks that each read
 // scenario gets what it claims, and sizes the baseline fragment like the
 // auth-fragment.
-func startAll(cfg config, fx *fixtures, loc handlers.Locator, log *slog.Logger, out io.Writer) (*env, []scenario, error) {
+func startAll(cfg config, fx *fixtures, geoPath string, log *slog.Logger, out io.Writer) (*env, []scenario, error) {
 	e := &env{}
 	fail := func(err error) (*env, []scenario, error) { return nil, nil, errors.Join(err, e.close()) }
 	var err error
-	if e.small, err = startPortal(fx.SmallDB, loc, log, cfg.portal()); err != nil {
+	if e.small, err = startPortal(fx.SmallDB, geoPath, log, cfg.portal()); err != nil {
 		return fail(err)
 	}
-	if e.writes, err = startPortal(fx.WritesDB, loc, log, cfg.portal()); err != nil {
+	if e.writes, err = startPortal(fx.WritesDB, geoPath, log, cfg.portal()); err != nil {
 		return fail(err)
 	}
-	if e.partner, err = startPortal(fx.PartnerDB, loc, log, cfg.portal()); err != nil {
+	if e.partner, err = startPortal(fx.PartnerDB, geoPath, log, cfg.portal()); err != nil {
 		return fail(err)
 	}
 	if fx.BigDB != "" {
-		if e.big, err = startPortal(fx.BigDB, loc, log, cfg.portal()); err != nil {
+		if e.big, err = startPortal(fx.BigDB, geoPath, log, cfg.portal()); err != nil {
 			return fail(err)
 		}
 	}
@@ -238,7 +237,7 @@ func startAll(cfg config, fx *fixtures, loc handlers.Locator, log *slog.Logger, 
 // close stops every server and portal that was started.
 func (e *env) close() error {
 	var errs []error
-	for _, s := range []*server{e.bare, e.sessions} {
+	for _, s := range []*appServer{e.bare, e.sessions} {
 		if s != nil {
 			errs = append(errs, s.close())
 		}

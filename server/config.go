@@ -51,6 +51,14 @@ type Config struct {
 	// code. ParseConfig leaves them nil, and the socket then runs nothing.
 	OnlineCommand func(args []string) (name string, ok bool)
 	RunCommand    func(st store.Backend, args []string, stdin []byte) (code int, stdout, stderr string)
+
+	// For a program that runs portals in its own process (the benchmark);
+	// ParseConfig leaves them zero. Listener, if set, is served instead
+	// of listening on Addr, so the caller knows the address before Run.
+	// NoLive leaves out live updates (no hub, nothing published, no
+	// /events), to measure the portal as it was without them.
+	Listener net.Listener
+	NoLive   bool
 }
 
 // option is one flag: name, environment variable, default and help.

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,6 +49,8 @@ type Server struct {
 	// fatal carries the first damaged-database error a background job hit;
 	// Run then shuts down and returns it.
 	fatal chan error
+	// flushes counts the flush loop's flushes that wrote last-active times.
+	flushes atomic.Int64
 }
 
 // New opens the database cfg names (seeding it for -demo) and the GeoIP
@@ -58,10 +61,15 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 	}
-	hub := live.NewHub(live.Options{MaxPerUser: cfg.LiveStreamsPerUser, MaxTotal: cfg.LiveStreams})
+	var hub *live.Hub
+	var notifier store.Notifier // not a nil *live.Hub, which would be a non-nil Notifier
+	if !cfg.NoLive {
+		hub = live.NewHub(live.Options{MaxPerUser: cfg.LiveStreamsPerUser, MaxTotal: cfg.LiveStreams})
+		notifier = hub
+	}
 	st, err := OpenDB(context.Background(), cfg.DB, DBOptions{
 		Policy:      store.Policy{IdleTimeout: cfg.IdleTimeout, MaxLifetime: cfg.MaxLifetime},
-		MaxSessions: cfg.MaxSessions, Notifier: hub,
+		MaxSessions: cfg.MaxSessions, Notifier: notifier,
 		PoolSize: cfg.DBPool, ConnectTimeout: cfg.DBConnectTimeout,
 	})
 	if err != nil {
@@ -131,9 +139,12 @@ func (s *Server) Run(ctx context.Context) error {
 	jobs.Go(func() { s.geo.Watch(ctx, time.Minute) })
 	jobs.Go(func() { s.reloadOnHUP(ctx) })
 
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	ln := s.cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+		}
 	}
 	if IsPostgres(s.cfg.DB) {
 		// Operator commands open PostgreSQL themselves, next to the
@@ -159,8 +170,10 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down", "deadline", shutdownTimeout.String())
 	// Live-update streams are not requests the server waits for: each is
 	// told to reconnect (to the next process) and closed, at once.
-	if n := s.hub.Close(); n > 0 {
-		s.log.Info("closed live-update streams", "streams", n)
+	if s.hub != nil {
+		if n := s.hub.Close(); n > 0 {
+			s.log.Info("closed live-update streams", "streams", n)
+		}
 	}
 	if err := s.app.ShutdownWithTimeout(shutdownTimeout); err != nil {
 		return errors.Join(fatal, fmt.Errorf("shutdown: requests still running after %s: %w", shutdownTimeout, err))
@@ -228,7 +241,13 @@ func (s *Server) flushLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			err := s.guarded(func() error { _, err := s.store.FlushActivity(); return err })
+			err := s.guarded(func() error {
+				n, err := s.store.FlushActivity()
+				if n > 0 {
+					s.flushes.Add(1)
+				}
+				return err
+			})
 			if s.stopIfDamaged(err) {
 				return
 			}

@@ -44,9 +44,10 @@ import (
 // using the cluster: tests that stop it must not run in parallel with
 // others of the same binary.
 type Cluster struct {
-	bin  string // directory of initdb and postgres
-	dir  string // owns everything: data/, the socket, server.log
-	cred *syscall.Credential
+	bin      string // directory of initdb and postgres
+	dir      string // owns everything: data/, the socket, server.log
+	cred     *syscall.Credential
+	settings []string // postgres -c settings besides the socket's
 
 	mu    sync.Mutex
 	srv   *server  // nil while stopped
@@ -72,18 +73,30 @@ const superuser = "postgres"
 // found and removed.
 const dirPrefix = "portal-pgtest-"
 
-// newCluster creates a data directory with initdb and starts the server.
-func newCluster(ctx context.Context, bin string) (*Cluster, error) {
+// testSettings are the tests' clusters' settings: nothing in them needs
+// to survive a crash, so no commit waits for the disk.
+var testSettings = []string{
+	"fsync=off",
+	"synchronous_commit=off",
+	"full_page_writes=off",
+	"max_connections=300",
+	"shared_buffers=32MB",
+}
+
+// newCluster creates a data directory with initdb in a new directory
+// under parent ("" for the temporary directory) and starts the server
+// with settings.
+func newCluster(ctx context.Context, bin, parent string, settings []string) (*Cluster, error) {
 	removeStale()
-	cred, err := ServerCredential()
+	cred, err := serverCredential()
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", dirPrefix)
+	dir, err := os.MkdirTemp(parent, dirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: make the cluster directory: %w", err)
 	}
-	c := &Cluster{bin: bin, dir: dir, cred: cred}
+	c := &Cluster{bin: bin, dir: dir, cred: cred, settings: settings}
 	if cred != nil {
 		// The server refuses to run as root, so it runs as postgres, which
 		// must own the directory it writes its data and socket in.
@@ -109,11 +122,10 @@ func newCluster(ctx context.Context, bin string) (*Cluster, error) {
 func (c *Cluster) dataDir() string { return filepath.Join(c.dir, "data") }
 func (c *Cluster) logPath() string { return filepath.Join(c.dir, "server.log") }
 
-// ServerCredential is who a PostgreSQL server should run as: the postgres
+// serverCredential is who a PostgreSQL server should run as: the postgres
 // user when this process runs as root (the server refuses root), the
-// current user (nil: no change) otherwise. The benchmark's cluster uses it
-// too.
-func ServerCredential() (*syscall.Credential, error) {
+// current user (nil: no change) otherwise.
+func serverCredential() (*syscall.Credential, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
@@ -143,17 +155,11 @@ func (c *Cluster) start(ctx context.Context) error {
 		return fmt.Errorf("pgtest: open the server log: %w", err)
 	}
 	defer logf.Close() // the child has its own copy
-	cmd := exec.Command(filepath.Join(c.bin, "postgres"),
-		"-D", c.dataDir(),
-		"-p", port,
-		"-c", "listen_addresses=",
-		"-c", "unix_socket_directories="+c.dir,
-		"-c", "fsync=off",
-		"-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off",
-		"-c", "max_connections=300",
-		"-c", "shared_buffers=32MB",
-	)
+	args := []string{"-D", c.dataDir(), "-p", port}
+	for _, set := range append([]string{"listen_addresses=", "unix_socket_directories=" + c.dir}, c.settings...) {
+		args = append(args, "-c", set)
+	}
+	cmd := exec.Command(filepath.Join(c.bin, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Credential: c.cred,

@@ -74,7 +74,7 @@ func Start(tb testing.TB) *Cluster {
 			shared.skip = "no PostgreSQL server binaries in " + binGlob + ": " + howToEnable
 			return
 		}
-		shared.c, shared.err = newCluster(context.Background(), bin)
+		shared.c, shared.err = newCluster(context.Background(), bin, "", testSettings)
 	})
 	switch {
 	case shared.skip != "" && Required():
@@ -92,11 +92,10 @@ func Start(tb testing.TB) *Cluster {
 func Main(m *testing.M) int {
 	code := m.Run()
 	if c := shared.c; c != nil {
-		if err := c.shutdown(); err != nil {
+		if err := c.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			code = max(code, 1)
 		}
-		os.RemoveAll(c.dir)
 	}
 	return code
 }
