@@ -12,6 +12,7 @@ import (
 
 	"portal/handlers"
 	"portal/store"
+	"portal/store/bolt"
 )
 
 // seedPartnerStore seeds the given partners (client counts; users and
@@ -20,7 +21,7 @@ import (
 func seedPartnerStore(tb testing.TB, loc handlers.Locator, clients []int, users, perUser, logins int) (string, []partnerFixture) {
 	tb.Helper()
 	dir := tb.TempDir()
-	st, err := store.Open(filepath.Join(dir, "seed.db"), storeOptions())
+	st, err := bolt.Open(filepath.Join(dir, "seed.db"), storeOptions())
 	if err != nil {
 		tb.Fatal(err)
 	}

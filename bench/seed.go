@@ -9,7 +9,7 @@ import (
 
 	"portal/handlers"
 	"portal/password"
-	"portal/store"
+	"portal/store/bolt"
 )
 
 // Session counts of the fixtures.
@@ -163,7 +163,7 @@ func seedBig(cfg config, s *seeder, fx *fixtures, path string, out io.Writer) er
 // withSeedStore opens a fresh store at path, runs fn with a seeder on it,
 // and closes and deletes it.
 func withSeedStore(path string, loc handlers.Locator, pwHash string, fn func(*seeder) error) error {
-	st, err := store.Open(path, storeOptions())
+	st, err := bolt.Open(path, storeOptions())
 	if err != nil {
 		return err
 	}

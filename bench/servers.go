@@ -13,7 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"portal/server"
-	"portal/store"
+	"portal/store/bolt"
 )
 
 // noEnv is an empty environment: the benchmark's portals take the
@@ -23,12 +23,12 @@ func noEnv(string) string { return "" }
 // storeOptions are the server's default session policy with no session
 // cap, so a user can hold the 100 sessions of list-100 and the revoke
 // pools: for the stores the benchmark seeds and the tests open directly.
-func storeOptions() store.Options {
+func storeOptions() bolt.Options {
 	policy, err := server.PolicyFromEnv(noEnv)
 	if err != nil {
 		panic(err) // the server's own defaults
 	}
-	return store.Options{Policy: policy}
+	return bolt.Options{Policy: policy}
 }
 
 // appServer is one Fiber app listening on a loopback port: a baseline.

@@ -2,11 +2,10 @@ package main
 
 import (
 	"path/filepath"
+	"portal/store/bolt"
 	"strings"
 	"testing"
 	"time"
-
-	"portal/store"
 )
 
 // The benchmark's portal is the server's: its flush loop writes a request's
@@ -14,7 +13,7 @@ import (
 // column reports; -hub=false serves no live updates, and the default does.
 func TestPortalIsTheServer(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "portal.db")
-	st, err := store.Open(path, storeOptions())
+	st, err := bolt.Open(path, storeOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
