@@ -164,7 +164,7 @@ func (h *handler) routes(app *fiber.App) {
 	app.Get("/", h.home)
 	app.Get("/login", h.loginPage)
 	app.Post("/login", h.sameOrigin, h.loginSubmit)
-	app.Post("/logout", h.requireSession, h.sameOrigin, h.requireCSRF, h.logout)
+	app.Post("/logout", h.requireSession, h.sameOrigin, h.requireCSRF, h.signOut)
 
 	app.Get("/settings", h.requireSession, h.settingsPage)
 	app.Post("/settings/password", h.requireSession, h.sameOrigin, h.requireCSRF, h.passwordChange)

@@ -201,13 +201,6 @@ func endEvent(reason store.Reason) []byte {
 	return appendEvent(b, "end", []byte(signInURL(reason)))
 }
 
-func signInURL(reason store.Reason) string {
-	if reason == "" {
-		return "/login"
-	}
-	return "/login?reason=" + string(reason)
-}
-
 func retryField(ms int) string { return "retry: " + strconv.Itoa(ms) + "\n\n" }
 
 // appendID appends an id-only block: the browser's Last-Event-ID, what it

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -37,11 +36,11 @@ func (h *handler) loginPage(c *fiber.Ctx) error {
 		// Never swap the sign-in page into a fragment. The target is built
 		// here, never taken from the request: an absolute-form request
 		// target would otherwise send the browser to another site.
-		to := "/login"
-		if text != "" {
-			to += "?reason=" + url.QueryEscape(string(reason))
+		// Only a reason the page can tell is carried over.
+		if text == "" {
+			reason = ""
 		}
-		return h.redirect(c, to)
+		return h.redirect(c, signInURL(reason))
 	}
 	v := h.newLoginView(c)
 	v.Reason = text

@@ -86,5 +86,5 @@ func (h *handler) endForGuessing(c *fiber.Ctx, a *auth) error {
 	}
 	h.log.Warn("session ended after wrong current passwords", "user_id", a.User.ID, "session", a.Session.ID[:8])
 	h.clearSessionCookie(c)
-	return h.redirect(c, "/login?reason="+string(store.ReasonPasswordGuesses))
+	return h.redirect(c, signInURL(store.ReasonPasswordGuesses))
 }
