@@ -159,35 +159,12 @@ func (h *handler) checkCredentials(email, pw string) (store.User, bool, error) {
 	return user, ok, nil
 }
 
-// reasonText tells a browser why it is back at sign-in.
+// reasonText tells a browser why it is back at sign-in; "" for none.
 func (h *handler) reasonText(r store.Reason) string {
-	switch r {
-	case store.ReasonSignedOut:
-		return "You have signed out."
-	case store.ReasonRevoked:
-		return "You were signed out from another session."
-	case store.ReasonRevokedAll:
-		return "You were signed out because all other devices were signed out from another session."
-	case store.ReasonIdle:
-		return "Your session expired after " + humanDuration(h.store.Policy().IdleTimeout) + " of inactivity. Sign in again to continue."
-	case store.ReasonLifetime:
-		return "Your session reached its maximum lifetime of " + humanDuration(h.store.Policy().MaxLifetime) + ". Sign in again to continue."
-	case store.ReasonPasswordChanged:
-		return "You were signed out because your password was changed."
-	case store.ReasonUserDisabled:
-		return "You were signed out because your account was disabled. Contact your AiDial partner."
-	case store.ReasonEverywhere:
-		return "You were signed out of every device by your AiDial partner."
-	case store.ReasonPasswordGuesses:
-		return "You were signed out because the current password was entered wrongly too many times. Sign in again to continue."
-	case store.ReasonPartner:
-		return "Your AiDial partner signed this session out."
-	case store.ReasonPartnerAll:
-		return "Your AiDial partner signed you out of every device."
-	case store.ReasonSessionLimit:
-		return "You were signed out because your account has too many signed-in sessions; the least recently used one was ended."
+	if r == "" {
+		return ""
 	}
-	return ""
+	return activity.SignInText(r, h.store.Policy())
 }
 
 // humanDuration writes d the way a person would: "12 hours", "14 days",
