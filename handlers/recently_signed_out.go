@@ -114,7 +114,7 @@ func (h *handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describe
 	if err != nil {
 		return nil, err
 	}
-	h.ended.views.keep(k, b.view(res.Version, body))
+	h.ended.views.put(k, b.view(res.Version, body))
 	return &recentList{Body: body}, nil
 }
 

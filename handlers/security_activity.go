@@ -238,7 +238,7 @@ func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d a
 	if l.Body, err = renderBody(c, "partials/activity_list_body", l); err != nil {
 		return nil, err
 	}
-	h.ended.views.keep(k, b.view(res.Version, l.Body))
+	h.ended.views.put(k, b.view(res.Version, l.Body))
 	return l, nil
 }
 
