@@ -228,17 +228,3 @@ func (h *handler) readyz(c *fiber.Ctx) error {
 	}
 	return c.SendString("db: ok (" + kind + ")\ngeo: " + geoState + "\n")
 }
-
-func (h *handler) writeStall() time.Duration {
-	if h.cfg.LiveWriteStall > 0 {
-		return h.cfg.LiveWriteStall
-	}
-	return defaultWriteStall
-}
-
-func (h *handler) heartbeat() time.Duration {
-	if h.cfg.LiveHeartbeat > 0 {
-		return h.cfg.LiveHeartbeat
-	}
-	return defaultHeartbeat
-}

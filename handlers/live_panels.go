@@ -8,6 +8,8 @@ import (
 	"portal/store"
 )
 
+// Part of the live-update plumbing: live.go says where each piece is.
+
 // panel is one user's sessions as a page shows them: the stream's own
 // user's Active Sessions (and notices), or a client user's sessions on a
 // partner's console page. The stream sends what changed against it.
@@ -161,4 +163,17 @@ func (ls *liveStream) refreshWatched(p *panel) (bool, error) {
 	ls.fill(&lr, rows, added, ended, partnerSessionsBase(u.ID))
 	ls.render("watch", "partials/live_sessions", lr)
 	return true, nil
+}
+
+// signInNotice is the notice a new sign-in raises on the user's other
+// open pages.
+type signInNotice struct {
+	ID, CSRF, Device, Where, When string
+	CanSignOut                    bool // customers sign sessions out; partners have no Active Sessions
+}
+
+func (h *handler) newSignInNotice(v *viewer, s store.Session) signInNotice {
+	r := h.row(s, false, v.csrf, h.now(), v.loc)
+	return signInNotice{ID: s.ID, CSRF: v.csrf, Device: r.Device, Where: r.where(), When: r.Created.Relative,
+		CanSignOut: v.user.Role.IsCustomer()}
 }
