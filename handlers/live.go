@@ -143,7 +143,7 @@ func (h *handler) liveWatch(v *viewer, raw string) []string {
 		if len(out) == maxWatch || !store.ValidID(id) || slices.Contains(out, id) {
 			continue
 		}
-		if _, _, err := h.store.PartnerUser(v.user.AccountID, id); err == nil {
+		if _, _, err := h.partners.PartnerUser(v.user.AccountID, id); err == nil {
 			out = append(out, strings.Clone(id))
 		}
 	}

@@ -26,7 +26,7 @@ func (ls *liveStream) changes(p *panel, list []store.Session, skip string) (adde
 	first := p.shown == nil
 	prev := p.shown
 	p.shown = make(map[string]time.Time, len(list))
-	policy := ls.h.store.Policy()
+	policy := ls.h.db.Policy()
 	for _, s := range list {
 		p.shown[s.ID] = s.ExpiresAt(policy)
 	}
@@ -39,7 +39,7 @@ func (ls *liveStream) changes(p *panel, list []store.Session, skip string) (adde
 				added = append(added, s)
 			}
 		}
-		ended, err = ls.h.store.SessionsEndedSince(p.userID, ls.since)
+		ended, err = ls.h.sessions.SessionsEndedSince(p.userID, ls.since)
 		return added, ended, err
 	}
 	for _, s := range list {
@@ -55,7 +55,7 @@ func (ls *liveStream) changes(p *panel, list []store.Session, skip string) (adde
 	}
 	slices.Sort(gone)
 	for _, id := range gone {
-		s, err := ls.h.store.UserSession(p.userID, id)
+		s, err := ls.h.sessions.UserSession(p.userID, id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			continue // swept meanwhile
@@ -83,7 +83,7 @@ type liveRows struct {
 func (ls *liveStream) fill(u *liveRows, all []sessionRow, added, ended []store.Session, base string) {
 	now := ls.h.now()
 	for _, s := range ended {
-		if done, _ := s.Ended(now, ls.h.store.Policy()); !done {
+		if done, _ := s.Ended(now, ls.h.db.Policy()); !done {
 			continue // gone from the list but live: only if the clock went back
 		}
 		// No form on an ended row, so no token: every page of the user
@@ -113,7 +113,7 @@ func (ls *liveStream) refreshOwn() error {
 	if ls.own == nil {
 		ls.own = &panel{userID: ls.v.user.ID}
 	}
-	list, err := ls.h.store.ListUserSessions(ls.v.user.ID)
+	list, err := ls.h.sessions.ListUserSessions(ls.v.user.ID)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (ls *liveStream) refreshOwn() error {
 // partner's console page. It reports false once the user is no longer the
 // partner's to see (the store checks the scope on every read).
 func (ls *liveStream) refreshWatched(p *panel) (bool, error) {
-	u, _, list, err := ls.h.store.PartnerUserSessions(ls.v.user.AccountID, p.userID)
+	u, _, list, err := ls.h.partners.PartnerUserSessions(ls.v.user.AccountID, p.userID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false, nil

@@ -148,7 +148,7 @@ func (ls *liveStream) refresh(changes []store.Change, all bool) bool {
 // untilExpiry is how long until the next shown session (the stream's own
 // included) would expire if unused, when the stream looks again.
 func (ls *liveStream) untilExpiry() time.Duration {
-	next := ls.v.session.ExpiresAt(ls.h.store.Policy())
+	next := ls.v.session.ExpiresAt(ls.h.db.Policy())
 	for _, p := range append([]*panel{ls.own}, ls.watched...) {
 		if p == nil {
 			continue

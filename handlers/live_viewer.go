@@ -33,7 +33,7 @@ func (h *handler) peek(token string) (store.Session, store.User, store.Reason, e
 	if token == "" {
 		return store.Session{}, store.User{}, "", nil
 	}
-	sess, user, err := h.store.Peek(token)
+	sess, user, err := h.sessions.Peek(token)
 	var ended *store.EndedError
 	switch {
 	case errors.As(err, &ended):

@@ -97,8 +97,8 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	try, wait := h.throttle.reserve(h.now(), keys...)
 	if try == nil {
 		h.log.Warn("sign-in throttled", "ip", geo.Mask(addr))
-		if u, err := h.store.UserByEmail(email); err == nil {
-			h.store.RecordSignInFailure(u.ID, h.geo.Place(addr), true)
+		if u, err := h.accounts.UserByEmail(email); err == nil {
+			h.events.RecordSignInFailure(u.ID, h.geo.Place(addr), true)
 		}
 		retryAfter(c, wait)
 		return h.loginFailed(c, fiber.StatusTooManyRequests, email, "Too many failed sign-in attempts. Try again in "+humanDuration(wait)+".")
@@ -118,14 +118,14 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 		if user.ID != "" {
 			// Queued for the next flush: recording must not change the
 			// answer's timing, nor reveal which emails exist.
-			h.store.RecordSignInFailure(user.ID, h.geo.Place(addr), false)
+			h.events.RecordSignInFailure(user.ID, h.geo.Place(addr), false)
 		}
 		return h.loginFailed(c, fiber.StatusUnauthorized, email, errBadCredentials)
 	}
 	try.succeeded()
 	in := store.SignIn(string(c.Request().Header.UserAgent()), h.geo.Place(addr))
 	in.TimeZone = browserZone(formValue(c, "tz"))
-	sess, token, err := h.store.CreateSession(user.ID, in)
+	sess, token, err := h.sessions.CreateSession(user.ID, in)
 	if err != nil {
 		h.log.Error("sign-in could not be saved", "user_id", user.ID, "err", err)
 		return notSaved("sign you in", err)
@@ -141,7 +141,7 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 // hashing gate. An unknown email spends the same time on a dummy hash and
 // gets the same answer as a wrong password.
 func (h *handler) checkCredentials(email, pw string) (store.User, bool, error) {
-	user, err := h.store.UserByEmail(email)
+	user, err := h.accounts.UserByEmail(email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, false, err
 	}
@@ -164,7 +164,7 @@ func (h *handler) reasonText(r store.Reason) string {
 	if r == "" {
 		return ""
 	}
-	return activity.SignInText(r, h.store.Policy())
+	return activity.SignInText(r, h.db.Policy())
 }
 
 // humanDuration writes d the way a person would: "12 hours", "14 days",

@@ -138,7 +138,7 @@ func (h *handler) authenticate(c *fiber.Ctx) (*auth, store.Reason, error) {
 	if token == "" {
 		return nil, "", nil
 	}
-	sess, user, err := h.store.Authenticate(token)
+	sess, user, err := h.sessions.Authenticate(token)
 	var ended *store.EndedError
 	switch {
 	case errors.As(err, &ended):

@@ -77,7 +77,7 @@ const maxActivityViews = 256
 // keptView is the view under k if it still holds at now, or nil, with
 // the user's log version to build a new one against.
 func (h *handler) keptView(k viewKey, now time.Time) (*activityView, error) {
-	version, err := h.store.UserEventsVersion(k.user)
+	version, err := h.events.UserEventsVersion(k.user)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (h *handler) keptView(k viewKey, now time.Time) (*activityView, error) {
 	for i, s := range v.live {
 		ids[i] = s.id
 	}
-	current, err := h.store.UserSessionsByID(k.user, ids)
+	current, err := h.sessions.UserSessionsByID(k.user, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 // the current session, committed before the browser is told.
 func (h *handler) signOut(c *fiber.Ctx) error {
 	a := authOf(c)
-	if _, err := h.store.RevokeUserSession(a.User.ID, a.Session.ID, store.ReasonSignedOut); err != nil {
+	if _, err := h.sessions.RevokeUserSession(a.User.ID, a.Session.ID, store.ReasonSignedOut); err != nil {
 		h.log.Error("sign-out could not be saved", "user_id", a.User.ID, "session", a.Session.ID[:8], "err", err)
 		return notSaved("sign you out", err)
 	}
