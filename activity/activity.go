@@ -8,7 +8,6 @@ package activity
 
 import (
 	"slices"
-	"strconv"
 	"time"
 
 	"portal/store"
@@ -100,46 +99,6 @@ func (d Describer) Describe(e store.Event) Entry {
 		out.Sentence = "Security event (" + string(e.Kind) + ")"
 	}
 	return out
-}
-
-// ended says why a session ended, and who or what ended it.
-func (d Describer) ended(e store.Event) string {
-	switch e.Reason {
-	case store.ReasonSignedOut:
-		return "Signed out in that browser"
-	case store.ReasonRevoked:
-		return "Signed out from " + d.fromOrAnother(e.By)
-	case store.ReasonRevokedAll:
-		return "Signed out with “Sign out all other devices” from " + d.fromOrAnother(e.By)
-	case store.ReasonIdle:
-		if d.Policy.IdleTimeout <= 0 {
-			return "Expired after a time without activity"
-		}
-		return "Expired after " + Duration(d.Policy.IdleTimeout) + " without activity"
-	case store.ReasonLifetime:
-		if d.Policy.MaxLifetime <= 0 {
-			return "Reached its time limit"
-		}
-		return "Reached the " + adjective(d.Policy.MaxLifetime) + " limit"
-	case store.ReasonPasswordChanged:
-		return d.withFrom("Signed out when the password was changed", e.By)
-	case store.ReasonUserDisabled:
-		return "Signed out when the account was disabled"
-	case store.ReasonEverywhere:
-		return "Signed out of every device by " + d.partner()
-	case store.ReasonSessionLimit:
-		if d.SessionLimit <= 0 {
-			return "Ended because too many sessions were signed in"
-		}
-		return "Ended because more than " + strconv.Itoa(d.SessionLimit) + " sessions were signed in"
-	case store.ReasonPasswordGuesses:
-		return "Signed out after the current password was entered wrongly too many times"
-	case store.ReasonPartner:
-		return "Signed out by " + d.partnerUser(e.By)
-	case store.ReasonPartnerAll:
-		return "Signed out of every device by " + d.partnerUser(e.By)
-	}
-	return "Ended"
 }
 
 // from is the session that acted, as "Firefox 133 on Windows (Berlin,

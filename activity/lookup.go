@@ -4,11 +4,19 @@ import (
 	"portal/store"
 )
 
+// Store is what StoreLookup reads: a user's sessions and any user's name.
+// store.Backend is one.
+type Store interface {
+	UserSession(userID, sessionID string) (store.Session, error)
+	UserSessionsByID(userID string, ids []string) (map[string]store.Session, error)
+	UserByID(id string) (store.User, error)
+}
+
 // StoreLookup answers for one user's log from the store: only that user's
 // own sessions (another user's session id is unknown), and any user's
 // name. Each answer is read once; use one per page. It is a Prefetcher:
 // Describer.Prefetch reads a page's sessions in one transaction.
-func StoreLookup(st store.Backend, userID string) Lookup {
+func StoreLookup(st Store, userID string) Lookup {
 	return &storeLookup{st: st, userID: userID, sessions: map[string]session{}, names: map[string]string{}}
 }
 
@@ -18,7 +26,7 @@ type session struct {
 }
 
 type storeLookup struct {
-	st       store.Backend
+	st       Store
 	userID   string
 	sessions map[string]session
 	names    map[string]string

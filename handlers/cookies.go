@@ -64,7 +64,7 @@ func (h *handler) cookie(c *fiber.Ctx, name, value string, maxAge time.Duration)
 }
 
 func (h *handler) setSessionCookie(c *fiber.Ctx, token string) {
-	h.cookie(c, sessionCookie, token, h.store.Policy().MaxLifetime)
+	h.cookie(c, sessionCookie, token, h.db.Policy().MaxLifetime)
 }
 
 func (h *handler) clearSessionCookie(c *fiber.Ctx) {

@@ -25,7 +25,7 @@ const (
 )
 
 func (h *handler) csrfToken(purpose, id string) string {
-	mac := hmac.New(sha256.New, h.store.CSRFKey())
+	mac := hmac.New(sha256.New, h.db.CSRFKey())
 	mac.Write([]byte(purpose))
 	mac.Write([]byte{':'})
 	mac.Write([]byte(id))

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"sync"
-
 	"portal/activity"
 	"portal/store"
 )
@@ -13,17 +11,15 @@ import (
 // a second revoke keeps the first reason), so a copy stays true until the
 // sweeper deletes it, after which the copy only names the device of an
 // event that still exists. Entries are keyed by user and session, so one
-// user's lookup never finds another's session. Two generations bound it,
-// like the partial cache.
+// user's lookup never finds another's session. Two generations bound it
+// (see generations).
 //
 // views, the rendered Recently signed out and Security activity built
 // from them, are kept here too, with the sessions they share a life with
 // (see security_activity_cache.go).
 type endedSessions struct {
-	mu        sync.Mutex
-	cur, prev map[endedKey]store.Session
-	max       int
-	views     activityViews
+	sessions *generations[endedKey, store.Session]
+	views    *generations[viewKey, *activityView]
 }
 
 type endedKey struct{ user, session string }
@@ -33,27 +29,10 @@ type endedKey struct{ user, session string }
 const maxEndedSessions = 8192
 
 func newEndedSessions(max int) *endedSessions {
-	return &endedSessions{cur: map[endedKey]store.Session{}, max: max}
-}
-
-func (c *endedSessions) get(k endedKey) (store.Session, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.cur[k]
-	if !ok {
-		if s, ok = c.prev[k]; ok {
-			c.put(k, s)
-		}
+	return &endedSessions{
+		sessions: newGenerations[endedKey, store.Session](max, nil),
+		views:    newGenerations[viewKey, *activityView](maxActivityViews, nil),
 	}
-	return s, ok
-}
-
-// put adds s; c.mu is held.
-func (c *endedSessions) put(k endedKey, s store.Session) {
-	if len(c.cur) >= c.max {
-		c.prev, c.cur = c.cur, make(map[endedKey]store.Session, len(c.cur))
-	}
-	c.cur[k] = s
 }
 
 // lookup is next, answering for ended sessions of userID from c.
@@ -69,14 +48,12 @@ type endedLookup struct {
 
 func (l *endedLookup) Session(id string) (store.Session, bool) {
 	k := endedKey{l.user, id}
-	if s, ok := l.ended.get(k); ok {
+	if s, ok := l.ended.sessions.get(k); ok {
 		return s, true
 	}
 	s, ok := l.Lookup.Session(id)
 	if ok && !s.RevokedAt.IsZero() {
-		l.ended.mu.Lock()
-		l.ended.put(k, s)
-		l.ended.mu.Unlock()
+		l.ended.sessions.put(k, s)
 	}
 	return s, ok
 }
@@ -89,15 +66,10 @@ func (l *endedLookup) Prefetch(ids []string) {
 		return
 	}
 	want := make([]string, 0, len(ids))
-	l.ended.mu.Lock()
 	for _, id := range ids {
-		k := endedKey{l.user, id}
-		if _, ok := l.ended.cur[k]; !ok {
-			if _, ok := l.ended.prev[k]; !ok {
-				want = append(want, id)
-			}
+		if !l.ended.sessions.has(endedKey{l.user, id}) {
+			want = append(want, id)
 		}
 	}
-	l.ended.mu.Unlock()
 	p.Prefetch(want)
 }

@@ -67,10 +67,11 @@ type Config struct {
 	Now func() time.Time
 }
 
-// handler holds what every request needs: the store, the locator, the
-// configuration and the throttles. New returns the Fiber app built on it.
+// handler holds what every request needs: the store (as the small
+// interfaces of stores.go), the locator, the configuration and the
+// throttles. New returns the Fiber app built on it.
 type handler struct {
-	store    store.Backend
+	stores
 	geo      Locator
 	cfg      Config
 	log      *slog.Logger
@@ -109,7 +110,7 @@ func New(st store.Backend, loc Locator, cfg Config) (*fiber.App, error) {
 	if cfg.PasswordGate == nil {
 		cfg.PasswordGate = newHashGate()
 	}
-	h := &handler{store: st, geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), hashGate: cfg.PasswordGate,
+	h := &handler{stores: storesOf(st), geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), hashGate: cfg.PasswordGate,
 		ended: newEndedSessions(maxEndedSessions), views: engine}
 
 	fcfg := fiber.Config{
@@ -164,7 +165,7 @@ func (h *handler) routes(app *fiber.App) {
 	app.Get("/", h.home)
 	app.Get("/login", h.loginPage)
 	app.Post("/login", h.sameOrigin, h.loginSubmit)
-	app.Post("/logout", h.requireSession, h.sameOrigin, h.requireCSRF, h.logout)
+	app.Post("/logout", h.requireSession, h.sameOrigin, h.requireCSRF, h.signOut)
 
 	app.Get("/settings", h.requireSession, h.settingsPage)
 	app.Post("/settings/password", h.requireSession, h.sameOrigin, h.requireCSRF, h.passwordChange)
@@ -222,23 +223,9 @@ func (h *handler) readyz(c *fiber.Ctx) error {
 	if kind == "" {
 		kind = "bbolt"
 	}
-	if err := h.store.Ping(); err != nil {
+	if err := h.db.Ping(); err != nil {
 		h.log.Error("readiness check failed", "err", err)
 		return c.Status(fiber.StatusServiceUnavailable).SendString("db: unavailable (" + kind + ")\ngeo: " + geoState + "\n")
 	}
 	return c.SendString("db: ok (" + kind + ")\ngeo: " + geoState + "\n")
-}
-
-func (h *handler) writeStall() time.Duration {
-	if h.cfg.LiveWriteStall > 0 {
-		return h.cfg.LiveWriteStall
-	}
-	return defaultWriteStall
-}
-
-func (h *handler) heartbeat() time.Duration {
-	if h.cfg.LiveHeartbeat > 0 {
-		return h.cfg.LiveHeartbeat
-	}
-	return defaultHeartbeat
 }

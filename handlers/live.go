@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"bytes"
 	"errors"
-	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -20,6 +18,21 @@ import (
 // (tabs of one browser share it, static/app.js), authenticated by the
 // session cookie. The stream carries rendered fragments and the address
 // to go to when the session ends; never a token or a full address.
+//
+// The plumbing, one file per job:
+//
+//   - live.go: opening a stream (GET /events): who may, what it follows,
+//     from when it catches up, and its timing;
+//   - live_viewer.go: who a stream is for, checked without counting as
+//     activity;
+//   - live_stream.go: one open stream's loop: waking on changes, expiries
+//     and heartbeats, re-checking its session, writing;
+//   - live_panels.go: what a stream sends: the sessions a page shows
+//     (its own user's, or a partner's client user's), as rows and notices;
+//   - live_wire.go: the server-sent-events format, the response head and
+//     the reconnect delays.
+//
+// The hub that wakes streams is package live; the store publishes to it.
 
 const eventsURL = "/events"
 
@@ -31,16 +44,19 @@ const (
 	defaultWriteStall = 10 * time.Second
 )
 
-// Reconnect delays, in milliseconds, sent as the stream's retry field
-// with jitter so that browsers do not all come back at the same instant.
-const (
-	retryNormal   = 2000 // after a dropped connection or a restart
-	retryUserGone = 500  // after a password change: re-authenticate soon
-	retryFull     = 30000
-)
+func (h *handler) writeStall() time.Duration {
+	if h.cfg.LiveWriteStall > 0 {
+		return h.cfg.LiveWriteStall
+	}
+	return defaultWriteStall
+}
 
-// jittered is base plus up to base more, in milliseconds.
-func jittered(base int) int { return base + rand.IntN(base+1) }
+func (h *handler) heartbeat() time.Duration {
+	if h.cfg.LiveHeartbeat > 0 {
+		return h.cfg.LiveHeartbeat
+	}
+	return defaultHeartbeat
+}
 
 // liveEvents opens the caller's stream. It does not count as activity: it
 // checks the session with Peek, so a page left open does not keep its
@@ -127,113 +143,9 @@ func (h *handler) liveWatch(v *viewer, raw string) []string {
 		if len(out) == maxWatch || !store.ValidID(id) || slices.Contains(out, id) {
 			continue
 		}
-		if _, _, err := h.store.PartnerUser(v.user.AccountID, id); err == nil {
+		if _, _, err := h.partners.PartnerUser(v.user.AccountID, id); err == nil {
 			out = append(out, strings.Clone(id))
 		}
 	}
 	return out
-}
-
-// viewer is who a stream shows the portal to.
-type viewer struct {
-	user    store.User
-	session store.Session
-	csrf    string
-	loc     *time.Location
-}
-
-// viewer checks token without counting as activity: nil with the reason
-// for a session that has ended (or none for no session).
-func (h *handler) viewer(token string) (*viewer, store.Reason, error) {
-	sess, user, reason, err := h.peek(token)
-	if err != nil || reason != "" || sess.ID == "" {
-		return nil, reason, err
-	}
-	return &viewer{user: user, session: sess, csrf: h.csrfToken(csrfSession, sess.ID), loc: zoneNamed(sess.TimeZone)}, "", nil
-}
-
-// peek checks token without counting as activity: its live session and
-// user, or the reason it ended (none for no session at all: zero values).
-func (h *handler) peek(token string) (store.Session, store.User, store.Reason, error) {
-	if token == "" {
-		return store.Session{}, store.User{}, "", nil
-	}
-	sess, user, err := h.store.Peek(token)
-	var ended *store.EndedError
-	switch {
-	case errors.As(err, &ended):
-		return store.Session{}, store.User{}, ended.Reason, nil
-	case errors.Is(err, store.ErrNotFound):
-		return store.Session{}, store.User{}, "", nil
-	case err != nil:
-		return store.Session{}, store.User{}, "", err
-	case user.Disabled:
-		return store.Session{}, store.User{}, store.ReasonUserDisabled, nil
-	}
-	return sess, user, "", nil
-}
-
-// responseHead is the status line and headers of the stream's response,
-// with what the middleware set (security headers, request id). The body
-// runs until the connection closes, so it has no length.
-func responseHead(c *fiber.Ctx) []byte {
-	var b bytes.Buffer
-	b.WriteString("HTTP/1.1 200 OK\r\n")
-	c.Response().Header.VisitAll(func(k, v []byte) {
-		switch string(k) {
-		case fiber.HeaderContentLength, fiber.HeaderConnection, fiber.HeaderTransferEncoding:
-			return
-		}
-		b.Write(k)
-		b.WriteString(": ")
-		b.Write(v)
-		b.WriteString("\r\n")
-	})
-	b.WriteString("Connection: close\r\n\r\n")
-	return b.Bytes()
-}
-
-// endEvent tells the browser its session has ended: go to sign-in, with
-// the reason.
-func endEvent(reason store.Reason) []byte {
-	var b []byte
-	b = append(b, retryField(jittered(retryNormal))...)
-	return appendEvent(b, "end", []byte(signInURL(reason)))
-}
-
-func signInURL(reason store.Reason) string {
-	if reason == "" {
-		return "/login"
-	}
-	return "/login?reason=" + string(reason)
-}
-
-func retryField(ms int) string { return "retry: " + strconv.Itoa(ms) + "\n\n" }
-
-// appendID appends an id-only block: the browser's Last-Event-ID, what it
-// has seen up to, in server milliseconds. It dispatches no event.
-func appendID(b []byte, now time.Time) []byte {
-	b = append(b, "id: "...)
-	b = strconv.AppendInt(b, now.UnixMilli(), 10)
-	return append(b, "\n\n"...)
-}
-
-// appendEvent appends one server-sent event: each line of data on its own
-// data field, so fragments keep their newlines.
-func appendEvent(b []byte, name string, data []byte) []byte {
-	b = append(b, "event: "...)
-	b = append(b, name...)
-	b = append(b, '\n')
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		b = append(b, "data: "...)
-		b = append(b, bytes.TrimSuffix(line, []byte("\r"))...)
-		b = append(b, '\n')
-	}
-	return append(b, '\n')
 }

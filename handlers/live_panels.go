@@ -8,6 +8,8 @@ import (
 	"portal/store"
 )
 
+// Part of the live-update plumbing: live.go says where each piece is.
+
 // panel is one user's sessions as a page shows them: the stream's own
 // user's Active Sessions (and notices), or a client user's sessions on a
 // partner's console page. The stream sends what changed against it.
@@ -24,7 +26,7 @@ func (ls *liveStream) changes(p *panel, list []store.Session, skip string) (adde
 	first := p.shown == nil
 	prev := p.shown
 	p.shown = make(map[string]time.Time, len(list))
-	policy := ls.h.store.Policy()
+	policy := ls.h.db.Policy()
 	for _, s := range list {
 		p.shown[s.ID] = s.ExpiresAt(policy)
 	}
@@ -37,7 +39,7 @@ func (ls *liveStream) changes(p *panel, list []store.Session, skip string) (adde
 				added = append(added, s)
 			}
 		}
-		ended, err = ls.h.store.SessionsEndedSince(p.userID, ls.since)
+		ended, err = ls.h.sessions.SessionsEndedSince(p.userID, ls.since)
 		return added, ended, err
 	}
 	for _, s := range list {
@@ -53,7 +55,7 @@ func (ls *liveStream) changes(p *panel, list []store.Session, skip string) (adde
 	}
 	slices.Sort(gone)
 	for _, id := range gone {
-		s, err := ls.h.store.UserSession(p.userID, id)
+		s, err := ls.h.sessions.UserSession(p.userID, id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			continue // swept meanwhile
@@ -81,7 +83,7 @@ type liveRows struct {
 func (ls *liveStream) fill(u *liveRows, all []sessionRow, added, ended []store.Session, base string) {
 	now := ls.h.now()
 	for _, s := range ended {
-		if done, _ := s.Ended(now, ls.h.store.Policy()); !done {
+		if done, _ := s.Ended(now, ls.h.db.Policy()); !done {
 			continue // gone from the list but live: only if the clock went back
 		}
 		// No form on an ended row, so no token: every page of the user
@@ -111,7 +113,7 @@ func (ls *liveStream) refreshOwn() error {
 	if ls.own == nil {
 		ls.own = &panel{userID: ls.v.user.ID}
 	}
-	list, err := ls.h.store.ListUserSessions(ls.v.user.ID)
+	list, err := ls.h.sessions.ListUserSessions(ls.v.user.ID)
 	if err != nil {
 		return err
 	}
@@ -144,7 +146,7 @@ func (ls *liveStream) refreshOwn() error {
 // partner's console page. It reports false once the user is no longer the
 // partner's to see (the store checks the scope on every read).
 func (ls *liveStream) refreshWatched(p *panel) (bool, error) {
-	u, _, list, err := ls.h.store.PartnerUserSessions(ls.v.user.AccountID, p.userID)
+	u, _, list, err := ls.h.partners.PartnerUserSessions(ls.v.user.AccountID, p.userID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false, nil
@@ -161,4 +163,17 @@ func (ls *liveStream) refreshWatched(p *panel) (bool, error) {
 	ls.fill(&lr, rows, added, ended, partnerSessionsBase(u.ID))
 	ls.render("watch", "partials/live_sessions", lr)
 	return true, nil
+}
+
+// signInNotice is the notice a new sign-in raises on the user's other
+// open pages.
+type signInNotice struct {
+	ID, CSRF, Device, Where, When string
+	CanSignOut                    bool // customers sign sessions out; partners have no Active Sessions
+}
+
+func (h *handler) newSignInNotice(v *viewer, s store.Session) signInNotice {
+	r := h.row(s, false, v.csrf, h.now(), v.loc)
+	return signInNotice{ID: s.ID, CSRF: v.csrf, Device: r.Device, Where: r.where(), When: r.Created.Relative,
+		CanSignOut: v.user.Role.IsCustomer()}
 }

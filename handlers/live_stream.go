@@ -9,6 +9,8 @@ import (
 	"portal/store"
 )
 
+// Part of the live-update plumbing: live.go says where each piece is.
+
 // liveStream is one open stream: the connection, taken over from the
 // server, and what the page it serves has been shown.
 type liveStream struct {
@@ -146,7 +148,7 @@ func (ls *liveStream) refresh(changes []store.Change, all bool) bool {
 // untilExpiry is how long until the next shown session (the stream's own
 // included) would expire if unused, when the stream looks again.
 func (ls *liveStream) untilExpiry() time.Duration {
-	next := ls.v.session.ExpiresAt(ls.h.store.Policy())
+	next := ls.v.session.ExpiresAt(ls.h.db.Policy())
 	for _, p := range append([]*panel{ls.own}, ls.watched...) {
 		if p == nil {
 			continue
@@ -173,17 +175,4 @@ func (ls *liveStream) render(event, name string, data any) {
 		return
 	}
 	ls.out = appendEvent(ls.out, event, bytes.TrimSpace(b.Bytes()))
-}
-
-// signInNotice is the notice a new sign-in raises on the user's other
-// open pages.
-type signInNotice struct {
-	ID, CSRF, Device, Where, When string
-	CanSignOut                    bool // customers sign sessions out; partners have no Active Sessions
-}
-
-func (h *handler) newSignInNotice(v *viewer, s store.Session) signInNotice {
-	r := h.row(s, false, v.csrf, h.now(), v.loc)
-	return signInNotice{ID: s.ID, CSRF: v.csrf, Device: r.Device, Where: r.where(), When: r.Created.Relative,
-		CanSignOut: v.user.Role.IsCustomer()}
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -37,11 +36,11 @@ func (h *handler) loginPage(c *fiber.Ctx) error {
 		// Never swap the sign-in page into a fragment. The target is built
 		// here, never taken from the request: an absolute-form request
 		// target would otherwise send the browser to another site.
-		to := "/login"
-		if text != "" {
-			to += "?reason=" + url.QueryEscape(string(reason))
+		// Only a reason the page can tell is carried over.
+		if text == "" {
+			reason = ""
 		}
-		return h.redirect(c, to)
+		return h.redirect(c, signInURL(reason))
 	}
 	v := h.newLoginView(c)
 	v.Reason = text
@@ -98,8 +97,8 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	try, wait := h.throttle.reserve(h.now(), keys...)
 	if try == nil {
 		h.log.Warn("sign-in throttled", "ip", geo.Mask(addr))
-		if u, err := h.store.UserByEmail(email); err == nil {
-			h.store.RecordSignInFailure(u.ID, h.geo.Place(addr), true)
+		if u, err := h.accounts.UserByEmail(email); err == nil {
+			h.events.RecordSignInFailure(u.ID, h.geo.Place(addr), true)
 		}
 		retryAfter(c, wait)
 		return h.loginFailed(c, fiber.StatusTooManyRequests, email, "Too many failed sign-in attempts. Try again in "+humanDuration(wait)+".")
@@ -119,14 +118,14 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 		if user.ID != "" {
 			// Queued for the next flush: recording must not change the
 			// answer's timing, nor reveal which emails exist.
-			h.store.RecordSignInFailure(user.ID, h.geo.Place(addr), false)
+			h.events.RecordSignInFailure(user.ID, h.geo.Place(addr), false)
 		}
 		return h.loginFailed(c, fiber.StatusUnauthorized, email, errBadCredentials)
 	}
 	try.succeeded()
 	in := store.SignIn(string(c.Request().Header.UserAgent()), h.geo.Place(addr))
 	in.TimeZone = browserZone(formValue(c, "tz"))
-	sess, token, err := h.store.CreateSession(user.ID, in)
+	sess, token, err := h.sessions.CreateSession(user.ID, in)
 	if err != nil {
 		h.log.Error("sign-in could not be saved", "user_id", user.ID, "err", err)
 		return notSaved("sign you in", err)
@@ -142,7 +141,7 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 // hashing gate. An unknown email spends the same time on a dummy hash and
 // gets the same answer as a wrong password.
 func (h *handler) checkCredentials(email, pw string) (store.User, bool, error) {
-	user, err := h.store.UserByEmail(email)
+	user, err := h.accounts.UserByEmail(email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.User{}, false, err
 	}
@@ -160,35 +159,12 @@ func (h *handler) checkCredentials(email, pw string) (store.User, bool, error) {
 	return user, ok, nil
 }
 
-// reasonText tells a browser why it is back at sign-in.
+// reasonText tells a browser why it is back at sign-in; "" for none.
 func (h *handler) reasonText(r store.Reason) string {
-	switch r {
-	case store.ReasonSignedOut:
-		return "You have signed out."
-	case store.ReasonRevoked:
-		return "You were signed out from another session."
-	case store.ReasonRevokedAll:
-		return "You were signed out because all other devices were signed out from another session."
-	case store.ReasonIdle:
-		return "Your session expired after " + humanDuration(h.store.Policy().IdleTimeout) + " of inactivity. Sign in again to continue."
-	case store.ReasonLifetime:
-		return "Your session reached its maximum lifetime of " + humanDuration(h.store.Policy().MaxLifetime) + ". Sign in again to continue."
-	case store.ReasonPasswordChanged:
-		return "You were signed out because your password was changed."
-	case store.ReasonUserDisabled:
-		return "You were signed out because your account was disabled. Contact your AiDial partner."
-	case store.ReasonEverywhere:
-		return "You were signed out of every device by your AiDial partner."
-	case store.ReasonPasswordGuesses:
-		return "You were signed out because the current password was entered wrongly too many times. Sign in again to continue."
-	case store.ReasonPartner:
-		return "Your AiDial partner signed this session out."
-	case store.ReasonPartnerAll:
-		return "Your AiDial partner signed you out of every device."
-	case store.ReasonSessionLimit:
-		return "You were signed out because your account has too many signed-in sessions; the least recently used one was ended."
+	if r == "" {
+		return ""
 	}
-	return ""
+	return activity.SignInText(r, h.db.Policy())
 }
 
 // humanDuration writes d the way a person would: "12 hours", "14 days",

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"net/url"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -128,11 +127,7 @@ func (h *handler) requireSession(c *fiber.Ctx) error {
 // toSignIn sends the browser to sign-in, with the reason its session
 // ended if there is one.
 func (h *handler) toSignIn(c *fiber.Ctx, reason store.Reason) error {
-	to := "/login"
-	if reason != "" {
-		to += "?reason=" + url.QueryEscape(string(reason))
-	}
-	return h.redirect(c, to)
+	return h.redirect(c, signInURL(reason))
 }
 
 // authenticate validates the session cookie. It returns nil auth for an
@@ -143,7 +138,7 @@ func (h *handler) authenticate(c *fiber.Ctx) (*auth, store.Reason, error) {
 	if token == "" {
 		return nil, "", nil
 	}
-	sess, user, err := h.store.Authenticate(token)
+	sess, user, err := h.sessions.Authenticate(token)
 	var ended *store.EndedError
 	switch {
 	case errors.As(err, &ended):

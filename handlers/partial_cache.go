@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"reflect"
 	"sync"
+	"sync/atomic"
 )
 
 // partialCache remembers what a partial rendered for a given value, so a
@@ -22,19 +23,18 @@ import (
 // a session), which is why the cache needs no invalidation: a changed
 // session makes a different value and a different key.
 //
-// Memory is bounded: entries live in two generations; when the current one
-// holds maxBytes of HTML it becomes the previous one and the oldest is
-// dropped, so at most 2×maxBytes stays alive whatever the number of users
-// or sessions, and values still in use are carried over on their next hit.
+// Memory is bounded by bytes of HTML, in two generations (see
+// generations): at most 2×maxBytes stays alive whatever the number of
+// users or sessions, and values still in use are carried over on their
+// next hit.
 type partialCache struct {
-	tmpl     *template.Template
-	maxBytes int
+	tmpl *template.Template
+	kept *generations[partialKey, template.HTML]
 
-	mu         sync.Mutex
-	cur, prev  map[partialKey]template.HTML
-	curBytes   int
-	hits, miss uint64
-	plain      map[reflect.Type]bool
+	hits, miss atomic.Uint64
+
+	mu    sync.Mutex // guards plain
+	plain map[reflect.Type]bool
 }
 
 type partialKey struct {
@@ -47,7 +47,8 @@ type partialKey struct {
 const defaultPartialCacheBytes = 4 << 20
 
 func newPartialCache(maxBytes int) *partialCache {
-	return &partialCache{maxBytes: maxBytes, cur: map[partialKey]template.HTML{}, plain: map[reflect.Type]bool{}}
+	size := func(out template.HTML) int { return len(out) }
+	return &partialCache{kept: newGenerations[partialKey](maxBytes, size), plain: map[reflect.Type]bool{}}
 }
 
 // use sets the templates to render from. Call it once, after the engine has
@@ -58,26 +59,14 @@ func (pc *partialCache) use(t *template.Template) { pc.tmpl = t }
 // in place of {{template "partials/x" .}}, where . is a plain value.
 func (pc *partialCache) render(name string, data any) (template.HTML, error) {
 	k := partialKey{name, data}
-	pc.mu.Lock()
 	if !pc.isPlain(data) {
-		pc.mu.Unlock()
 		return "", fmt.Errorf("cached %q: data of type %T cannot be a cache key", name, data)
 	}
-	out, ok := pc.cur[k]
-	if !ok {
-		if out, ok = pc.prev[k]; ok {
-			pc.store(k, out)
-		}
-	}
-	if ok {
-		pc.hits++
-	} else {
-		pc.miss++
-	}
-	pc.mu.Unlock()
-	if ok {
+	if out, ok := pc.kept.get(k); ok {
+		pc.hits.Add(1)
 		return out, nil
 	}
+	pc.miss.Add(1)
 
 	t := pc.tmpl.Lookup(name)
 	if t == nil {
@@ -90,22 +79,21 @@ func (pc *partialCache) render(name string, data any) (template.HTML, error) {
 	// The output of an html/template is HTML already escaped for where
 	// the partial is used (element content), which is the only place
 	// "cached" appears.
-	out = template.HTML(buf.String())
-	pc.mu.Lock()
-	pc.store(k, out)
-	pc.mu.Unlock()
+	out := template.HTML(buf.String())
+	pc.kept.put(k, out)
 	return out, nil
 }
 
 // isPlain reports whether data is a value whose every part is compared by
 // content: no pointers, interfaces, slices or maps, which could change
-// behind an equal key (or, for slices and maps, panic as one); pc.mu is
-// held.
+// behind an equal key (or, for slices and maps, panic as one).
 func (pc *partialCache) isPlain(data any) bool {
 	t := reflect.TypeOf(data)
 	if t == nil {
 		return false
 	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
 	ok, seen := pc.plain[t]
 	if !seen {
 		ok = plainType(t)
@@ -132,13 +120,4 @@ func plainType(t reflect.Type) bool {
 		return true
 	}
 	return false
-}
-
-// store adds an entry to the current generation; pc.mu is held.
-func (pc *partialCache) store(k partialKey, out template.HTML) {
-	if pc.curBytes+len(out) > pc.maxBytes && len(pc.cur) > 0 {
-		pc.prev, pc.cur, pc.curBytes = pc.cur, make(map[partialKey]template.HTML, len(pc.cur)), 0
-	}
-	pc.cur[k] = out
-	pc.curBytes += len(out)
 }

@@ -123,9 +123,9 @@ func TestPartialCacheRefusesUnsafeKeys(t *testing.T) {
 
 // cachedBytes is what both generations hold.
 func (pc *partialCache) cachedBytes() (n, entries int) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	for _, m := range []map[partialKey]template.HTML{pc.cur, pc.prev} {
+	pc.kept.mu.Lock()
+	defer pc.kept.mu.Unlock()
+	for _, m := range []map[partialKey]template.HTML{pc.kept.cur, pc.kept.prev} {
 		for _, v := range m {
 			n += len(v)
 		}
@@ -140,7 +140,7 @@ func TestPartialCacheIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	const budget = 64 << 10
-	pc.maxBytes = budget
+	pc.kept.max = budget
 	rowSize := len(direct(t, pc, "partials/session_row", testRow(0)))
 	for i := range 10_000 {
 		if _, err := pc.render("partials/session_row", testRow(i)); err != nil {
@@ -171,7 +171,7 @@ func TestPartialCacheConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc.maxBytes = 16 << 10 // small, so generations turn over during the test
+	pc.kept.max = 16 << 10 // small, so generations turn over during the test
 	want := make([]string, 50)
 	for i := range want {
 		want[i] = direct(t, pc, "partials/session_row", testRow(i))
@@ -267,7 +267,5 @@ func TestCachedRowsFollowTheSessions(t *testing.T) {
 
 // stats reports hits and misses since start.
 func (pc *partialCache) stats() (hits, misses uint64) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	return pc.hits, pc.miss
+	return pc.hits.Load(), pc.miss.Load()
 }

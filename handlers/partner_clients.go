@@ -37,7 +37,7 @@ func (h *handler) partnerClients(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.store.PartnerClients(partnerOf(c))
+	list, err := h.partners.PartnerClients(partnerOf(c))
 	if err != nil {
 		return err
 	}

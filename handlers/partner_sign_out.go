@@ -25,7 +25,7 @@ func (h *handler) partnerSignOutSession(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sess, err := h.store.PartnerRevokeSession(partnerOf(c), a.User.ID, uid, sid)
+	sess, err := h.partners.PartnerRevokeSession(partnerOf(c), a.User.ID, uid, sid)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return fiber.ErrNotFound

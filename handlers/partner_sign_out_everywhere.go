@@ -36,7 +36,7 @@ func (h *handler) partnerSignOutEverywhere(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, err := h.store.PartnerRevokeAll(partnerOf(c), a.User.ID, id)
+	n, err := h.partners.PartnerRevokeAll(partnerOf(c), a.User.ID, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return fiber.ErrNotFound

@@ -89,7 +89,7 @@ func (p *userSessionsPage) Caption() string {
 // manages the user's account; store.ErrNotFound otherwise.
 func (h *handler) userSessions(c *fiber.Ctx, id string) (*userSessionsPage, error) {
 	a := authOf(c)
-	u, acct, list, err := h.store.PartnerUserSessions(partnerOf(c), id)
+	u, acct, list, err := h.partners.PartnerUserSessions(partnerOf(c), id)
 	if err != nil {
 		return nil, err
 	}

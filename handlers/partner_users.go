@@ -66,7 +66,7 @@ func (h *handler) partnerUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.store.PartnerUsers(partnerOf(c), store.UserQuery{Search: q, Page: page})
+	res, err := h.partners.PartnerUsers(partnerOf(c), store.UserQuery{Search: q, Page: page})
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (h *handler) partnerAccount(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.store.PartnerUsers(partnerOf(c), store.UserQuery{AccountID: id, Page: page})
+	res, err := h.partners.PartnerUsers(partnerOf(c), store.UserQuery{AccountID: id, Page: page})
 	if err != nil {
 		return err // ErrNotFound for an account that is not the partner's
 	}
@@ -125,7 +125,7 @@ func (h *handler) partnerAccount(c *fiber.Ctx) error {
 
 // clientName is the name of one of the partner's clients, or a 404.
 func (h *handler) clientName(c *fiber.Ctx, id string) (string, error) {
-	list, err := h.store.PartnerClients(partnerOf(c))
+	list, err := h.partners.PartnerClients(partnerOf(c))
 	if err != nil {
 		return "", err
 	}

@@ -67,7 +67,7 @@ func (h *handler) passwordChange(c *fiber.Ctx) error {
 	if hashErr != nil {
 		return hashErr
 	}
-	n, err := h.store.SetPasswordHash(a.User.ID, hash, signOut, a.Session.ID)
+	n, err := h.accounts.SetPasswordHash(a.User.ID, hash, signOut, a.Session.ID)
 	if err != nil {
 		h.log.Error("password change could not be saved", "user_id", a.User.ID, "err", err)
 		return notSaved("change your password", err)
@@ -80,11 +80,11 @@ func (h *handler) passwordChange(c *fiber.Ctx) error {
 // endForGuessing signs out the session that got the current password wrong
 // too often, and sends its browser to sign-in with the reason.
 func (h *handler) endForGuessing(c *fiber.Ctx, a *auth) error {
-	if _, err := h.store.RevokeUserSession(a.User.ID, a.Session.ID, store.ReasonPasswordGuesses); err != nil {
+	if _, err := h.sessions.RevokeUserSession(a.User.ID, a.Session.ID, store.ReasonPasswordGuesses); err != nil {
 		h.log.Error("could not end a session after wrong passwords", "user_id", a.User.ID, "session", a.Session.ID[:8], "err", err)
 		return err
 	}
 	h.log.Warn("session ended after wrong current passwords", "user_id", a.User.ID, "session", a.Session.ID[:8])
 	h.clearSessionCookie(c)
-	return h.redirect(c, "/login?reason="+string(store.ReasonPasswordGuesses))
+	return h.redirect(c, signInURL(store.ReasonPasswordGuesses))
 }

@@ -71,9 +71,9 @@ func (h *handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describe
 		}
 		return &recentList{Body: v.body}, nil
 	}
-	b := newViewBuild(now, h.store.Policy())
+	b := newViewBuild(now, h.db.Policy())
 	d = b.lookup(d)
-	res, err := h.store.UserEvents(userID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}, Since: now.Add(-recentWindow)})
+	res, err := h.events.UserEvents(userID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}, Since: now.Add(-recentWindow)})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (h *handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describe
 	if err != nil {
 		return nil, err
 	}
-	h.ended.views.keep(k, b.view(res.Version, body))
+	h.ended.views.put(k, b.view(res.Version, body))
 	return &recentList{Body: body}, nil
 }
 

@@ -36,7 +36,7 @@ func newRenderBench(b *testing.B) renderBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &handler{store: e.st, now: e.clock.Now}
+	h := &handler{stores: storesOf(e.st), now: e.clock.Now}
 	row := h.row(sess, false, "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5", e.clock.Now(), time.UTC)
 	if row.Location == "" {
 		b.Fatal("the benchmark row has no location; the demo GeoIP database did not resolve")

@@ -152,7 +152,7 @@ func (l *sessionLinks) href(s store.Session, now time.Time, p store.Policy, rece
 
 // recentIDs are the sessions userID's Recently signed out lists at now.
 func (h *handler) recentIDs(userID string, now time.Time) (map[string]bool, error) {
-	res, err := h.store.UserEvents(userID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}, Since: now.Add(-recentWindow)})
+	res, err := h.events.UserEvents(userID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}, Since: now.Add(-recentWindow)})
 	if err != nil {
 		return nil, err
 	}
@@ -167,14 +167,14 @@ func (h *handler) recentIDs(userID string, now time.Time) (map[string]bool, erro
 // names the user's partner as partner ("" for "your AiDial partner").
 func (h *handler) describer(c *fiber.Ctx, userID, partner string) activity.Describer {
 	return activity.Describer{
-		Lookup: h.ended.lookup(userID, activity.StoreLookup(h.store, userID)), Policy: h.store.Policy(),
-		SessionLimit: h.store.SessionLimit(), Zone: zoneOf(c), Partner: partner,
+		Lookup: h.ended.lookup(userID, activity.StoreLookup(h.lookups, userID)), Policy: h.db.Policy(),
+		SessionLimit: h.db.SessionLimit(), Zone: zoneOf(c), Partner: partner,
 	}
 }
 
 // activityPage is a page of userID's activity shown at place.
 func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d activity.Describer, place activityPlace) (*activityList, error) {
-	now, policy := h.now(), h.store.Policy()
+	now, policy := h.now(), h.db.Policy()
 	k := viewKey{user: userID, list: viewActivity, zone: zoneName(d.Zone), partner: d.Partner, links: place.key(), page: q.Page}
 	for _, kind := range q.Kinds {
 		k.kinds += string(kind) + ","
@@ -187,7 +187,7 @@ func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d a
 	}
 	b := newViewBuild(now, policy)
 	d = b.lookup(d)
-	res, err := h.store.UserEvents(userID, store.EventQuery{Kinds: q.Kinds, Page: q.Page})
+	res, err := h.events.UserEvents(userID, store.EventQuery{Kinds: q.Kinds, Page: q.Page})
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d a
 	if l.Body, err = renderBody(c, "partials/activity_list_body", l); err != nil {
 		return nil, err
 	}
-	h.ended.views.keep(k, b.view(res.Version, l.Body))
+	h.ended.views.put(k, b.view(res.Version, l.Body))
 	return l, nil
 }
 

@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"html/template"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -68,52 +67,21 @@ func shown(s store.Session) shownSession {
 	return shownSession{id: s.ID, device: s.Device, first: s.FirstPlace, last: s.LastPlace}
 }
 
-// activityViews holds views in two generations of at most max each, like
-// the partial cache: at most 2×max views (each at most a page of 50
-// entries, about 30 KB) whatever the number of users.
-type activityViews struct {
-	mu        sync.Mutex
-	cur, prev map[viewKey]*activityView
-}
-
-// maxActivityViews is the size of a generation: the views of a few
-// hundred users reading their activity at the same time.
+// maxActivityViews is the size of a generation of kept views (see
+// generations): at most 2×maxActivityViews views (each at most a page of
+// 50 entries, about 30 KB) whatever the number of users; a generation is
+// the views of a few hundred users reading their activity at the same
+// time.
 const maxActivityViews = 256
-
-func (c *activityViews) get(k viewKey) *activityView {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v := c.cur[k]
-	if v == nil {
-		if v = c.prev[k]; v != nil {
-			c.put(k, v)
-		}
-	}
-	return v
-}
-
-// put keeps v under k; c.mu is held.
-func (c *activityViews) put(k viewKey, v *activityView) {
-	if c.cur == nil || len(c.cur) >= maxActivityViews {
-		c.prev, c.cur = c.cur, make(map[viewKey]*activityView, maxActivityViews)
-	}
-	c.cur[k] = v
-}
-
-func (c *activityViews) keep(k viewKey, v *activityView) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.put(k, v)
-}
 
 // keptView is the view under k if it still holds at now, or nil, with
 // the user's log version to build a new one against.
 func (h *handler) keptView(k viewKey, now time.Time) (*activityView, error) {
-	version, err := h.store.UserEventsVersion(k.user)
+	version, err := h.events.UserEventsVersion(k.user)
 	if err != nil {
 		return nil, err
 	}
-	v := h.ended.views.get(k)
+	v, _ := h.ended.views.get(k)
 	if v == nil || v.version != version || !now.Before(v.until) {
 		return nil, nil
 	}
@@ -124,7 +92,7 @@ func (h *handler) keptView(k viewKey, now time.Time) (*activityView, error) {
 	for i, s := range v.live {
 		ids[i] = s.id
 	}
-	current, err := h.store.UserSessionsByID(k.user, ids)
+	current, err := h.sessions.UserSessionsByID(k.user, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -22,13 +22,13 @@ func (h *handler) noteChanges(c *fiber.Ctx, token string, s store.Session) error
 		return err
 	}
 	if n := geo.Network(addr); n != "" && n != s.LastPlace.Network {
-		h.store.SeenFrom(token, h.geo.Place(addr))
+		h.sessions.SeenFrom(token, h.geo.Place(addr))
 	}
 	// Stored agents are cleaned, so compare the raw header first: for
 	// ordinary browsers the two are equal and nothing is allocated.
 	if ua := c.Request().Header.UserAgent(); string(ua) != s.UserAgent {
 		if clean := device.Clean(string(ua)); clean != s.UserAgent {
-			h.store.SeenWith(token, store.Agent{UserAgent: clean, Device: device.Parse(clean)})
+			h.sessions.SeenWith(token, store.Agent{UserAgent: clean, Device: device.Parse(clean)})
 		}
 	}
 	return nil

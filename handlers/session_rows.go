@@ -88,7 +88,7 @@ func relative(t, now time.Time) string {
 // listSessions lists the caller's live sessions, current first.
 func (h *handler) listSessions(c *fiber.Ctx) (*sessionList, error) {
 	a := authOf(c)
-	list, err := h.store.ListUserSessions(a.User.ID)
+	list, err := h.sessions.ListUserSessions(a.User.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (h *handler) row(s store.Session, current bool, csrf string, now time.Time,
 		r.LastActive = makeWhen(s.LastActive, now, loc)
 	}
 	r.Location, r.Approx = s.Where()
-	if ended, reason := s.Ended(now, h.store.Policy()); ended {
+	if ended, reason := s.Ended(now, h.db.Policy()); ended {
 		r.Ended = true
 		r.EndedText = "Signed out"
 		if reason == store.ReasonIdle || reason == store.ReasonLifetime {

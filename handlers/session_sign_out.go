@@ -24,7 +24,7 @@ func (h *handler) signOutSession(c *fiber.Ctx) error {
 	if id == a.Session.ID {
 		return &userError{status: fiber.StatusBadRequest, message: "This is the session you are using. To end it, use Sign out at the top of the page."}
 	}
-	sess, err := h.store.RevokeUserSessionBy(a.User.ID, id, store.ReasonRevoked, store.Actor{Session: a.Session.ID})
+	sess, err := h.sessions.RevokeUserSessionBy(a.User.ID, id, store.ReasonRevoked, store.Actor{Session: a.Session.ID})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return errNoSuchSession

@@ -26,7 +26,7 @@ func (h *handler) signOutOthersConfirm(c *fiber.Ctx) error {
 // transaction, and shows the list again with how many it ended.
 func (h *handler) signOutOthers(c *fiber.Ctx) error {
 	a := authOf(c)
-	n, err := h.store.RevokeOtherSessions(a.User.ID, a.Session.ID, store.ReasonRevokedAll)
+	n, err := h.sessions.RevokeOtherSessions(a.User.ID, a.Session.ID, store.ReasonRevokedAll)
 	if err != nil {
 		h.log.Error("revoke-all could not be saved", "user_id", a.User.ID, "err", err)
 		return notSaved("sign out the other sessions", err)

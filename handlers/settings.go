@@ -183,7 +183,7 @@ type profileView struct {
 
 func (h *handler) profile(c *fiber.Ctx) (any, error) {
 	u := authOf(c).User
-	acct, err := h.store.AccountByID(u.AccountID)
+	acct, err := h.accounts.AccountByID(u.AccountID)
 	if err != nil {
 		return nil, err
 	}
