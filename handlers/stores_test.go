@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"portal/store"
+	"portal/store/bolt"
 )
 
 // maxStoreMethods bounds each interface between the handlers and the
@@ -45,7 +46,7 @@ func TestStoreInterfacesAreSmall(t *testing.T) {
 // TestStoresOfSetsEveryView: New's one backend fills every view, so none
 // is left nil to fail on its first request.
 func TestStoresOfSetsEveryView(t *testing.T) {
-	var b store.Backend = &store.Store{}
+	var b store.Backend = &bolt.Store{}
 	s := reflect.ValueOf(storesOf(b))
 	for i := range s.NumField() {
 		if s.Field(i).IsNil() {
