@@ -41,6 +41,9 @@ type Storage interface {
 	// EventsVersion is a number that moves on whenever userID's security
 	// activity changes.
 	EventsVersion(userID string) (uint64, error)
+	// PartnerDirectory is partnerID's clients and their users, with live
+	// session counts, sorted (Directory.Sort); empty for "".
+	PartnerDirectory(partnerID string) (*Directory, error)
 	// WriteFlush writes one flush in one transaction and reports how many
 	// sessions it updated. It never writes a session revoked or deleted
 	// meanwhile; an expiry is recorded only if the session, with

@@ -1,51 +1,14 @@
 package bolt
 
 import (
-	"cmp"
 	"fmt"
 	"portal/store"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
 )
-
-// PartnerClients lists the client accounts partnerID manages, by name.
-func (s *Store) PartnerClients(partnerID string) ([]store.ClientSummary, error) {
-	d, err := s.partnerDir(partnerID)
-	if err != nil {
-		return nil, err
-	}
-	return d.clients, nil
-}
-
-// PartnerUsers returns a page of the users of partnerID's clients that
-// match q. An account that is not one of the partner's is ErrNotFound.
-func (s *Store) PartnerUsers(partnerID string, q store.UserQuery) (store.UserPage, error) {
-	d, err := s.partnerDir(partnerID)
-	if err != nil {
-		return store.UserPage{}, err
-	}
-	if q.AccountID != "" && !slices.ContainsFunc(d.clients, func(c store.ClientSummary) bool { return c.Account.ID == q.AccountID }) {
-		return store.UserPage{}, store.ErrNotFound
-	}
-	needle := strings.ToLower(strings.TrimSpace(q.Search))
-	p := store.UserPage{Page: max(q.Page, 1)}
-	start := (p.Page - 1) * store.PageSize
-	for i, u := range d.users {
-		if (q.AccountID == "" || u.AccountID == q.AccountID) && strings.Contains(d.text[i], needle) {
-			if p.Total >= start && p.Total < start+store.PageSize {
-				p.Users = append(p.Users, u)
-			}
-			p.Total++
-		}
-	}
-	p.Pages = max((p.Total+store.PageSize-1)/store.PageSize, 1)
-	return p, nil
-}
 
 // partnerDir is what a partner's console lists: its clients with their
 // counts and every user of them, sorted. Building it reads every session of
@@ -54,9 +17,7 @@ func (s *Store) PartnerUsers(partnerID string, q store.UserQuery) (store.UserPag
 type partnerDir struct {
 	gen        uint64
 	validUntil time.Time
-	clients    []store.ClientSummary
-	users      []store.UserSummary
-	text       []string // lower-case email and name of users[i], for search
+	store.Directory
 }
 
 // partnerDirs holds one directory per partner that asked recently. Every
@@ -99,6 +60,16 @@ func (d *partnerDirs) get(partnerID string, gen uint64, now time.Time) *partnerD
 // maxPartnerDirs bounds the directories kept; past it the map starts over.
 const maxPartnerDirs = 256
 
+// PartnerDirectory is partnerID's clients and their users (store.Storage),
+// kept until a write commits or one of the counted sessions expires.
+func (s *Store) PartnerDirectory(partnerID string) (*store.Directory, error) {
+	d, err := s.partnerDir(partnerID)
+	if err != nil {
+		return nil, err
+	}
+	return &d.Directory, nil
+}
+
 func (s *Store) partnerDir(partnerID string) (*partnerDir, error) {
 	now := s.now()
 	gen := s.dirs.gen.Load()
@@ -139,7 +110,7 @@ func (s *Store) buildPartnerDir(partnerID string, gen uint64, now time.Time) (*p
 			c := store.ClientSummary{Account: a}
 			set := getAccountUsersBucket(tx, a.ID)
 			if set == nil {
-				d.clients = append(d.clients, c)
+				d.Clients = append(d.Clients, c)
 				return nil
 			}
 			err := set.ForEach(func(uid, _ []byte) error {
@@ -153,24 +124,15 @@ func (s *Store) buildPartnerDir(partnerID string, gen uint64, now time.Time) (*p
 				}
 				c.Users++
 				c.LiveSessions += live
-				d.users = append(d.users, store.UserSummary{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
+				d.Users = append(d.Users, store.UserSummary{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
 					AccountID: a.ID, AccountName: a.Name, LiveSessions: live})
 				return nil
 			})
-			d.clients = append(d.clients, c)
+			d.Clients = append(d.Clients, c)
 			return err
 		})
 	})
-	slices.SortFunc(d.clients, func(a, b store.ClientSummary) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Account.Name), strings.ToLower(b.Account.Name)), cmp.Compare(a.Account.ID, b.Account.ID))
-	})
-	slices.SortFunc(d.users, func(a, b store.UserSummary) int {
-		return cmp.Or(cmp.Compare(a.Email, b.Email), cmp.Compare(a.ID, b.ID))
-	})
-	d.text = make([]string, len(d.users))
-	for i, u := range d.users {
-		d.text[i] = strings.ToLower(u.Email + "\x00" + u.Name)
-	}
+	d.Sort()
 	return d, err
 }
 
