@@ -44,6 +44,12 @@ type Storage interface {
 	// PartnerDirectory is partnerID's clients and their users, with live
 	// session counts, sorted (Directory.Sort); empty for "".
 	PartnerDirectory(partnerID string) (*Directory, error)
+	// PartnerUser is a user of one of partnerID's clients, with the
+	// client account, or ErrNotFound.
+	PartnerUser(partnerID, userID string) (User, Account, error)
+	// UpdateUser makes ch to userID in one transaction and says how many
+	// sessions it revoked.
+	UpdateUser(userID string, ch UserChange) (revoked int, err error)
 	// WriteFlush writes one flush in one transaction and reports how many
 	// sessions it updated. It never writes a session revoked or deleted
 	// meanwhile; an expiry is recorded only if the session, with

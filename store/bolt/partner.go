@@ -123,17 +123,6 @@ func (s *Store) PartnerUser(partnerID, userID string) (store.User, store.Account
 	return u, a, nil
 }
 
-// PartnerUserSessions returns the live sessions of a user of one of
-// partnerID's clients, most recently active first, or ErrNotFound.
-func (s *Store) PartnerUserSessions(partnerID, userID string) (store.User, store.Account, []store.Session, error) {
-	u, a, err := s.PartnerUser(partnerID, userID)
-	if err != nil {
-		return u, a, nil, err
-	}
-	list, err := s.ListUserSessions(u.ID)
-	return u, a, list, err
-}
-
 // PartnerRevokeSession revokes one session of a user of one of partnerID's
 // clients, recording actorID as who did it (ReasonPartner). Anything out
 // of the partner's reach is ErrNotFound and changes nothing.

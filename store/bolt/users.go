@@ -137,42 +137,12 @@ func (s *Store) Users() ([]store.User, error) {
 	return out, err
 }
 
-// SetPasswordHash replaces a user's password hash. With revokeSessions, the
-// user's sessions other than keepID (all of them if keepID is "") are
-// revoked in the same transaction.
-func (s *Store) SetPasswordHash(userID, hash string, revokeSessions bool, keepID string) (revoked int, err error) {
-	var revoke store.Reason
-	if revokeSessions {
-		revoke = store.ReasonPasswordChanged
-	}
-	changed := &store.Event{At: s.now(), Kind: store.EventPasswordChanged, By: store.Actor{Session: keepID}}
-	revoked, err = s.updateUser(userID, func(u *store.User) { u.PasswordHash = hash }, revoke, keepID, changed)
-	if err != nil {
-		return 0, fmt.Errorf("store: set password of user %s: %w", userID, err)
-	}
-	return revoked, nil
-}
-
-// SetUserDisabled disables or re-enables a user. Disabling revokes all of
-// the user's sessions in the same transaction.
-func (s *Store) SetUserDisabled(userID string, disabled bool) (revoked int, err error) {
-	var revoke store.Reason
-	if disabled {
-		revoke = store.ReasonUserDisabled
-	}
-	revoked, err = s.updateUser(userID, func(u *store.User) { u.Disabled = disabled }, revoke, "", nil)
-	if err != nil {
-		return 0, fmt.Errorf("store: disable user %s: %w", userID, err)
-	}
-	return revoked, nil
-}
-
-// updateUser applies change to one user, records event if there is one
+// UpdateUser (store.Storage) applies ch to one user, records its event if it has one
 // and, if revoke is set, revokes the user's sessions other than keepID
 // (the session that made the change, if any), all in one transaction.
 // Afterwards all of the user's sessions leave the cache, since they carry
 // the old user.
-func (s *Store) updateUser(userID string, change func(*store.User), revoke store.Reason, keepID string, event *store.Event) (revoked int, err error) {
+func (s *Store) UpdateUser(userID string, ch store.UserChange) (revoked int, err error) {
 	var all []store.TokenHash
 	err = s.update(func(tx *bbolt.Tx) error {
 		b := getUsersBucket(tx)
@@ -180,7 +150,12 @@ func (s *Store) updateUser(userID string, change func(*store.User), revoke store
 		if err := get(b, []byte(userID), &u); err != nil {
 			return err
 		}
-		change(&u)
+		if ch.PasswordHash != nil {
+			u.PasswordHash = *ch.PasswordHash
+		}
+		if ch.Disabled != nil {
+			u.Disabled = *ch.Disabled
+		}
 		if err := put(b, []byte(userID), u); err != nil {
 			return err
 		}
@@ -189,15 +164,15 @@ func (s *Store) updateUser(userID string, change func(*store.User), revoke store
 		// session: a listener re-reading a session must see the new user.
 		tx.OnCommit(func() { s.Forget(all...) })
 		s.notify(tx, store.TokenHash{}, store.Change{Kind: store.UserChanged, UserID: userID})
-		if event != nil {
-			if err := addEventTx(tx, userID, *event); err != nil {
+		if ch.Event != nil {
+			if err := addEventTx(tx, userID, *ch.Event); err != nil {
 				return err
 			}
 		}
-		if revoke == "" {
+		if ch.Revoke == "" {
 			return nil
 		}
-		revoked, _, err = s.revokeUserSessionsTx(tx, userID, keepID, revoke, store.Actor{Session: keepID}, s.now().UTC())
+		revoked, _, err = s.revokeUserSessionsTx(tx, userID, ch.KeepID, ch.Revoke, store.Actor{Session: ch.KeepID}, s.now().UTC())
 		return err
 	})
 	if err != nil {

@@ -116,17 +116,6 @@ func (s *Store) PartnerUser(partnerID, userID string) (store.User, store.Account
 	return managedUser(ctx, s.pool, partnerID, userID, false)
 }
 
-// PartnerUserSessions returns the live sessions of a user of one of
-// partnerID's clients, most recently active first, or store.ErrNotFound.
-func (s *Store) PartnerUserSessions(partnerID, userID string) (store.User, store.Account, []store.Session, error) {
-	u, a, err := s.PartnerUser(partnerID, userID)
-	if err != nil {
-		return u, a, nil, err
-	}
-	list, err := s.ListUserSessions(u.ID)
-	return u, a, list, err
-}
-
 // PartnerRevokeSession revokes one session of a user of one of
 // partnerID's clients, recording actorID as who did it
 // (store.ReasonPartner). Anything out of the partner's reach is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -143,47 +144,29 @@ func (s *Store) Users() ([]store.User, error) {
 	return out, unavailable(rows.Err())
 }
 
-// SetPasswordHash replaces a user's password hash. With revokeSessions,
-// the user's sessions other than keepID (all of them if keepID is "") are
-// revoked in the same transaction.
-func (s *Store) SetPasswordHash(userID, hash string, revokeSessions bool, keepID string) (revoked int, err error) {
-	var revoke store.Reason
-	if revokeSessions {
-		revoke = store.ReasonPasswordChanged
-	}
-	now := s.nowUTC()
-	changed := &store.Event{At: now, Kind: store.EventPasswordChanged, By: store.Actor{Session: keepID}}
-	revoked, err = s.updateUser(userID, "password_hash = $2, password_changed_at = $3", []any{hash, now}, revoke, keepID, changed)
-	if err != nil {
-		return 0, fmt.Errorf("store: set password of user %s: %w", userID, err)
-	}
-	return revoked, nil
-}
-
-// SetUserDisabled disables or re-enables a user. Disabling revokes all of
-// the user's sessions in the same transaction.
-func (s *Store) SetUserDisabled(userID string, disabled bool) (revoked int, err error) {
-	var revoke store.Reason
-	if disabled {
-		revoke = store.ReasonUserDisabled
-	}
-	revoked, err = s.updateUser(userID, "disabled = $2", []any{disabled}, revoke, "", nil)
-	if err != nil {
-		return 0, fmt.Errorf("store: disable user %s: %w", userID, err)
-	}
-	return revoked, nil
-}
-
-// updateUser sets columns of one user (set, with args from $2), records
-// event if there is one and, if revoke is set, revokes the user's sessions
-// other than keepID, all in one transaction. Every instance then drops
+// UpdateUser (store.Storage) sets the columns ch changes, records its
+// event if it has one and, if ch.Revoke is set, revokes the user's
+// sessions other than ch.KeepID, all in one transaction. Every instance then drops
 // all of the user's sessions from its cache, since they carry the old
 // user, before its Notifier hears that the user changed (and which
 // sessions ended), as in the bbolt store.
-func (s *Store) updateUser(userID, set string, args []any, revoke store.Reason, keepID string, event *store.Event) (revoked int, err error) {
+func (s *Store) UpdateUser(userID string, ch store.UserChange) (revoked int, err error) {
+	var set []string
+	args := []any{userID}
+	if ch.PasswordHash != nil {
+		args = append(args, *ch.PasswordHash, ch.At)
+		set = append(set, fmt.Sprintf("password_hash = $%d, password_changed_at = $%d", len(args)-1, len(args)))
+	}
+	if ch.Disabled != nil {
+		args = append(args, *ch.Disabled)
+		set = append(set, fmt.Sprintf("disabled = $%d", len(args)))
+	}
+	if len(set) == 0 {
+		return 0, errors.New("store: a user change that changes nothing")
+	}
 	err = s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
 		var id string
-		if err := tx.QueryRow(ctx, "UPDATE users SET "+set+" WHERE id = $1 RETURNING id", append([]any{userID}, args...)...).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, "UPDATE users SET "+strings.Join(set, ", ")+" WHERE id = $1 RETURNING id", args...).Scan(&id); err != nil {
 			return notFound(err)
 		}
 		all, err := userSessionHashes(ctx, tx, userID)
@@ -192,13 +175,13 @@ func (s *Store) updateUser(userID, set string, args []any, revoke store.Reason, 
 		}
 		fx.forget = append(fx.forget, all...)
 		fx.changes = append(fx.changes, store.Change{Kind: store.UserChanged, UserID: userID})
-		if event != nil {
-			if err := addEventsTx(ctx, tx, fx, []userEvent{{userID, *event}}); err != nil {
+		if ch.Event != nil {
+			if err := addEventsTx(ctx, tx, fx, []userEvent{{userID, *ch.Event}}); err != nil {
 				return err
 			}
 		}
-		if revoke != "" {
-			revoked, err = s.revokeUserSessionsTx(ctx, tx, fx, userID, keepID, revoke, store.Actor{Session: keepID})
+		if ch.Revoke != "" {
+			revoked, err = s.revokeUserSessionsTx(ctx, tx, fx, userID, ch.KeepID, ch.Revoke, store.Actor{Session: ch.KeepID})
 		}
 		return err
 	})
