@@ -1,7 +1,10 @@
 package store
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -14,6 +17,21 @@ type TokenHash [32]byte
 
 // tokenLen is the length of a token: 32 random bytes, base64url, no padding.
 const tokenLen = 43
+
+// NewToken returns a new session token: 256 random bits, tokenLen long.
+func NewToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewID returns a random 128-bit id as 32 lower-case hex characters: the
+// shape ValidID accepts.
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
 
 // HashToken returns the key a token's session is stored under.
 func HashToken(token string) TokenHash { return sha256.Sum256([]byte(token)) }

@@ -111,7 +111,7 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 			return err
 		}},
 		{"RevokeOtherSessions", store.ReasonRevokedAll, func(s *Store, u store.User, sess store.Session) error {
-			_, err := s.RevokeOtherSessions(u.ID, newID(), store.ReasonRevokedAll)
+			_, err := s.RevokeOtherSessions(u.ID, store.NewID(), store.ReasonRevokedAll)
 			return err
 		}},
 		{"RevokeAllUserSessions", store.ReasonEverywhere, func(s *Store, u store.User, sess store.Session) error {
@@ -257,7 +257,7 @@ func TestSeenFrom(t *testing.T) {
 	// Not in the cache yet: SeenFrom is documented to need a validated
 	// session, and must not queue or panic for one it has not seen.
 	s.SeenFrom(tok, second)
-	s.SeenFrom(newToken(), second)
+	s.SeenFrom(store.NewToken(), second)
 	s.SeenFrom("", second)
 	if p := s.PendingActivity(); p != 0 {
 		t.Fatalf("SeenFrom of uncached tokens queued %d", p)

@@ -11,7 +11,7 @@ import (
 // CreateClientAccount adds a client account managed by partnerID ("" for
 // none), in one transaction.
 func (s *Store) CreateClientAccount(name, partnerID string) (store.Account, error) {
-	a := store.Account{ID: newID(), Name: name, Kind: store.AccountClient, CreatedAt: s.now().UTC()}
+	a := store.Account{ID: store.NewID(), Name: name, Kind: store.AccountClient, CreatedAt: s.now().UTC()}
 	err := s.update(func(tx *bbolt.Tx) error {
 		if err := put(getAccountsBucket(tx), []byte(a.ID), a); err != nil {
 			return err

@@ -56,7 +56,7 @@ func TestPartnerUserSeesEveryWrite(t *testing.T) {
 	if got, _, err := s.PartnerUser(p2.ID, u.ID); err != nil || !got.Disabled {
 		t.Fatalf("after disabling, the user reads disabled=%v (%v)", got.Disabled, err)
 	}
-	for _, id := range []string{"", "not-an-id", newID()} {
+	for _, id := range []string{"", "not-an-id", store.NewID()} {
 		if _, _, err := s.PartnerUser(p2.ID, id); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("PartnerUser(%q) = %v, want ErrNotFound", id, err)
 		}

@@ -1,8 +1,6 @@
 package bolt
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"portal/store"
 	"sort"
@@ -10,12 +8,6 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 )
-
-func newToken() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
 
 // CreateSession starts a session for userID and returns it with its token,
 // which is shown to no one but the browser's cookie. If the user is at the
@@ -36,7 +28,7 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 	out := make([]store.Session, len(batch))
 	tokens := make([]string, len(batch))
 	for i, b := range batch {
-		tokens[i] = newToken()
+		tokens[i] = store.NewToken()
 		out[i] = newSession(b.UserID, b.NewSession, tokens[i], now)
 	}
 	var capped []store.TokenHash
@@ -60,7 +52,7 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 
 func newSession(userID string, in store.NewSession, token string, now time.Time) store.Session {
 	sess := store.Session{
-		ID: newID(), UserID: userID, CreatedAt: in.CreatedAt, LastActive: in.LastActive,
+		ID: store.NewID(), UserID: userID, CreatedAt: in.CreatedAt, LastActive: in.LastActive,
 		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place,
 		TimeZone: in.TimeZone, Hash: store.HashToken(token),
 	}

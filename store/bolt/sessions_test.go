@@ -166,7 +166,7 @@ func TestValidateRejectsUnknownTokens(t *testing.T) {
 	}
 	tests := []struct{ name, token string }{
 		{"empty", ""},
-		{"fresh unknown", newToken()},
+		{"fresh unknown", store.NewToken()},
 		{"one char changed", string(flip)},
 		{"short by one", token[:42]},
 		{"long by one", token + "A"},
@@ -204,7 +204,7 @@ func TestValidateRejectsUnknownTokens(t *testing.T) {
 }
 
 func TestValidID(t *testing.T) {
-	good := newID()
+	good := store.NewID()
 	tests := []struct {
 		id   string
 		want bool
@@ -232,8 +232,8 @@ func TestValidID(t *testing.T) {
 		}
 	}
 	for range 100 {
-		if id := newID(); !store.ValidID(id) {
-			t.Fatalf("newID() = %q fails ValidID", id)
+		if id := store.NewID(); !store.ValidID(id) {
+			t.Fatalf("store.NewID() = %q fails ValidID", id)
 		}
 	}
 }
@@ -264,11 +264,11 @@ func TestRevokeUserSession(t *testing.T) {
 	})
 
 	for _, tt := range []struct{ name, user, id string }{
-		{"unknown id", alice.ID, newID()},
+		{"unknown id", alice.ID, store.NewID()},
 		{"malformed id", alice.ID, "not-an-id"},
 		{"empty id", alice.ID, ""},
 		{"upper-cased id", alice.ID, strings.ToUpper(aSess.ID)},
-		{"unknown user", newID(), aSess.ID},
+		{"unknown user", store.NewID(), aSess.ID},
 		{"empty user", "", aSess.ID},
 		{"user id as session id", alice.ID, alice.ID},
 	} {
@@ -406,7 +406,7 @@ func TestRevokeOtherSessions(t *testing.T) {
 		t.Errorf("second RevokeOtherSessions = %d, %v; want 0", n, err)
 	}
 	// A keepID of someone else's session keeps nothing of ours.
-	if n, err := s.RevokeOtherSessions(u.ID, newID(), store.ReasonRevokedAll); err != nil || n != 1 {
+	if n, err := s.RevokeOtherSessions(u.ID, store.NewID(), store.ReasonRevokedAll); err != nil || n != 1 {
 		t.Errorf("RevokeOtherSessions(foreign keep) = %d, %v; want 1", n, err)
 	}
 	wantEnded(t, s, keep.token, store.ReasonRevokedAll)
@@ -441,7 +441,7 @@ func TestRevokeAllUserSessions(t *testing.T) {
 	if n, err := s.RevokeAllUserSessions(u.ID, store.ReasonEverywhere); err != nil || n != 0 {
 		t.Errorf("second RevokeAllUserSessions = %d, %v; want 0", n, err)
 	}
-	if n, err := s.RevokeAllUserSessions(newID(), store.ReasonEverywhere); err != nil || n != 0 {
+	if n, err := s.RevokeAllUserSessions(store.NewID(), store.ReasonEverywhere); err != nil || n != 0 {
 		t.Errorf("RevokeAllUserSessions(unknown user) = %d, %v; want 0, nil", n, err)
 	}
 	s = reopen(t, s, Options{Now: c.Now, Policy: testPolicy})

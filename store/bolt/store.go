@@ -2,8 +2,6 @@ package bolt
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,13 +110,6 @@ func (s *Store) updateActivity(fn func(*bbolt.Tx) error) error {
 		s.ForgetAllUsers()
 	}()
 	return s.db.Update(fn)
-}
-
-// newID returns a random 128-bit id as 32 lower-case hex characters.
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 func put(b *bbolt.Bucket, key []byte, v any) error {

@@ -9,7 +9,7 @@ import (
 
 // CreateAccount adds an account.
 func (s *Store) CreateAccount(name string, kind store.AccountKind) (store.Account, error) {
-	a := store.Account{ID: newID(), Name: name, Kind: kind, CreatedAt: s.now().UTC()}
+	a := store.Account{ID: store.NewID(), Name: name, Kind: kind, CreatedAt: s.now().UTC()}
 	err := s.update(func(tx *bbolt.Tx) error {
 		return put(getAccountsBucket(tx), []byte(a.ID), a)
 	})
@@ -59,7 +59,7 @@ func (s *Store) CreateUsers(in []store.NewUser) ([]store.User, error) {
 	now := s.now().UTC()
 	out := make([]store.User, len(in))
 	for i, n := range in {
-		out[i] = store.User{ID: newID(), AccountID: n.AccountID, Email: store.NormalizeEmail(n.Email), Name: n.Name, Role: n.Role, PasswordHash: n.PasswordHash, CreatedAt: now}
+		out[i] = store.User{ID: store.NewID(), AccountID: n.AccountID, Email: store.NormalizeEmail(n.Email), Name: n.Name, Role: n.Role, PasswordHash: n.PasswordHash, CreatedAt: now}
 	}
 	err := s.update(func(tx *bbolt.Tx) error {
 		for _, u := range out {

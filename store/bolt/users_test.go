@@ -94,7 +94,7 @@ func TestCreateUserRejects(t *testing.T) {
 		{"client manager in partner account", store.NewUser{AccountID: partner.ID, Email: "c2@example.com", Role: store.RoleClientManager}, nil, "does not belong"},
 		{"empty role", store.NewUser{AccountID: client.ID, Email: "e1@example.com", Role: ""}, nil, "does not belong"},
 		{"unknown role", store.NewUser{AccountID: partner.ID, Email: "e2@example.com", Role: "superuser"}, nil, "does not belong"},
-		{"unknown account", store.NewUser{AccountID: newID(), Email: "u1@example.com", Role: store.RoleClientAdmin}, store.ErrNotFound, ""},
+		{"unknown account", store.NewUser{AccountID: store.NewID(), Email: "u1@example.com", Role: store.RoleClientAdmin}, store.ErrNotFound, ""},
 		{"empty account", store.NewUser{AccountID: "", Email: "u2@example.com", Role: store.RoleClientAdmin}, store.ErrNotFound, ""},
 	}
 	for _, tt := range tests {
@@ -156,12 +156,12 @@ func TestLookupsOfUnknownReturnErrNotFound(t *testing.T) {
 		name string
 		get  func() (any, error)
 	}{
-		{"UserByID unknown", func() (any, error) { return s.UserByID(newID()) }},
+		{"UserByID unknown", func() (any, error) { return s.UserByID(store.NewID()) }},
 		{"UserByID empty", func() (any, error) { return s.UserByID("") }},
 		{"UserByID account id", func() (any, error) { return s.UserByID(u.AccountID) }},
 		{"UserByEmail unknown", func() (any, error) { return s.UserByEmail("nobody@example.com") }},
 		{"UserByEmail empty", func() (any, error) { return s.UserByEmail("") }},
-		{"AccountByID unknown", func() (any, error) { return s.AccountByID(newID()) }},
+		{"AccountByID unknown", func() (any, error) { return s.AccountByID(store.NewID()) }},
 		{"AccountByID user id", func() (any, error) { return s.AccountByID(u.ID) }},
 	}
 	for _, tt := range tests {
@@ -243,7 +243,7 @@ func TestSetPasswordHash(t *testing.T) {
 	wantEnded(t, s, tokens[1], store.ReasonPasswordChanged)
 	wantEnded(t, s, tokens[0], store.ReasonPasswordChanged)
 
-	if _, err := s.SetPasswordHash(newID(), "x", true, ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.SetPasswordHash(store.NewID(), "x", true, ""); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("SetPasswordHash(unknown user) = %v, want ErrNotFound", err)
 	}
 	mustCheck(t, s)
@@ -296,10 +296,10 @@ func TestSetUserDisabled(t *testing.T) {
 		wantEnded(t, s, tok, store.ReasonUserDisabled)
 	}
 
-	if _, err := s.SetUserDisabled(newID(), true); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.SetUserDisabled(store.NewID(), true); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("SetUserDisabled(unknown) = %v, want ErrNotFound", err)
 	}
-	if _, _, err := s.CreateSession(newID(), store.NewSession{}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.CreateSession(store.NewID(), store.NewSession{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CreateSession(unknown user) = %v, want ErrNotFound", err)
 	}
 	mustCheck(t, s)

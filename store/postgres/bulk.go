@@ -22,7 +22,7 @@ func CopyUsers(s *Store, in []store.NewUser) ([]store.User, error) {
 	out := make([]store.User, len(in))
 	rows := make([][]any, len(in))
 	for i, n := range in {
-		u := store.User{ID: newID(), AccountID: n.AccountID, Email: store.NormalizeEmail(n.Email), Name: n.Name, Role: n.Role, PasswordHash: n.PasswordHash, CreatedAt: now}
+		u := store.User{ID: store.NewID(), AccountID: n.AccountID, Email: store.NormalizeEmail(n.Email), Name: n.Name, Role: n.Role, PasswordHash: n.PasswordHash, CreatedAt: now}
 		out[i] = u
 		rows[i] = []any{u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.CreatedAt}
 	}
@@ -51,7 +51,7 @@ func CopySessions(s *Store, batch []store.SessionFor) ([]store.Session, []string
 	events := make([][]any, len(batch))
 	users := make(map[string]bool)
 	for i, b := range batch {
-		tokens[i] = newToken()
+		tokens[i] = store.NewToken()
 		r := newSession(b.UserID, b.NewSession, tokens[i], now)
 		out[i] = r.Session
 		sessions[i] = []any{r.Hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone}

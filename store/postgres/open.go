@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -105,7 +104,7 @@ func Open(ctx context.Context, dbURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to %s: %w", masked, err)
 	}
-	s := &Store{pool: pool, url: masked, opts: opts, now: opts.Now, instance: newID()}
+	s := &Store{pool: pool, url: masked, opts: opts, now: opts.Now, instance: store.NewID()}
 	// Untrusted until the listener hears other instances' revocations.
 	s.Core = store.NewCore(s, store.CoreOptions{Policy: opts.Policy, MaxSessionsPerUser: opts.MaxSessionsPerUser,
 		CacheSize: opts.CacheSize, Now: opts.Now, Untrusted: true})
@@ -264,10 +263,6 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 // nowUTC is the store's clock in UTC, to the microsecond PostgreSQL
 // keeps, so a time returned by a call equals the one read back later.
 func (s *Store) nowUTC() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
-
-// newID returns a random 128-bit id as 32 lower-case hex characters, the
-// shape store.ValidID accepts.
-func newID() string { return hex.EncodeToString(randomBytes(16)) }
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

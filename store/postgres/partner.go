@@ -21,7 +21,7 @@ import (
 // CreateClientAccount adds a client account managed by partnerID ("" for
 // none), in one transaction.
 func (s *Store) CreateClientAccount(name, partnerID string) (store.Account, error) {
-	a := store.Account{ID: newID(), Name: name, Kind: store.AccountClient, CreatedAt: s.nowUTC()}
+	a := store.Account{ID: store.NewID(), Name: name, Kind: store.AccountClient, CreatedAt: s.nowUTC()}
 	err := s.write(func(ctx context.Context, tx pgx.Tx, _ *effects) error {
 		if err := insertAccount(ctx, tx, a); err != nil {
 			return err

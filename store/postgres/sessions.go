@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"sort"
 	"time"
@@ -12,17 +10,6 @@ import (
 
 	"portal/store"
 )
-
-// newToken is a session token as the bbolt store makes them: 32 random
-// bytes, base64url without padding (43 characters).
-func newToken() string {
-	var b [32]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// tokenLen is the length of newToken's tokens.
-const tokenLen = 43
 
 // CreateSession starts a session for userID and returns it with its
 // token. If the user is at the session cap, their least recently active
@@ -46,7 +33,7 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 	rows := make([]sessionRow, len(batch))
 	tokens := make([]string, len(batch))
 	for i, b := range batch {
-		tokens[i] = newToken()
+		tokens[i] = store.NewToken()
 		rows[i] = newSession(b.UserID, b.NewSession, tokens[i], now)
 	}
 	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
@@ -69,7 +56,7 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 
 func newSession(userID string, in store.NewSession, token string, now time.Time) sessionRow {
 	r := sessionRow{Session: store.Session{
-		ID: newID(), UserID: userID, CreatedAt: in.CreatedAt.UTC().Truncate(time.Microsecond), LastActive: in.LastActive.UTC().Truncate(time.Microsecond),
+		ID: store.NewID(), UserID: userID, CreatedAt: in.CreatedAt.UTC().Truncate(time.Microsecond), LastActive: in.LastActive.UTC().Truncate(time.Microsecond),
 		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place, TimeZone: in.TimeZone,
 		Hash: store.HashToken(token),
 	}}

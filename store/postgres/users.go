@@ -14,7 +14,7 @@ import (
 
 // CreateAccount adds an account.
 func (s *Store) CreateAccount(name string, kind store.AccountKind) (store.Account, error) {
-	a := store.Account{ID: newID(), Name: name, Kind: kind, CreatedAt: s.nowUTC()}
+	a := store.Account{ID: store.NewID(), Name: name, Kind: kind, CreatedAt: s.nowUTC()}
 	err := s.write(func(ctx context.Context, tx pgx.Tx, _ *effects) error { return insertAccount(ctx, tx, a) })
 	if err != nil {
 		return store.Account{}, fmt.Errorf("store: create account %q: %w", name, err)
@@ -70,7 +70,7 @@ func (s *Store) CreateUsers(in []store.NewUser) ([]store.User, error) {
 	now := s.nowUTC()
 	out := make([]store.User, len(in))
 	for i, n := range in {
-		out[i] = store.User{ID: newID(), AccountID: n.AccountID, Email: store.NormalizeEmail(n.Email), Name: n.Name, Role: n.Role, PasswordHash: n.PasswordHash, CreatedAt: now}
+		out[i] = store.User{ID: store.NewID(), AccountID: n.AccountID, Email: store.NormalizeEmail(n.Email), Name: n.Name, Role: n.Role, PasswordHash: n.PasswordHash, CreatedAt: now}
 	}
 	err := s.write(func(ctx context.Context, tx pgx.Tx, _ *effects) error {
 		for _, u := range out {
