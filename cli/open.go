@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -35,17 +34,10 @@ func (c *cli) openStore(path string, create bool) (store.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	if server.IsPostgres(path) {
-		// Several servers and commands share PostgreSQL: no lock to wait
-		// for and nothing to forward to a running server.
-		return server.OpenDB(context.Background(), path, server.DBOptions{Policy: policy, ConnectTimeout: 10 * time.Second})
-	}
-	if !create {
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("there is no database at %s; pass -db or set PORTAL_DB to the server's database file", path)
-		}
-	}
-	st, err := bolt.Open(path, bolt.Options{Timeout: 2 * time.Second, Policy: policy})
+	// PostgreSQL is shared by several servers and commands: no lock to
+	// wait for, and nothing to forward to a running server.
+	st, err := server.OpenDB(context.Background(), path, server.DBOptions{Policy: policy,
+		ConnectTimeout: 10 * time.Second, LockTimeout: 2 * time.Second, MustExist: !create})
 	if errors.Is(err, bolt.ErrLocked) {
 		return nil, lockedError{path}
 	}

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -18,6 +21,9 @@ type DBOptions struct {
 	PoolSize       int           // PostgreSQL: connections in the pool
 	ConnectTimeout time.Duration // PostgreSQL: how long to wait for it at start
 	LockTimeout    time.Duration // bbolt: how long to wait for another process's lock
+	// MustExist refuses a bbolt path with no file rather than creating
+	// one, so a typo in -db does not quietly start an empty database.
+	MustExist bool
 }
 
 // IsPostgres reports whether db is a PostgreSQL URL rather than a file.
@@ -50,6 +56,11 @@ func OpenDB(ctx context.Context, db string, o DBOptions) (store.Backend, error) 
 			Policy: o.Policy, MaxSessionsPerUser: o.MaxSessions, Notifier: o.Notifier,
 			PoolSize: o.PoolSize, ConnectTimeout: o.ConnectTimeout,
 		})
+	}
+	if o.MustExist {
+		if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("there is no database at %s; pass -db or set PORTAL_DB to the server's database file", db)
+		}
 	}
 	return bolt.Open(db, bolt.Options{
 		Policy: o.Policy, MaxSessionsPerUser: o.MaxSessions, Notifier: o.Notifier, Timeout: o.LockTimeout,

@@ -50,6 +50,10 @@ type Storage interface {
 	// UpdateUser makes ch to userID in one transaction and says how many
 	// sessions it revoked.
 	UpdateUser(userID string, ch UserChange) (revoked int, err error)
+	// CreateUsers adds users, and CreateSessions starts sessions, in one
+	// transaction each: all or none.
+	CreateUsers(in []NewUser) ([]User, error)
+	CreateSessions(batch []SessionFor) ([]Session, []string, error)
 	// WriteFlush writes one flush in one transaction and reports how many
 	// sessions it updated. It never writes a session revoked or deleted
 	// meanwhile; an expiry is recorded only if the session, with

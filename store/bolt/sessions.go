@@ -9,18 +9,6 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// CreateSession starts a session for userID and returns it with its token,
-// which is shown to no one but the browser's cookie. If the user is at the
-// session cap, their least recently active sessions are revoked first
-// (ReasonSessionLimit), in the same transaction.
-func (s *Store) CreateSession(userID string, in store.NewSession) (store.Session, string, error) {
-	out, tokens, err := s.CreateSessions([]store.SessionFor{{UserID: userID, NewSession: in}})
-	if err != nil {
-		return store.Session{}, "", err
-	}
-	return out[0], tokens[0], nil
-}
-
 // CreateSessions starts many sessions in one transaction (for seeding and
 // imports); all or none are created. Tokens come back in the same order.
 func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []string, error) {

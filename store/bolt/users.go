@@ -43,17 +43,6 @@ func (s *Store) Accounts() ([]store.Account, error) {
 	return out, err
 }
 
-// CreateUser adds a user to an existing account. The role must suit the
-// account's kind: customer roles in client accounts, partner roles in
-// partner accounts.
-func (s *Store) CreateUser(in store.NewUser) (store.User, error) {
-	out, err := s.CreateUsers([]store.NewUser{in})
-	if err != nil {
-		return store.User{}, err
-	}
-	return out[0], nil
-}
-
 // CreateUsers adds many users in one transaction; all or none are added.
 func (s *Store) CreateUsers(in []store.NewUser) ([]store.User, error) {
 	now := s.now().UTC()

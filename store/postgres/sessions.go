@@ -11,18 +11,6 @@ import (
 	"portal/store"
 )
 
-// CreateSession starts a session for userID and returns it with its
-// token. If the user is at the session cap, their least recently active
-// sessions are revoked first (store.ReasonSessionLimit), in the same
-// transaction.
-func (s *Store) CreateSession(userID string, in store.NewSession) (store.Session, string, error) {
-	out, tokens, err := s.CreateSessions([]store.SessionFor{{UserID: userID, NewSession: in}})
-	if err != nil {
-		return store.Session{}, "", err
-	}
-	return out[0], tokens[0], nil
-}
-
 // CreateSessions starts many sessions in one transaction; all or none are
 // created. Tokens come back in the same order. Each user's row is locked
 // (SELECT ... FOR UPDATE) before its sessions are counted, so two

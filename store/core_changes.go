@@ -18,6 +18,29 @@ type UserChange struct {
 	Event  *Event // recorded with the change; nil for none
 }
 
+// CreateUser adds a user to an existing account. The role must suit the
+// account's kind: customer roles in client accounts, partner roles in
+// partner accounts.
+func (c *Core) CreateUser(in NewUser) (User, error) {
+	out, err := c.db.CreateUsers([]NewUser{in})
+	if err != nil {
+		return User{}, err
+	}
+	return out[0], nil
+}
+
+// CreateSession starts a session for userID and returns it with its
+// token, which is shown to no one but the browser's cookie. If the user is
+// at the session cap, their least recently active sessions are revoked
+// first (ReasonSessionLimit), in the same transaction.
+func (c *Core) CreateSession(userID string, in NewSession) (Session, string, error) {
+	out, tokens, err := c.db.CreateSessions([]SessionFor{{UserID: userID, NewSession: in}})
+	if err != nil {
+		return Session{}, "", err
+	}
+	return out[0], tokens[0], nil
+}
+
 // SetPasswordHash replaces a user's password hash. With revokeSessions, the
 // user's sessions other than keepID (all of them if keepID is "") are
 // revoked in the same transaction.
