@@ -48,7 +48,7 @@ func TestStoreLookup(t *testing.T) {
 	}
 	l := StoreLookup(st, users[0].ID)
 	for range 2 { // the second time from memory
-		if s, ok := l.Session(mine.ID); !ok || s.ID != mine.ID || s.RevokeReason != store.ReasonSignedOut {
+		if s, ok := l.Session(mine.ID); !ok || s.ID != mine.ID || s.EndReason != store.ReasonSignedOut {
 			t.Errorf("own ended session: %+v %v", s, ok)
 		}
 		if _, ok := l.Session(theirs.ID); ok {

@@ -2,10 +2,11 @@ package main
 
 import (
 	"path/filepath"
-	"portal/store/bolt"
 	"strings"
 	"testing"
 	"time"
+
+	"portal/store/bolt"
 )
 
 // The benchmark's portal is the server's: its flush loop writes a request's

@@ -379,7 +379,7 @@ func TestCrashDurability(t *testing.T) {
 			continue
 		}
 		x, err := st.UserSession(users[s.email], s.b.id)
-		if err != nil || x.RevokedAt.IsZero() {
+		if err != nil || x.EndedAt.IsZero() {
 			t.Errorf("%s of session %s was confirmed, but the store has it live (err %v)", how, s.b.id[:8], err)
 		}
 	}
@@ -438,16 +438,16 @@ func (w *crashWorld) verifyFile(t *testing.T, path string, killedAt time.Time) {
 			t.Errorf("session %s is on disk without its sign-in event", x.ID[:8])
 		}
 		w.kinds["events"]++
-		if how, ok := w.revoked[s]; ok && x.RevokedAt.IsZero() {
+		if how, ok := w.revoked[s]; ok && x.EndedAt.IsZero() {
 			t.Errorf("%s of session %s was confirmed to the browser but is not on disk", how, x.ID[:8])
 		}
-		if !x.RevokedAt.IsZero() && !slices.Contains(events[x.UserID][x.ID], store.EventEnded) {
-			t.Errorf("session %s ended (%s) on disk without its event", x.ID[:8], x.RevokeReason)
+		if !x.EndedAt.IsZero() && !slices.Contains(events[x.UserID][x.ID], store.EventEnded) {
+			t.Errorf("session %s ended (%s) on disk without its event", x.ID[:8], x.EndReason)
 		}
-		if s.email == crashPartner && !x.RevokedAt.IsZero() {
-			t.Errorf("partner session %s ended (%s), but nothing in the test ends it", x.ID[:8], x.RevokeReason)
+		if s.email == crashPartner && !x.EndedAt.IsZero() {
+			t.Errorf("partner session %s ended (%s), but nothing in the test ends it", x.ID[:8], x.EndReason)
 		}
-		if want, ok := w.lastActive[s]; ok && x.RevokedAt.IsZero() {
+		if want, ok := w.lastActive[s]; ok && x.EndedAt.IsZero() {
 			w.kinds["last-active"]++
 			if x.LastActive.Before(want) {
 				t.Errorf("session %s: last-active on disk %s, but a request answered more than %s before the kill moved it to %s",

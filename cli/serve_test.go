@@ -522,7 +522,7 @@ func TestServeWriteFailure(t *testing.T) {
 			continue
 		}
 		want := v != admin && v != manager
-		if ended := !s.RevokedAt.IsZero(); ended != want {
+		if ended := !s.EndedAt.IsZero(); ended != want {
 			t.Errorf("session %s: revoked on disk %v, want %v", v.id[:8], ended, want)
 		}
 	}

@@ -52,7 +52,7 @@ func (l *endedLookup) Session(id string) (store.Session, bool) {
 		return s, true
 	}
 	s, ok := l.Lookup.Session(id)
-	if ok && !s.RevokedAt.IsZero() {
+	if ok && !s.EndedAt.IsZero() {
 		l.ended.sessions.put(k, s)
 	}
 	return s, ok

@@ -191,7 +191,7 @@ func TestPartnerSignOutSession(t *testing.T) {
 		t.Errorf("HX-Trigger %q does not announce the sign-out", r.header("HX-Trigger"))
 	}
 	s, err := e.st.UserSession(w.ann.ID, first)
-	if err != nil || s.RevokeReason != store.ReasonPartner || s.RevokedBy != w.p1Staff.ID {
+	if err != nil || s.EndReason != store.ReasonPartner || s.RevokedBy != w.p1Staff.ID {
 		t.Errorf("the session is %+v (%v), want revoked as partner_revoked by %s", s, err, w.p1Staff.ID)
 	}
 

@@ -135,7 +135,7 @@ func (l *sessionLinks) href(s store.Session, now time.Time, p store.Policy, rece
 	if ended, _ := s.Ended(now, p); !ended {
 		return l.base + "#session-" + s.ID, nil
 	}
-	if s.RevokedAt.IsZero() || now.Sub(s.RevokedAt) >= recentWindow {
+	if s.EndedAt.IsZero() || now.Sub(s.EndedAt) >= recentWindow {
 		return "", nil
 	}
 	if l.recent == nil {

@@ -127,8 +127,8 @@ func (b *viewBuild) shows(t time.Time) { b.before(relativeChanges(t, b.now)) }
 
 // links notes a link to s, which sessionLinks.href chose at now.
 func (b *viewBuild) links(s store.Session) {
-	if !s.RevokedAt.IsZero() {
-		b.before(s.RevokedAt.Add(recentWindow))
+	if !s.EndedAt.IsZero() {
+		b.before(s.EndedAt.Add(recentWindow))
 		return
 	}
 	if b.policy.IdleTimeout > 0 {
@@ -161,7 +161,7 @@ type notingLookup struct {
 
 func (l *notingLookup) Session(id string) (store.Session, bool) {
 	s, ok := l.Lookup.Session(id)
-	if ok && s.RevokedAt.IsZero() {
+	if ok && s.EndedAt.IsZero() {
 		l.build.live[id] = shown(s)
 	}
 	return s, ok

@@ -218,7 +218,7 @@ func TestSecurity_NoResurrection(t *testing.T) {
 			t.Fatalf("round %d: a revoked session validates again", round)
 		}
 		s, err := e.st.UserSession(u.ID, id)
-		if err != nil || s.RevokedAt.IsZero() || s.RevokeReason != store.ReasonRevoked {
+		if err != nil || s.EndedAt.IsZero() || s.EndReason != store.ReasonRevoked {
 			t.Fatalf("round %d: revoked session resurrected: %+v %v", round, s, err)
 		}
 	}

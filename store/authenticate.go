@@ -69,7 +69,7 @@ func (c *Core) validate(token string, touch bool) (*Tracked, Session, error) {
 	now := c.now()
 	sess := e.Snapshot()
 	if ended, reason := sess.Ended(now, c.policy); ended {
-		if sess.RevokedAt.IsZero() {
+		if sess.EndedAt.IsZero() {
 			c.expired.Add(h) // recorded, dated when it expired, at the next flush
 		}
 		c.cache.forget(h)

@@ -51,7 +51,7 @@ func (c *sessionCache) load(h TokenHash, fetch func() (*Tracked, error)) (*Track
 		if err != nil {
 			return nil, err
 		}
-		if !e.sess.RevokedAt.IsZero() {
+		if !e.sess.EndedAt.IsZero() {
 			return e, nil
 		}
 		c.mu.Lock()

@@ -12,7 +12,7 @@ import (
 // the outside.
 func TestSessionCacheLoad(t *testing.T) {
 	live := Session{ID: "live", LastActive: t0}
-	revoked := Session{ID: "live", LastActive: t0, RevokedAt: t0.Add(time.Minute), RevokeReason: ReasonRevoked}
+	revoked := Session{ID: "live", LastActive: t0, EndedAt: t0.Add(time.Minute), EndReason: ReasonRevoked}
 	h := HashToken("token")
 	other := HashToken("other")
 
@@ -93,7 +93,7 @@ func TestSessionCacheLoad(t *testing.T) {
 				t.Errorf("fetched %d times, want %d", fetches, tt.wantFetches)
 			}
 			if err == nil {
-				if got := !e.Snapshot().RevokedAt.IsZero(); got != tt.wantRevoked {
+				if got := !e.Snapshot().EndedAt.IsZero(); got != tt.wantRevoked {
 					t.Errorf("loaded revoked=%v, want %v", got, tt.wantRevoked)
 				}
 			}

@@ -1,5 +1,11 @@
-// Package store keeps accounts, users and sessions in a bbolt file. It knows
-// nothing of HTTP: callers pass plain values and get plain values back.
+// Package store is the portal's domain and the session logic every
+// database shares. It knows nothing of HTTP, and nothing of any database:
+// store/bolt (one bbolt file, the default) and store/postgres (several
+// instances on one PostgreSQL) each implement Storage and embed a *Core,
+// so both behave alike: the same errors (ErrNotFound, *EndedError,
+// ErrUserDisabled…), the same scope checks inside the same transaction as
+// the change, the same events. Backend is what the binary's wiring holds;
+// callers that need less declare the few methods they use.
 //
 // # Words
 //
@@ -17,7 +23,7 @@
 //
 // A revoke that reaches a session which had already expired records the
 // expiry instead, with its own reason and time, so the session keeps it.
-// That is why Session.RevokedAt and RevokeReason (stored as revoked_at
+// That is why Session.EndedAt and EndReason (stored as revoked_at
 // and revoke_reason, names the byte layout keeps) say when and why a
 // session ended, either way.
 // Reason values name the event (ReasonSignedOut: the user pressed sign
@@ -25,13 +31,12 @@
 //
 // # Files
 //
-// model.go holds the types. buckets.go draws the bucket tree and holds one
-// accessor per bucket; migrations.go is the table of schema versions Open
-// runs; open.go opens a file and says why it could not (ErrLocked,
-// ErrDamaged); files.go checks or removes a file no Store has open;
-// store.go is the open Store. authenticate.go is the per-request path,
-// which only touches memory (cache.go); activity.go writes what it learned
-// later, in one transaction. sessions.go starts and lists sessions (lists
-// cached by listcache.go), revoke.go revokes them, sweep.go deletes
-// long-ended ones; users.go holds accounts and users.
+// model.go holds the types, sessions.go, users.go, partner.go,
+// partner_dir.go, events.go, notify.go and export.go those of each
+// subject, unavailable.go the errors of a database that does not answer.
+// core.go is the Core and the Storage it asks of a database;
+// authenticate.go is the per-request path, which only touches memory
+// (cache.go, tracked.go); flush.go writes what requests saw later, in one
+// transaction (flush_queues.go queues expiries and failed sign-ins);
+// core_changes.go is what the Core adds to a database's writes.
 package store

@@ -47,7 +47,7 @@ type EventLog struct {
 
 // Counts is how much an export held, for the copy to check against what
 // the target holds after it. Live is counted at At under the store's
-// policy; Ended are the sessions recorded as ended (RevokedAt set).
+// policy; Ended are the sessions recorded as ended (EndedAt set).
 type Counts struct {
 	Keys, Accounts, Users, Sessions, Ended, Live, Events, Logs int
 	At                                                         time.Time

@@ -135,18 +135,22 @@ type Policy struct {
 // Session is one signed-in browser. It is stored under the hash of its
 // token; ID is a separate random id that may appear in URLs and HTML.
 type Session struct {
-	ID           string      `json:"id"`
-	UserID       string      `json:"user_id"`
-	CreatedAt    time.Time   `json:"created_at"`
-	LastActive   time.Time   `json:"last_active"`
-	RevokedAt    time.Time   `json:"revoked_at,omitzero"`     // when it was revoked, or had expired before the revoke
-	RevokeReason Reason      `json:"revoke_reason,omitempty"` // why it ended, as recorded with RevokedAt
-	RevokedBy    string      `json:"revoked_by,omitempty"`    // the user id of a partner user who revoked it; "" otherwise
-	UserAgent    string      `json:"user_agent,omitempty"`
-	Device       device.Info `json:"device"`
-	FirstPlace   geo.Place   `json:"first_place"`
-	LastPlace    geo.Place   `json:"last_place"`
-	TimeZone     string      `json:"tz,omitempty"` // the browser's IANA time zone at sign-in, checked by the caller; "" for none
+	ID         string    `json:"id"`
+	UserID     string    `json:"user_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastActive time.Time `json:"last_active"`
+	// EndedAt and EndReason say when and why it ended, once that is
+	// recorded: revoked, or an expiry written down (by a flush, the
+	// sweeper, or a revoke that found it expired). Stored as revoked_at
+	// and revoke_reason, names the byte layout keeps.
+	EndedAt    time.Time   `json:"revoked_at,omitzero"`
+	EndReason  Reason      `json:"revoke_reason,omitempty"`
+	RevokedBy  string      `json:"revoked_by,omitempty"` // the user id of a partner user who revoked it; "" otherwise
+	UserAgent  string      `json:"user_agent,omitempty"`
+	Device     device.Info `json:"device"`
+	FirstPlace geo.Place   `json:"first_place"`
+	LastPlace  geo.Place   `json:"last_place"`
+	TimeZone   string      `json:"tz,omitempty"` // the browser's IANA time zone at sign-in, checked by the caller; "" for none
 
 	// Hash is the key it is stored under, the hash of its token: never
 	// written inside the record, never shown.
@@ -157,8 +161,8 @@ type Session struct {
 // under p, and why.
 func (s Session) Ended(now time.Time, p Policy) (bool, Reason) {
 	switch {
-	case !s.RevokedAt.IsZero():
-		return true, s.RevokeReason
+	case !s.EndedAt.IsZero():
+		return true, s.EndReason
 	case p.MaxLifetime > 0 && now.Sub(s.CreatedAt) >= p.MaxLifetime:
 		return true, ReasonLifetime
 	case p.IdleTimeout > 0 && now.Sub(s.LastActive) >= p.IdleTimeout:
@@ -189,8 +193,8 @@ func (s Session) EndTime(now time.Time, p Policy) time.Time {
 	switch {
 	case !ended:
 		return time.Time{}
-	case !s.RevokedAt.IsZero():
-		return s.RevokedAt
+	case !s.EndedAt.IsZero():
+		return s.EndedAt
 	case reason == ReasonLifetime:
 		return s.CreatedAt.Add(p.MaxLifetime)
 	default:

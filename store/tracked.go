@@ -101,10 +101,10 @@ func (e *Tracked) MergeInto(x *Session) {
 	if la.After(x.LastActive) {
 		x.LastActive = la
 	}
-	if place != nil && x.RevokedAt.IsZero() {
+	if place != nil && x.EndedAt.IsZero() {
 		x.LastPlace = *place
 	}
-	if agent != nil && x.RevokedAt.IsZero() {
+	if agent != nil && x.EndedAt.IsZero() {
 		x.UserAgent, x.Device = agent.UserAgent, agent.Device
 	}
 }

@@ -40,7 +40,7 @@ func TestTrackedMergeInto(t *testing.T) {
 	}{
 		{"live, stored earlier", Session{LastActive: t0}, Session{LastActive: t0.Add(time.Minute), LastPlace: here, UserAgent: "new browser"}},
 		{"live, stored later", Session{LastActive: t0.Add(time.Hour)}, Session{LastActive: t0.Add(time.Hour), LastPlace: here, UserAgent: "new browser"}},
-		{"revoked", Session{LastActive: t0, RevokedAt: t0.Add(time.Second)}, Session{LastActive: t0.Add(time.Minute), RevokedAt: t0.Add(time.Second)}},
+		{"revoked", Session{LastActive: t0, EndedAt: t0.Add(time.Second)}, Session{LastActive: t0.Add(time.Minute), EndedAt: t0.Add(time.Second)}},
 	} {
 		got := tc.in
 		e.MergeInto(&got)

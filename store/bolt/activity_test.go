@@ -173,8 +173,8 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !got.RevokedAt.Equal(revokedAt) || got.RevokeReason != rv.reason {
-					t.Errorf("after flush: revoked %v/%s, want %v/%s", got.RevokedAt, got.RevokeReason, revokedAt, rv.reason)
+				if !got.EndedAt.Equal(revokedAt) || got.EndReason != rv.reason {
+					t.Errorf("after flush: revoked %v/%s, want %v/%s", got.EndedAt, got.EndReason, revokedAt, rv.reason)
 				}
 				if got.LastPlace.Network == "203.0.113.0/24" {
 					t.Errorf("activity after the revoke was written: %+v", got.LastPlace)

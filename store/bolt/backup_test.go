@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"portal/store"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"portal/store"
 )
 
 func TestBackupWhileInUse(t *testing.T) {

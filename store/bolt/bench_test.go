@@ -2,10 +2,11 @@ package bolt
 
 import (
 	"fmt"
-	"portal/store"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"portal/store"
 )
 
 // benchSessions opens a store with n sessions of one user and returns

@@ -1,9 +1,9 @@
 package bolt
 
 import (
-	"portal/store"
-
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // The whole bucket tree. Every index is written in the same transaction as

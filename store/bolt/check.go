@@ -3,9 +3,10 @@ package bolt
 import (
 	"bytes"
 	"fmt"
-	"portal/store"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // checkIndexes verifies that every index entry points at a record that

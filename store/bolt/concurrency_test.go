@@ -55,7 +55,7 @@ func TestConcurrentUse(t *testing.T) {
 	record := func(i int, sess store.Session) {
 		mu.Lock()
 		defer mu.Unlock()
-		r := result{sess.RevokedAt, sess.RevokeReason}
+		r := result{sess.EndedAt, sess.EndReason}
 		if r.at.IsZero() || (r.reason != store.ReasonRevoked && r.reason != store.ReasonRevokedAll) {
 			t.Errorf("revoke of %d returned %v/%q", i, r.at, r.reason)
 		}
@@ -222,23 +222,23 @@ func TestConcurrentUse(t *testing.T) {
 				continue
 			}
 			if i == keep {
-				if !got.RevokedAt.IsZero() {
-					t.Errorf("the kept session was revoked (%s)", got.RevokeReason)
+				if !got.EndedAt.IsZero() {
+					t.Errorf("the kept session was revoked (%s)", got.EndReason)
 				}
 				wantLive(t, s, tokens[i])
 				continue
 			}
-			if got.RevokedAt.IsZero() {
+			if got.EndedAt.IsZero() {
 				t.Errorf("session %d is not revoked after RevokeOtherSessions returned", i)
 				continue
 			}
-			if r, ok := returned[i]; ok && (!got.RevokedAt.Equal(r.at) || got.RevokeReason != r.reason) {
-				t.Errorf("session %d: stored %v/%s, but its revoke returned %v/%s", i, got.RevokedAt, got.RevokeReason, r.at, r.reason)
+			if r, ok := returned[i]; ok && (!got.EndedAt.Equal(r.at) || got.EndReason != r.reason) {
+				t.Errorf("session %d: stored %v/%s, but its revoke returned %v/%s", i, got.EndedAt, got.EndReason, r.at, r.reason)
 			}
-			if got.RevokeReason == store.ReasonRevokedAll {
+			if got.EndReason == store.ReasonRevokedAll {
 				revokedAll++
 			}
-			wantEnded(t, s, tokens[i], got.RevokeReason)
+			wantEnded(t, s, tokens[i], got.EndReason)
 		}
 		for j, id := range createdIDs {
 			got, err := s.UserSession(u.ID, id)
@@ -246,14 +246,14 @@ func TestConcurrentUse(t *testing.T) {
 				t.Errorf("created session %d: %v", j, err)
 				continue
 			}
-			switch got.RevokeReason {
+			switch got.EndReason {
 			case store.ReasonRevokedAll:
 				revokedAll++
 				wantEnded(t, s, created[j], store.ReasonRevokedAll)
 			case "":
 				wantLive(t, s, created[j]) // signed in after the revoke
 			default:
-				t.Errorf("created session %d ended for %s", j, got.RevokeReason)
+				t.Errorf("created session %d ended for %s", j, got.EndReason)
 			}
 		}
 		if int64(revokedAll) != othersEnded.Load() {

@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"portal/store"
 	"slices"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // eventKey orders a user's events by time: the instant in nanoseconds,
@@ -57,7 +58,7 @@ func addEventTx(tx *bbolt.Tx, userID string, e store.Event) error {
 
 // endedEvent is the event of x having ended, as recorded in x.
 func endedEvent(x store.Session, by store.Actor) store.Event {
-	return store.Event{At: x.RevokedAt, Kind: store.EventEnded, SessionID: x.ID, Reason: x.RevokeReason, By: by}
+	return store.Event{At: x.EndedAt, Kind: store.EventEnded, SessionID: x.ID, Reason: x.EndReason, By: by}
 }
 
 // UserEvents returns a page of userID's events, newest first. Only the
@@ -175,7 +176,7 @@ func storedKind(v []byte) store.EventKind {
 // unrecordedExpiry reports whether x has expired (idle or lifetime) but
 // nothing has recorded it yet.
 func (s *Store) unrecordedExpiry(x store.Session, now time.Time) bool {
-	if !x.RevokedAt.IsZero() {
+	if !x.EndedAt.IsZero() {
 		return false
 	}
 	s.MergeUnflushed(&x)
@@ -197,7 +198,7 @@ func (s *Store) recordExpiryTx(tx *bbolt.Tx, h store.TokenHash, now time.Time) e
 	}
 	s.MergeUnflushed(&x)
 	_, reason := x.Ended(now, s.opts.Policy)
-	x.RevokedAt, x.RevokeReason = x.EndTime(now, s.opts.Policy), reason
+	x.EndedAt, x.EndReason = x.EndTime(now, s.opts.Policy), reason
 	if err := putSession(tx, x); err != nil {
 		return err
 	}

@@ -3,9 +3,10 @@ package bolt
 import (
 	"encoding/binary"
 	"encoding/json"
-	"portal/store"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // recordFailuresTx adds each group to its user's log, into the event of

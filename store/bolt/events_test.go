@@ -1,9 +1,10 @@
 package bolt
 
 import (
-	"portal/store"
 	"testing"
 	"time"
+
+	"portal/store"
 )
 
 // events returns userID's whole log, newest first.
@@ -52,7 +53,7 @@ func TestExpiryRecorded(t *testing.T) {
 			}
 			// The record now says it ended, and when.
 			x, _ := s.UserSession(u.ID, sess.ID)
-			if !x.RevokedAt.Equal(expiredAt) || x.RevokeReason != store.ReasonIdle {
+			if !x.EndedAt.Equal(expiredAt) || x.EndReason != store.ReasonIdle {
 				t.Fatalf("session %+v, want closed at its expiry", x)
 			}
 			mustCheck(t, s)

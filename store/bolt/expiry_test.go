@@ -3,9 +3,10 @@ package bolt
 import (
 	"errors"
 	"fmt"
-	"portal/store"
 	"testing"
 	"time"
+
+	"portal/store"
 )
 
 // TestExpiry walks sessions through time with the fake clock. testPolicy
@@ -179,7 +180,7 @@ func TestSessionEnded(t *testing.T) {
 		{"idle boundary", store.Session{CreatedAt: created, LastActive: created}, created.Add(p.IdleTimeout), true, store.ReasonIdle, created.Add(p.IdleTimeout)},
 		{"idle minus 1ns", store.Session{CreatedAt: created, LastActive: created}, created.Add(p.IdleTimeout - 1), false, "", time.Time{}},
 		{"lifetime boundary", store.Session{CreatedAt: created, LastActive: created.Add(p.MaxLifetime)}, created.Add(p.MaxLifetime), true, store.ReasonLifetime, created.Add(p.MaxLifetime)},
-		{"revoked wins", store.Session{CreatedAt: created, LastActive: created, RevokedAt: created.Add(time.Minute), RevokeReason: store.ReasonSignedOut}, created.Add(p.MaxLifetime * 2), true, store.ReasonSignedOut, created.Add(time.Minute)},
+		{"revoked wins", store.Session{CreatedAt: created, LastActive: created, EndedAt: created.Add(time.Minute), EndReason: store.ReasonSignedOut}, created.Add(p.MaxLifetime * 2), true, store.ReasonSignedOut, created.Add(time.Minute)},
 	}
 	for _, tt := range tests {
 		ended, reason := tt.s.Ended(tt.now, p)

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"portal/store"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // KeyCSRF is the name of the CSRF key in an export.
@@ -98,7 +99,7 @@ func (s *Store) exportSessions(tx *bbolt.Tx, fn func(store.Record) error, n *sto
 			return err
 		}
 		n.Sessions++
-		if !x.RevokedAt.IsZero() {
+		if !x.EndedAt.IsZero() {
 			n.Ended++
 		}
 		if ended, _ := x.Ended(n.At, s.opts.Policy); !ended {

@@ -97,7 +97,7 @@ func TestExport(t *testing.T) {
 			t.Errorf("session %+v, want %+v", x, want)
 		}
 	}
-	if x := sessions[store.HashToken(revokedTok)]; x.RevokeReason != store.ReasonPartner || x.RevokedBy != pu.ID || x.RevokedAt.IsZero() {
+	if x := sessions[store.HashToken(revokedTok)]; x.EndReason != store.ReasonPartner || x.RevokedBy != pu.ID || x.EndedAt.IsZero() {
 		t.Errorf("revoked session %+v lost how it ended", x)
 	}
 	wantKinds := []store.EventKind{store.EventSignedIn, store.EventSignedIn, store.EventSignedIn, store.EventEnded}

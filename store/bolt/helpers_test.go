@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"portal/store"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"portal/store"
 )
 
 // t0 is the fake clock's starting instant: a fixed, unremarkable time so

@@ -4,9 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"portal/store"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // migration brings a database from the schema version before it to

@@ -1,10 +1,11 @@
 package bolt
 
 import (
-	"portal/store"
 	"sync"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // notifications collects the changes of committed transactions until the

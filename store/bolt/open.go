@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"portal/store"
 	"runtime/debug"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"portal/store"
 )
 
 // ErrLocked is matched (errors.Is) by the error of Open, CheckFile or

@@ -7,12 +7,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"portal/store"
 	"strings"
 	"testing"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 func TestOpenLockedFile(t *testing.T) {

@@ -2,10 +2,11 @@ package bolt
 
 import (
 	"fmt"
-	"portal/store"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // CreateClientAccount adds a client account managed by partnerID ("" for
@@ -137,7 +138,7 @@ func (s *Store) PartnerRevokeSession(partnerID, actorID, userID, sessionID strin
 		if sess, err = userSessionTx(tx, userID, sessionID); err != nil {
 			return err
 		}
-		if !sess.RevokedAt.IsZero() {
+		if !sess.EndedAt.IsZero() {
 			return nil
 		}
 		_, err = s.endByTx(tx, &sess, store.ReasonPartner, store.Actor{User: actorID}, now)

@@ -2,12 +2,13 @@ package bolt
 
 import (
 	"fmt"
-	"portal/store"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // partnerDir is what a partner's console lists: its clients with their
@@ -143,7 +144,7 @@ func (s *Store) liveSessionsTx(tx *bbolt.Tx, userID string, now time.Time, valid
 	if set == nil {
 		return 0, nil
 	}
-	list, err := sessionsInSetTx(tx, set, func(x store.Session) bool { return x.RevokedAt.IsZero() })
+	list, err := sessionsInSetTx(tx, set, func(x store.Session) bool { return x.EndedAt.IsZero() })
 	if err != nil {
 		return 0, err
 	}

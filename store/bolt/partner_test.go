@@ -50,7 +50,7 @@ func TestPartnerRevokeSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := open()
-	if x, err := s.UserSession(w.Mine.ID, sess.ID); err != nil || x.RevokedBy != w.Colleague.ID || x.RevokeReason != store.ReasonPartner {
+	if x, err := s.UserSession(w.Mine.ID, sess.ID); err != nil || x.RevokedBy != w.Colleague.ID || x.EndReason != store.ReasonPartner {
 		t.Fatalf("after reopening: %+v %v", x, err)
 	}
 	if n, err := s.PartnerRevokeAll(w.P1.ID, w.Colleague.ID, w.Mine.ID); err != nil || n != 0 {
@@ -86,9 +86,9 @@ func TestPartnerRevokeRacesMove(t *testing.T) {
 		}
 		x, _ := w.Store.UserSession(w.Mine.ID, sess.ID)
 		switch {
-		case revokeErr == nil && x.RevokeReason != store.ReasonPartner:
+		case revokeErr == nil && x.EndReason != store.ReasonPartner:
 			t.Fatalf("round %d: the revoke succeeded but the session is %+v", round, x)
-		case errors.Is(revokeErr, store.ErrNotFound) && !x.RevokedAt.IsZero():
+		case errors.Is(revokeErr, store.ErrNotFound) && !x.EndedAt.IsZero():
 			t.Fatalf("round %d: the revoke was refused but the session ended", round)
 		case revokeErr != nil && !errors.Is(revokeErr, store.ErrNotFound):
 			t.Fatal(revokeErr)

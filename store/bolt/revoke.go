@@ -2,10 +2,11 @@ package bolt
 
 import (
 	"fmt"
-	"portal/store"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // RevokeUserSession revokes one of the user's sessions, committed before it
@@ -25,7 +26,7 @@ func (s *Store) RevokeUserSessionBy(userID, sessionID string, reason store.Reaso
 		if sess, err = userSessionTx(tx, userID, sessionID); err != nil {
 			return err
 		}
-		if !sess.RevokedAt.IsZero() {
+		if !sess.EndedAt.IsZero() {
 			return nil
 		}
 		_, err = s.endByTx(tx, &sess, reason, by, now)
@@ -77,7 +78,7 @@ func (s *Store) revokeUserSessionsTx(tx *bbolt.Tx, userID, keepID string, reason
 	if set == nil {
 		return 0, nil, nil
 	}
-	list, err := sessionsInSetTx(tx, set, func(x store.Session) bool { return x.ID != keepID && x.RevokedAt.IsZero() })
+	list, err := sessionsInSetTx(tx, set, func(x store.Session) bool { return x.ID != keepID && x.EndedAt.IsZero() })
 	if err != nil {
 		return 0, nil, err
 	}
@@ -94,7 +95,7 @@ func (s *Store) revokeUserSessionsTx(tx *bbolt.Tx, userID, keepID string, reason
 	return n, hashes, nil
 }
 
-// endByTx revokes x, which has no RevokedAt yet, for reason at now,
+// endByTx revokes x, which has no EndedAt yet, for reason at now,
 // recording by, who revoked it for its user, and the event, and reports
 // whether it was live. One that had already expired is closed with its own
 // reason and end time instead (its event dated when it expired, naming no
@@ -104,20 +105,20 @@ func (s *Store) endByTx(tx *bbolt.Tx, x *store.Session, reason store.Reason, by 
 	s.MergeUnflushed(x)
 	ended, own := x.Ended(now, s.opts.Policy)
 	if ended {
-		x.RevokedAt, x.RevokeReason = x.EndTime(now, s.opts.Policy), own
+		x.EndedAt, x.EndReason = x.EndTime(now, s.opts.Policy), own
 		by = store.Actor{}
 	} else {
-		x.RevokedAt, x.RevokeReason, x.RevokedBy = now, reason, by.User
+		x.EndedAt, x.EndReason, x.RevokedBy = now, reason, by.User
 	}
 	if err := putSession(tx, *x); err != nil {
 		return false, err
 	}
-	s.notify(tx, x.Hash, store.Change{Kind: store.SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: x.RevokeReason})
+	s.notify(tx, x.Hash, store.Change{Kind: store.SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: x.EndReason})
 	return !ended, addEventTx(tx, x.UserID, endedEvent(*x, by))
 }
 
 func (s *Store) revokeTx(tx *bbolt.Tx, x store.Session, reason store.Reason, by store.Actor, now time.Time) error {
-	x.RevokedAt, x.RevokeReason = now, reason
+	x.EndedAt, x.EndReason = now, reason
 	if err := putSession(tx, x); err != nil {
 		return err
 	}

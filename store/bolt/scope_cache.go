@@ -1,8 +1,9 @@
 package bolt
 
 import (
-	"portal/store"
 	"sync"
+
+	"portal/store"
 )
 
 // userAccounts keeps users decoded with their accounts between writes, for

@@ -2,8 +2,9 @@ package bolt
 
 import (
 	"errors"
-	"portal/store"
 	"testing"
+
+	"portal/store"
 )
 
 // The scope checks' cache never answers from before a write: a client

@@ -2,11 +2,12 @@ package bolt
 
 import (
 	"fmt"
-	"portal/store"
 	"sort"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // CreateSessions starts many sessions in one transaction (for seeding and
@@ -129,7 +130,7 @@ func (s *Store) SessionsNotRevoked(userID string) ([]store.Session, error) {
 			return nil
 		}
 		var err error
-		out, err = sessionsInSetTx(tx, set, func(x store.Session) bool { return x.RevokedAt.IsZero() })
+		out, err = sessionsInSetTx(tx, set, func(x store.Session) bool { return x.EndedAt.IsZero() })
 		return err
 	})
 	if err != nil {

@@ -255,7 +255,7 @@ func TestRevokeUserSession(t *testing.T) {
 		}
 		wantLive(t, s, aTok)
 		got, err := s.UserSession(alice.ID, aSess.ID)
-		if err != nil || !got.RevokedAt.IsZero() {
+		if err != nil || !got.EndedAt.IsZero() {
 			t.Errorf("session after a foreign revoke = %+v, %v; want untouched", got, err)
 		}
 		if _, err := s.UserSession(mallory.ID, aSess.ID); !errors.Is(err, store.ErrNotFound) {
@@ -289,7 +289,7 @@ func TestRevokeUserSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.RevokedAt.Equal(revokedAt) || got.RevokeReason != store.ReasonRevoked || got.ID != aSess.ID {
+	if !got.EndedAt.Equal(revokedAt) || got.EndReason != store.ReasonRevoked || got.ID != aSess.ID {
 		t.Errorf("revoke returned %+v, want revoked at %v for %s", got, revokedAt, store.ReasonRevoked)
 	}
 	// The very next sessionFor sees it, although the session was cached.
@@ -302,12 +302,12 @@ func TestRevokeUserSession(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second revoke: %v", err)
 	}
-	if !again.RevokedAt.Equal(revokedAt) || again.RevokeReason != store.ReasonRevoked {
-		t.Errorf("second revoke returned %v/%s, want the first %v/%s", again.RevokedAt, again.RevokeReason, revokedAt, store.ReasonRevoked)
+	if !again.EndedAt.Equal(revokedAt) || again.EndReason != store.ReasonRevoked {
+		t.Errorf("second revoke returned %v/%s, want the first %v/%s", again.EndedAt, again.EndReason, revokedAt, store.ReasonRevoked)
 	}
 	stored, err := s.UserSession(alice.ID, aSess.ID)
-	if err != nil || !stored.RevokedAt.Equal(revokedAt) || stored.RevokeReason != store.ReasonRevoked {
-		t.Errorf("stored after second revoke = %v/%s, %v", stored.RevokedAt, stored.RevokeReason, err)
+	if err != nil || !stored.EndedAt.Equal(revokedAt) || stored.EndReason != store.ReasonRevoked {
+		t.Errorf("stored after second revoke = %v/%s, %v", stored.EndedAt, stored.EndReason, err)
 	}
 	wantEnded(t, s, aTok, store.ReasonRevoked)
 
@@ -330,12 +330,12 @@ func TestRevokeUserSessionAlreadyExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	// It may be closed for good, but with its own reason and end time.
-	if wantAt := t0.Add(testPolicy.IdleTimeout); (!got.RevokedAt.IsZero() && !got.RevokedAt.Equal(wantAt)) || (got.RevokeReason != "" && got.RevokeReason != store.ReasonIdle) {
-		t.Errorf("revoke of an idle-expired session stamped it %v/%s; want its own end %v/%s", got.RevokedAt, got.RevokeReason, wantAt, store.ReasonIdle)
+	if wantAt := t0.Add(testPolicy.IdleTimeout); (!got.EndedAt.IsZero() && !got.EndedAt.Equal(wantAt)) || (got.EndReason != "" && got.EndReason != store.ReasonIdle) {
+		t.Errorf("revoke of an idle-expired session stamped it %v/%s; want its own end %v/%s", got.EndedAt, got.EndReason, wantAt, store.ReasonIdle)
 	}
 	wantEnded(t, s, tok, store.ReasonIdle)
-	if stored, _ := s.UserSession(u.ID, sess.ID); stored.RevokeReason != "" && stored.RevokeReason != store.ReasonIdle {
-		t.Errorf("stored reason %q, want idle", stored.RevokeReason)
+	if stored, _ := s.UserSession(u.ID, sess.ID); stored.EndReason != "" && stored.EndReason != store.ReasonIdle {
+		t.Errorf("stored reason %q, want idle", stored.EndReason)
 	}
 }
 
@@ -383,16 +383,16 @@ func TestRevokeOtherSessions(t *testing.T) {
 		case 4:
 			wantEnded(t, s, e.token, store.ReasonSignedOut)
 			got, _ := s.UserSession(u.ID, e.sess.ID)
-			if !got.RevokedAt.Equal(earlier) {
-				t.Errorf("already-ended session's RevokedAt moved to %v, want %v", got.RevokedAt, earlier)
+			if !got.EndedAt.Equal(earlier) {
+				t.Errorf("already-ended session's EndedAt moved to %v, want %v", got.EndedAt, earlier)
 			}
 		default:
 			wantEnded(t, s, e.token, store.ReasonRevokedAll)
 		}
 	}
 	wantEnded(t, s, idleTok, store.ReasonIdle)
-	if got, _ := s.UserSession(u.ID, idle.ID); got.RevokeReason != "" && (got.RevokeReason != store.ReasonIdle || !got.RevokedAt.Equal(idle.LastActive.Add(testPolicy.IdleTimeout))) {
-		t.Errorf("idle-expired session was stamped revoked at %v (%s)", got.RevokedAt, got.RevokeReason)
+	if got, _ := s.UserSession(u.ID, idle.ID); got.EndReason != "" && (got.EndReason != store.ReasonIdle || !got.EndedAt.Equal(idle.LastActive.Add(testPolicy.IdleTimeout))) {
+		t.Errorf("idle-expired session was stamped revoked at %v (%s)", got.EndedAt, got.EndReason)
 	}
 	wantLive(t, s, otherTok)
 
@@ -553,8 +553,8 @@ func TestSessionCap(t *testing.T) {
 		t.Fatalf("live sessions = %d, %v; want 3", len(live), err)
 	}
 	got, _ := s.UserSession(u.ID, ids[1])
-	if got.RevokeReason != store.ReasonSessionLimit || !got.RevokedAt.Equal(c.Now()) {
-		t.Errorf("capped session = %v/%s, want %v/%s", got.RevokedAt, got.RevokeReason, c.Now(), store.ReasonSessionLimit)
+	if got.EndReason != store.ReasonSessionLimit || !got.EndedAt.Equal(c.Now()) {
+		t.Errorf("capped session = %v/%s, want %v/%s", got.EndedAt, got.EndReason, c.Now(), store.ReasonSessionLimit)
 	}
 
 	// Keep signing in: each sign-in ends exactly one, the least recently

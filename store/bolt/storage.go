@@ -2,9 +2,10 @@ package bolt
 
 import (
 	"errors"
-	"portal/store"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // SessionByHash reads the session stored under h and its user in one read
@@ -39,7 +40,7 @@ func (s *Store) WriteFlush(f store.Flush) (int, error) {
 			} else if err != nil {
 				return err
 			}
-			if !x.RevokedAt.IsZero() {
+			if !x.EndedAt.IsZero() {
 				continue
 			}
 			before := x

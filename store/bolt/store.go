@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"portal/store"
 	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // Store is the bbolt-backed session and user store. It is safe for

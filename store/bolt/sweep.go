@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"portal/store"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // Sweep deletes sessions that ended more than retention ago, with their

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"portal/store"
 	"testing"
 	"time"
+
+	"portal/store"
 )
 
 func TestSweep(t *testing.T) {

@@ -2,9 +2,10 @@ package bolt
 
 import (
 	"fmt"
-	"portal/store"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"portal/store"
 )
 
 // CreateAccount adds an account.

@@ -2,10 +2,11 @@ package bolt
 
 import (
 	"errors"
-	"portal/store"
 	"strings"
 	"testing"
 	"time"
+
+	"portal/store"
 )
 
 func TestCreateAndGetUser(t *testing.T) {
@@ -229,8 +230,8 @@ func TestSetPasswordHash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !got.RevokedAt.Equal(c.Now()) {
-			t.Errorf("session %d RevokedAt %v, want %v", i, got.RevokedAt, c.Now())
+		if !got.EndedAt.Equal(c.Now()) {
+			t.Errorf("session %d EndedAt %v, want %v", i, got.EndedAt, c.Now())
 		}
 	}
 	wantLive(t, s, otherTok) // another user's sessions are untouched

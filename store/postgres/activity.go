@@ -95,7 +95,7 @@ func (s *Store) expiries(list []sessionRow, now time.Time) []ending {
 	for _, x := range list {
 		s.MergeUnflushed(&x.Session)
 		if ended, reason := x.Ended(now, s.opts.Policy); ended {
-			x.RevokedAt, x.RevokeReason = x.EndTime(now, s.opts.Policy).Truncate(time.Microsecond), reason
+			x.EndedAt, x.EndReason = x.EndTime(now, s.opts.Policy).Truncate(time.Microsecond), reason
 			ends = append(ends, ending{x, store.Actor{}})
 		}
 	}

@@ -1,9 +1,8 @@
 // Package postgres keeps accounts, users, sessions and events in
 // PostgreSQL (13 or newer), for deployments that run several instances on
-// one database. Its Store has the methods of the bbolt store
-// (*store.Store), with the same signatures, types (package store's) and
-// meaning, so that one can stand for the other once the callers take an
-// interface.
+// one database. Its Store embeds the session core (store.Core) and
+// implements store.Storage, as the bbolt store (store/bolt) does, so each
+// stands for the other: same methods, types and meaning.
 //
 // # How it differs inside
 //
@@ -14,8 +13,8 @@
 //   - Times are kept to the microsecond, PostgreSQL's precision: the store
 //     truncates its clock to it, so what a call returns equals what is read
 //     back.
-//   - Validated sessions are cached in memory as in the bbolt store
-//     (cache.go), but a revoke may come from another instance: every
+//   - Validated sessions are cached in memory by the core, as for bbolt,
+//     but a revoke may come from another instance: every
 //     transaction that ends, changes or deletes sessions sends their token
 //     hashes with pg_notify, and each instance's listener (listen.go), on
 //     a connection of its own, drops them from its cache. While the
@@ -68,8 +67,8 @@
 //     against account kinds, partners, events in their session's user's
 //     log); PostgreSQL keeps its indexes and references itself.
 //
-// Every exported method of *store.Store exists here with the same
-// signature (TestSameMethodsAsBbolt checks it). What is not done here:
+// Every exported method of the bbolt store (bolt.Store) exists here with
+// the same signature (TestSameMethodsAsBbolt checks it). What is not done here:
 // the throttle of failed sign-ins lives in the handlers, per instance,
 // and is not shared between instances.
 package postgres

@@ -59,7 +59,7 @@ func addEventsTx(ctx context.Context, tx pgx.Tx, fx *effects, evs []userEvent) e
 
 // endedEvent is the event of x having ended, as recorded in x.
 func endedEvent(x store.Session, by store.Actor) store.Event {
-	return store.Event{At: x.RevokedAt, Kind: store.EventEnded, SessionID: x.ID, Reason: x.RevokeReason, By: by}
+	return store.Event{At: x.EndedAt, Kind: store.EventEnded, SessionID: x.ID, Reason: x.EndReason, By: by}
 }
 
 // UserEvents returns a page of userID's events, newest first, read in

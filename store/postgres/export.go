@@ -183,12 +183,12 @@ func (w *importer) add(r store.Record) error {
 	case r.Session != nil:
 		x := r.Session
 		var revokedAt *time.Time
-		if !x.RevokedAt.IsZero() {
-			t := micro(x.RevokedAt)
+		if !x.EndedAt.IsZero() {
+			t := micro(x.EndedAt)
 			revokedAt = &t
 		}
 		return w.row("sessions", x.Hash[:], x.ID, x.UserID, micro(x.CreatedAt), micro(x.LastActive), revokedAt,
-			string(x.RevokeReason), x.RevokedBy, x.UserAgent, x.Device, x.FirstPlace, x.LastPlace, x.TimeZone)
+			string(x.EndReason), x.RevokedBy, x.UserAgent, x.Device, x.FirstPlace, x.LastPlace, x.TimeZone)
 	case r.Event != nil:
 		e := r.Event.Event
 		e.At = micro(e.At) // as addEventsTx writes it

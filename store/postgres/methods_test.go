@@ -1,9 +1,10 @@
 package postgres
 
 import (
-	"portal/store/bolt"
 	"reflect"
 	"testing"
+
+	"portal/store/bolt"
 )
 
 // TestSameMethodsAsBbolt: the Store has every exported method of the

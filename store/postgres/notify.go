@@ -34,7 +34,7 @@ func (fx *effects) ended(x sessionRow, publish bool) {
 	fx.forget = append(fx.forget, x.Hash)
 	fx.users = append(fx.users, x.UserID)
 	if publish {
-		fx.changes = append(fx.changes, store.Change{Kind: store.SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: x.RevokeReason})
+		fx.changes = append(fx.changes, store.Change{Kind: store.SessionEnded, UserID: x.UserID, SessionID: x.ID, Reason: x.EndReason})
 	}
 }
 

@@ -26,7 +26,7 @@ func TestPartnerRevoke(t *testing.T) {
 	sess := wantLive(t, s, w.Tokens[w.Mine.ID])
 	second, secondTok := mustSession(t, s, w.Mine.ID, store.NewSession{})
 	got, err := s.PartnerRevokeSession(w.P1.ID, w.Colleague.ID, w.Mine.ID, sess.ID)
-	if err != nil || got.RevokeReason != store.ReasonPartner || got.RevokedBy != w.Colleague.ID {
+	if err != nil || got.EndReason != store.ReasonPartner || got.RevokedBy != w.Colleague.ID {
 		t.Fatalf("PartnerRevokeSession: %+v %v", got, err)
 	}
 	wantEnded(t, s, w.Tokens[w.Mine.ID], store.ReasonPartner)
@@ -94,9 +94,9 @@ func TestPartnerRevokeRacesMove(t *testing.T) {
 		}
 		x, _ := s.UserSession(w.Mine.ID, sess.ID)
 		switch {
-		case revokeErr == nil && x.RevokeReason != store.ReasonPartner:
+		case revokeErr == nil && x.EndReason != store.ReasonPartner:
 			t.Fatalf("round %d: the revoke succeeded but the session is %+v", round, x)
-		case errors.Is(revokeErr, store.ErrNotFound) && !x.RevokedAt.IsZero():
+		case errors.Is(revokeErr, store.ErrNotFound) && !x.EndedAt.IsZero():
 			t.Fatalf("round %d: the revoke was refused but the session ended", round)
 		case revokeErr != nil && !errors.Is(revokeErr, store.ErrNotFound):
 			t.Fatal(revokeErr)

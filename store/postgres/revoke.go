@@ -10,7 +10,7 @@ import (
 	"portal/store"
 )
 
-// ending is a session about to be closed: its RevokedAt, RevokeReason
+// ending is a session about to be closed: its EndedAt, EndReason
 // and RevokedBy say how, by its event's actor.
 type ending struct {
 	x  sessionRow
@@ -31,8 +31,8 @@ func closeTx(ctx context.Context, tx pgx.Tx, fx *effects, ends []ending, publish
 	reasons, bys := make([]string, n), make([]string, n)
 	evs := make([]userEvent, n)
 	for i, e := range ends {
-		hashes[i], ats[i], las[i] = e.x.Hash[:], e.x.RevokedAt, e.x.LastActive
-		reasons[i], bys[i] = string(e.x.RevokeReason), e.x.RevokedBy
+		hashes[i], ats[i], las[i] = e.x.Hash[:], e.x.EndedAt, e.x.LastActive
+		reasons[i], bys[i] = string(e.x.EndReason), e.x.RevokedBy
 		evs[i] = userEvent{e.x.UserID, endedEvent(e.x.Session, e.by)}
 	}
 	_, err := tx.Exec(ctx, `UPDATE sessions s SET revoked_at = v.at, revoke_reason = v.reason, revoked_by = v.by,
@@ -48,7 +48,7 @@ func closeTx(ctx context.Context, tx pgx.Tx, fx *effects, ends []ending, publish
 	return addEventsTx(ctx, tx, fx, evs)
 }
 
-// endBy prepares the revoke of x, which has no RevokedAt yet, for reason
+// endBy prepares the revoke of x, which has no EndedAt yet, for reason
 // at now by by, and reports whether it was live. One that had already
 // expired is closed with its own reason and end time instead, naming no
 // one (the bbolt store's endByTx).
@@ -56,10 +56,10 @@ func (s *Store) endBy(x sessionRow, reason store.Reason, by store.Actor, now tim
 	s.MergeUnflushed(&x.Session)
 	ended, own := x.Ended(now, s.opts.Policy)
 	if ended {
-		x.RevokedAt, x.RevokeReason = x.EndTime(now, s.opts.Policy), own
+		x.EndedAt, x.EndReason = x.EndTime(now, s.opts.Policy), own
 		return ending{x, store.Actor{}}, false
 	}
-	x.RevokedAt, x.RevokeReason, x.RevokedBy = now, reason, by.User
+	x.EndedAt, x.EndReason, x.RevokedBy = now, reason, by.User
 	return ending{x, by}, true
 }
 
@@ -97,7 +97,7 @@ func (s *Store) revokeOne(userID, sessionID string, reason store.Reason, by stor
 		}
 		var err error
 		x, err = querySession(ctx, tx, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND s.id = $2 FOR UPDATE", userID, sessionID)
-		if err != nil || !x.RevokedAt.IsZero() {
+		if err != nil || !x.EndedAt.IsZero() {
 			return err
 		}
 		e, _ := s.endBy(x, reason, by, now)

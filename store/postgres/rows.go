@@ -39,9 +39,9 @@ func (x *sessionScan) row() sessionRow {
 	copy(r.Hash[:], x.hash)
 	r.CreatedAt, r.LastActive = r.CreatedAt.UTC(), r.LastActive.UTC()
 	if x.revokedAt != nil {
-		r.RevokedAt = x.revokedAt.UTC()
+		r.EndedAt = x.revokedAt.UTC()
 	}
-	r.RevokeReason = store.Reason(x.reason)
+	r.EndReason = store.Reason(x.reason)
 	return r
 }
 

@@ -111,7 +111,7 @@ func (s *Store) enforceCapTx(ctx context.Context, tx pgx.Tx, fx *effects, userID
 	sort.SliceStable(live, func(i, j int) bool { return live[i].LastActive.Before(live[j].LastActive) })
 	ends := make([]ending, 0, len(live)-limit+1)
 	for _, x := range live[:len(live)-limit+1] {
-		x.RevokedAt, x.RevokeReason = now, store.ReasonSessionLimit
+		x.EndedAt, x.EndReason = now, store.ReasonSessionLimit
 		ends = append(ends, ending{x, store.Actor{Session: newID}})
 	}
 	return closeTx(ctx, tx, fx, ends, true)

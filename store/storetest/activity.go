@@ -167,8 +167,8 @@ func testSweepRecordsExpiry(t *testing.T, open Opener) {
 	}
 	for _, sess := range made {
 		got, err := s.UserSession(u.ID, sess.ID)
-		if err != nil || got.RevokeReason != store.ReasonIdle || !got.RevokedAt.Equal(T0.Add(testPolicy.IdleTimeout)) {
-			t.Errorf("after the sweep: %q at %v, %v; want idle at %v", got.RevokeReason, got.RevokedAt, err, T0.Add(testPolicy.IdleTimeout))
+		if err != nil || got.EndReason != store.ReasonIdle || !got.EndedAt.Equal(T0.Add(testPolicy.IdleTimeout)) {
+			t.Errorf("after the sweep: %q at %v, %v; want idle at %v", got.EndReason, got.EndedAt, err, T0.Add(testPolicy.IdleTimeout))
 		}
 	}
 	if p, _ := s.UserEvents(u.ID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}}); p.Total != 3 {

@@ -133,7 +133,7 @@ func testPartnerRevoke(t *testing.T, open Opener) {
 	sess := wantLive(t, w.Store, w.Tokens[w.Mine.ID])
 	second, secondTok := mustSession(t, w.Store, w.Mine.ID, store.NewSession{})
 	got, err := w.Store.PartnerRevokeSession(w.P1.ID, w.Colleague.ID, w.Mine.ID, sess.ID)
-	if err != nil || got.RevokeReason != store.ReasonPartner || got.RevokedBy != w.Colleague.ID {
+	if err != nil || got.EndReason != store.ReasonPartner || got.RevokedBy != w.Colleague.ID {
 		t.Fatalf("PartnerRevokeSession: %+v %v", got, err)
 	}
 	wantEnded(t, w.Store, w.Tokens[w.Mine.ID], store.ReasonPartner)

@@ -29,7 +29,7 @@ func testRevokeUserSession(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != b.ID || got.RevokeReason != store.ReasonRevoked || !got.RevokedAt.Equal(T0.Add(time.Minute)) {
+	if got.ID != b.ID || got.EndReason != store.ReasonRevoked || !got.EndedAt.Equal(T0.Add(time.Minute)) {
 		t.Errorf("revoked session %+v", got)
 	}
 	wantEnded(t, s, bToken, store.ReasonRevoked)
@@ -39,13 +39,13 @@ func testRevokeUserSession(t *testing.T, open Opener) {
 	wantLive(t, s, aToken)
 	// Again: it keeps its first end, and no second event is written.
 	again, err := s.RevokeUserSession(u.ID, b.ID, store.ReasonSignedOut)
-	if err != nil || again.RevokeReason != store.ReasonRevoked || !again.RevokedAt.Equal(T0.Add(time.Minute)) {
+	if err != nil || again.EndReason != store.ReasonRevoked || !again.EndedAt.Equal(T0.Add(time.Minute)) {
 		t.Errorf("second revoke = %+v, %v", again, err)
 	}
 	if list, _ := s.ListUserSessions(u.ID); len(list) != 1 || list[0].ID != a.ID {
 		t.Errorf("ListUserSessions = %v, want only a", ids(list))
 	}
-	if x, err := s.UserSession(u.ID, b.ID); err != nil || x.RevokeReason != store.ReasonRevoked {
+	if x, err := s.UserSession(u.ID, b.ID); err != nil || x.EndReason != store.ReasonRevoked {
 		t.Errorf("UserSession of the revoked one = %+v, %v", x, err)
 	}
 	p, _ := s.UserEvents(u.ID, store.EventQuery{Kinds: []store.EventKind{store.EventEnded}})
@@ -63,8 +63,8 @@ func testRevokeAlreadyExpired(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if at := T0.Add(testPolicy.IdleTimeout); got.RevokeReason != store.ReasonIdle || !got.RevokedAt.Equal(at) {
-		t.Errorf("revoke of an expired session recorded %s at %v, want idle at %v", got.RevokeReason, got.RevokedAt, at)
+	if at := T0.Add(testPolicy.IdleTimeout); got.EndReason != store.ReasonIdle || !got.EndedAt.Equal(at) {
+		t.Errorf("revoke of an expired session recorded %s at %v, want idle at %v", got.EndReason, got.EndedAt, at)
 	}
 	wantEnded(t, s, token, store.ReasonIdle)
 }
@@ -89,7 +89,7 @@ func testRevokeOwnership(t *testing.T, open Opener) {
 		t.Errorf("RevokeOtherSessions keeping another user's session = %d, %v; want mine revoked", n, err)
 	}
 	wantLive(t, s, theirToken)
-	if x, err := s.UserSession(other.ID, theirs.ID); err != nil || !x.RevokedAt.IsZero() {
+	if x, err := s.UserSession(other.ID, theirs.ID); err != nil || !x.EndedAt.IsZero() {
 		t.Errorf("their session after the refused revokes: %+v, %v", x, err)
 	}
 	if v, _ := s.UserEventsVersion(other.ID); v != versionBefore {

@@ -154,8 +154,8 @@ func testExpiry(t *testing.T, open Opener) {
 			if tc.want == store.ReasonIdle {
 				at = sess.LastActive.Add(testPolicy.IdleTimeout)
 			}
-			if err != nil || got.RevokeReason != tc.want || !got.RevokedAt.Equal(at) {
-				t.Errorf("after the flush: ended %q at %v, %v; want %q at %v", got.RevokeReason, got.RevokedAt, err, tc.want, at)
+			if err != nil || got.EndReason != tc.want || !got.EndedAt.Equal(at) {
+				t.Errorf("after the flush: ended %q at %v, %v; want %q at %v", got.EndReason, got.EndedAt, err, tc.want, at)
 			}
 			if got := userEvents(t, s, u.ID); got[len(got)-1] != "ended "+string(tc.want) {
 				t.Errorf("events %q", got)
@@ -234,7 +234,7 @@ func testUserSessionsByID(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[live.ID].ID != live.ID || got[ended.ID].RevokeReason != store.ReasonSignedOut {
+	if len(got) != 2 || got[live.ID].ID != live.ID || got[ended.ID].EndReason != store.ReasonSignedOut {
 		t.Fatalf("got %d sessions %+v; want the live and the ended one, not the other user's", len(got), got)
 	}
 	if la := got[live.ID].LastActive; !la.Equal(T0.Add(time.Minute)) {
