@@ -93,7 +93,7 @@ func BenchmarkHandlerActivity(b *testing.B) {
 	event := func(userID string) func() {
 		return func() {
 			st.RecordSignInFailure(userID, geo.Place{Network: "198.51.100.0/24", Masked: "198.51.100.x"}, false)
-			if _, err := st.FlushActivity(); err != nil {
+			if _, err := st.FlushLastActive(); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -244,7 +244,7 @@ func seedOthers(s *seeder, users, perUser, batch int, progress func(done int)) e
 // snapshot writes a consistent copy of st to path (through Store.Backup,
 // so the source can be seeded further afterwards).
 func snapshot(st store.Backend, path string) error {
-	if _, err := st.FlushActivity(); err != nil {
+	if _, err := st.FlushLastActive(); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)

@@ -100,7 +100,7 @@ func TestSecurity_FullAddressNeverStored(t *testing.T) {
 			if n := loc.lookups.Load(); n != 1 {
 				t.Errorf("a request from the sign-in's network resolved the location again (%d lookups, want 1)", n)
 			}
-			if _, err := e.st.FlushActivity(); err != nil {
+			if _, err := e.st.FlushLastActive(); err != nil {
 				t.Fatal(err)
 			}
 
@@ -116,7 +116,7 @@ func TestSecurity_FullAddressNeverStored(t *testing.T) {
 			if n := loc.lookups.Load(); n != before {
 				t.Errorf("a second request from the same network resolved the location again (%d more lookups, want none)", n-before)
 			}
-			if n, err := e.st.FlushActivity(); err != nil || n != 0 {
+			if n, err := e.st.FlushLastActive(); err != nil || n != 0 {
 				t.Errorf("the flush after a second request from the same network wrote %d sessions (%v), want 0: a location update was queued", n, err)
 			}
 

@@ -7,7 +7,7 @@ import (
 
 // endedSessions remembers sessions that have ended, for the sentences of
 // Recently signed out and Security activity: once a session's end is
-// recorded its record never changes again (the activity flush skips it,
+// recorded its record never changes again (the last-active flush skips it,
 // a second revoke keeps the first reason), so a copy stays true until the
 // sweeper deletes it, after which the copy only names the device of an
 // event that still exists. Entries are keyed by user and session, so one

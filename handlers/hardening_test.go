@@ -64,7 +64,7 @@ func TestSecurity_PaddedForwardingHeader(t *testing.T) {
 	if r := c.do(http.MethodGet, activeSessionsURL, nil, from(strings.Repeat("1", 2100)+", 198.51.100.7")); r.status != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("a signed-in request with a padded header: %d", r.status)
 	}
-	e.st.FlushActivity()
+	e.st.FlushLastActive()
 	list, _ := e.st.ListUserSessions(u.ID)
 	if len(list) != 1 || list[0].LastPlace.Masked != "198.51.100.x" {
 		t.Fatalf("sessions %+v, want one, last seen from 198.51.100.x", list)

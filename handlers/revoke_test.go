@@ -233,7 +233,7 @@ func TestNoWritePerRequest(t *testing.T) {
 	if got := e.st.WriteTxCount() - before; got != 0 {
 		t.Fatalf("%d write transactions for 50 page views, want 0", got)
 	}
-	if _, err := e.st.FlushActivity(); err != nil {
+	if _, err := e.st.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	s, err := e.st.UserSession(mustUserID(t, e, "s@example.com"), b.currentID())

@@ -22,7 +22,7 @@ import (
 //   - the user's log is as it was: store.UserEventsVersion moves on with
 //     every event written, merged or swept, in the same commit;
 //   - each session it names that was live shows the same device and
-//     places (the activity flush changes those without an event); ended
+//     places (the last-active flush changes those without an event); ended
 //     sessions never change;
 //   - no relative time ("2 hours ago"), link (a live session's, until it
 //     can expire; an ended one's, for 30 days) or 30-day window would read

@@ -96,7 +96,7 @@ func TestActivityViewsFollowChanges(t *testing.T) {
 	here := geo.Place{Network: "198.51.100.0/24", Masked: "198.51.100.x"}
 	for n, want := range []string{"1 failed sign-in attempt from 198.51.100.x", "2 failed sign-in attempts from 198.51.100.x"} {
 		e.st.RecordSignInFailure(u.ID, here, false)
-		if _, err := e.st.FlushActivity(); err != nil {
+		if _, err := e.st.FlushLastActive(); err != nil {
 			t.Fatal(err)
 		}
 		twice("failed", activity)

@@ -173,7 +173,7 @@ func TestActivitySentences(t *testing.T) {
 	if r := b.get("/settings"); r.header("Location") != "/login?reason=idle" {
 		t.Fatalf("idle session: %d %q", r.StatusCode, r.header("Location"))
 	}
-	if _, err := e.st.FlushActivity(); err != nil {
+	if _, err := e.st.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	want[id] = "Expired after 12 hours without activity"
@@ -236,7 +236,7 @@ func TestActivitySentences(t *testing.T) {
 			t.Fatalf("attempt %d: %d, want %d", i+1, r.StatusCode, want)
 		}
 	}
-	if _, err := e.st.FlushActivity(); err != nil {
+	if _, err := e.st.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	at := e.clock.Now().Format("15:04")
@@ -263,14 +263,14 @@ func TestActivityFailedAttemptsSpan(t *testing.T) {
 		guesser.post("/login", url.Values{"email": {u.Email}, "password": {"wrong password"}})
 		e.clock.Advance(80 * time.Second)
 	}
-	e.st.FlushActivity()
+	e.st.FlushLastActive()
 	got := viewer.activity("&kind=sign_in_failed")
 	if want := "3 failed sign-in attempts from Berlin, Germany (203.0.113.x), 09:00–09:02"; len(got) != 1 || got[0] != want {
 		t.Errorf("failed attempts: %q, want %q", got, want)
 	}
 	// Attempts for an email no one has are recorded against no one.
 	guesser.post("/login", url.Values{"email": {"nobody@example.com"}, "password": {"wrong password"}})
-	e.st.FlushActivity()
+	e.st.FlushLastActive()
 	if got := viewer.activity("&kind=sign_in_failed"); len(got) != 1 {
 		t.Errorf("after an unknown email's attempt: %q", got)
 	}

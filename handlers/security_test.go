@@ -205,7 +205,7 @@ func TestSecurity_NoResurrection(t *testing.T) {
 				defer wg.Done()
 				for i := 0; i < 10; i++ {
 					victim.e.app.Test(requestWithCookie(activeSessionsURL, victim.token()), -1)
-					e.st.FlushActivity()
+					e.st.FlushLastActive()
 				}
 			}()
 		}
@@ -213,7 +213,7 @@ func TestSecurity_NoResurrection(t *testing.T) {
 			t.Fatal(err)
 		}
 		wg.Wait()
-		e.st.FlushActivity()
+		e.st.FlushLastActive()
 		if _, _, err := e.st.Authenticate(victim.token()); err == nil {
 			t.Fatalf("round %d: a revoked session validates again", round)
 		}

@@ -15,7 +15,7 @@ import (
 // noteChanges re-resolves the location when a session shows up from a
 // different network than last time, and re-parses the user agent when the
 // browser sends a different one (after an update). Otherwise it costs two
-// string comparisons; changes are written with the next activity flush.
+// string comparisons; changes are written with the next last-active flush.
 func (h *handler) noteChanges(c *fiber.Ctx, token string, s store.Session) error {
 	addr, err := h.clientAddr(c)
 	if err != nil {

@@ -75,7 +75,7 @@ func TestRowLocationMoves(t *testing.T) {
 		t.Fatalf("move not shown:\n%s", page[strings.Index(page, "<tbody>"):])
 	}
 	// It survives a flush and a reload of the session from disk.
-	if _, err := e.st.FlushActivity(); err != nil {
+	if _, err := e.st.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	u, _ := e.st.UserByEmail("s@example.com")
@@ -178,7 +178,7 @@ func TestRowFollowsBrowserUpdate(t *testing.T) {
 	if page := b.get(activeSessionsURL).body; !strings.Contains(page, "Firefox 133 on Windows") {
 		t.Fatal("after the update the row still reads the old version")
 	}
-	if _, err := e.st.FlushActivity(); err != nil {
+	if _, err := e.st.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	u, _ := e.st.UserByEmail("s@example.com")

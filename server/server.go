@@ -242,7 +242,7 @@ func (s *Server) flushLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			err := s.guarded(func() error {
-				n, err := s.store.FlushActivity()
+				n, err := s.store.FlushLastActive()
 				if n > 0 {
 					s.flushes.Add(1)
 				}

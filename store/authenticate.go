@@ -10,15 +10,15 @@ import (
 // Authenticate returns the live session for token and its user. It returns
 // ErrNotFound for an unknown token and *EndedError for a revoked or expired
 // one, and any other error when the database cannot be asked (never a
-// session it could not check). It records the activity in memory only;
-// FlushActivity writes it out. The user is cached with the session: every
+// session it could not check). It records the use in memory only;
+// FlushLastActive writes it out. The user is cached with the session: every
 // change to a user drops all of that user's sessions from the cache, so
 // the next request reads both afresh.
 func (c *Core) Authenticate(token string) (Session, User, error) {
 	return c.authenticate(token, true)
 }
 
-// Peek is Authenticate without the activity: it answers whether the
+// Peek is Authenticate without recording the use: it answers whether the
 // session for token is live, and whose it is, but does not move its
 // last-active time. A live-updates stream checks its session with it, so
 // that a page left open does not keep the session alive.
@@ -52,7 +52,7 @@ func (c *Core) validate(token string, touch bool) (*Tracked, Session, error) {
 		if err != nil {
 			return nil, err
 		}
-		// An entry evicted from the cache before its activity was
+		// An entry evicted from the cache before what it saw was
 		// flushed still has it queued; without it the stored
 		// last-active could make a busy session look idle.
 		x.Hash = h
@@ -83,7 +83,7 @@ func (c *Core) validate(token string, touch bool) (*Tracked, Session, error) {
 
 // SeenFrom records that the session for token was just used from place (a
 // different network than before). Like last-active, it is written by the
-// next FlushActivity, so no request waits for the disk.
+// next FlushLastActive, so no request waits for the disk.
 func (c *Core) SeenFrom(token string, place geo.Place) {
 	c.observe(token, func(e *Tracked) { e.SeenFrom(place) })
 }
@@ -96,7 +96,7 @@ type Agent struct {
 }
 
 // SeenWith records that the session for token now sends a different user
-// agent (a browser update); written by the next FlushActivity.
+// agent (a browser update); written by the next FlushLastActive.
 func (c *Core) SeenWith(token string, a Agent) {
 	c.observe(token, func(e *Tracked) { e.SeenWith(a) })
 }

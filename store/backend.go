@@ -55,8 +55,8 @@ type Backend interface {
 	RevokeUserSessionBy(userID, sessionID string, reason Reason, by Actor) (Session, error)
 	RevokeOtherSessions(userID, keepID string, reason Reason) (int, error)
 	RevokeAllUserSessions(userID string, reason Reason) (int, error)
-	PendingActivity() int
-	FlushActivity() (int, error)
+	PendingLastActive() int
+	FlushLastActive() (int, error)
 	Sweep(retention time.Duration, batch int) (int, error)
 	SweepContext(ctx context.Context, retention time.Duration, batch int) (int, error)
 

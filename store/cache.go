@@ -11,7 +11,7 @@ import "sync"
 // reads through.
 //
 // It also keeps, per user, what the Active Sessions page reads on every
-// view: the sessions not revoked (as read, before unflushed activity is
+// view: the sessions not revoked (as read, before unflushed use is
 // merged in) and the activity version, dropped by ForgetUsers.
 type sessionCache struct {
 	mu       sync.RWMutex
@@ -64,7 +64,7 @@ func (c *sessionCache) load(h TokenHash, fetch func() (*Tracked, error)) (*Track
 			return old, nil
 		}
 		if c.gen == gen && c.trusted {
-			evictOne(c.entries, c.limit) // its pending activity stays queued
+			evictOne(c.entries, c.limit) // what it saw stays queued
 			c.entries[h] = e
 		}
 		c.mu.Unlock()

@@ -12,7 +12,7 @@ import (
 // user's sessions list and activity version between requests (this file).
 //
 // A database package only stores: it implements Storage and embeds *Core
-// in its Store, so Authenticate, FlushActivity and the rest are the Core's.
+// in its Store, so Authenticate, FlushLastActive and the rest are the Core's.
 // It tells the Core what its writes made stale through Forget,
 // ForgetUsers, ForgetAllUsers and SetTrusted (the one hook PostgreSQL's
 // listener also feeds with other instances' changes), and brings what it
@@ -23,7 +23,7 @@ type Core struct {
 	policy   Policy
 	limit    int // live sessions per user; 0: no cap
 	cache    *sessionCache
-	pending  ActivityQueue
+	pending  LastActiveQueue
 	expired  ExpiryQueue
 	failures FailureQueue
 }

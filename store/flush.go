@@ -7,7 +7,7 @@ import (
 	"portal/geo"
 )
 
-// Flush is what one FlushActivity writes, in one transaction.
+// Flush is what one FlushLastActive writes, in one transaction.
 type Flush struct {
 	// LastActive is the sessions whose last-active time, network or
 	// browser requests moved (Tracked.Seen, Tracked.MergeInto).
@@ -19,15 +19,15 @@ type Flush struct {
 	Now      time.Time
 }
 
-// PendingActivity is how many sessions wait for the next flush.
-func (c *Core) PendingActivity() int { return c.pending.Len() }
+// PendingLastActive is how many sessions wait for the next flush.
+func (c *Core) PendingLastActive() int { return c.pending.Len() }
 
-// FlushActivity writes queued last-active times, networks and browsers,
+// FlushLastActive writes queued last-active times, networks and browsers,
 // expiries and failed sign-ins in one transaction, and reports how many
 // sessions it updated. A session revoked or deleted meanwhile is not
 // written, so a request in flight during a revoke cannot bring it back.
 // On failure everything is queued again for the next try.
-func (c *Core) FlushActivity() (int, error) {
+func (c *Core) FlushLastActive() (int, error) {
 	f := Flush{LastActive: c.pending.Take(), Expired: c.expired.Take(), Failures: c.failures.Take()}
 	if len(f.LastActive)+len(f.Expired)+len(f.Failures) == 0 {
 		return 0, nil
@@ -50,7 +50,7 @@ func (c *Core) FlushActivity() (int, error) {
 // place (throttled: refused before the password was checked). Attempts
 // from one network in one 5-minute window become one event with a count,
 // across flushes and instances, so a guesser cannot grow the log without
-// bound. It is written with the next activity flush.
+// bound. It is written with the next last-active flush.
 func (c *Core) RecordSignInFailure(userID string, place geo.Place, throttled bool) {
 	c.failures.Add(userID, place, throttled, c.now().UTC().Truncate(time.Microsecond))
 }

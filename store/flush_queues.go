@@ -11,7 +11,7 @@ import (
 )
 
 // What validations and failed sign-ins learn is written with the next
-// activity flush rather than at once: a request must never wait for a
+// last-active flush rather than at once: a request must never wait for a
 // commit to record it, and a failed sign-in must take the same time and
 // say the same thing whether or not it is recorded. Both stores queue it
 // here.
@@ -82,7 +82,7 @@ func (g *FailureGroup) key() failureKey {
 	return failureKey{userID: g.UserID, network: g.Place.Network, kind: g.Kind, window: g.Window}
 }
 
-// FailureQueue holds failed sign-ins, grouped, until the next activity
+// FailureQueue holds failed sign-ins, grouped, until the next last-active
 // flush records them. The zero value is ready to use.
 type FailureQueue struct {
 	mu sync.Mutex

@@ -10,8 +10,8 @@ import (
 
 // Tracked is a session as it was loaded plus what requests have seen of
 // it since (its last-active time, network and browser), kept in memory
-// until the next activity flush writes them: a request touches memory
-// only. Both stores' session caches and activity queues hold Tracked
+// until the next last-active flush writes them: a request touches memory
+// only. Both stores' session caches and last-active queues hold Tracked
 // sessions. It is safe for concurrent use.
 type Tracked struct {
 	sess       Session // as loaded; never changed after
@@ -109,17 +109,17 @@ func (e *Tracked) MergeInto(x *Session) {
 	}
 }
 
-// ActivityQueue holds the sessions whose last-active time, network or
+// LastActiveQueue holds the sessions whose last-active time, network or
 // browser changed since the last flush, which writes them all in one
 // transaction. A crash loses at most one flush interval of last-active
 // times, never a revoke. The zero value is ready to use.
-type ActivityQueue struct {
+type LastActiveQueue struct {
 	mu      sync.Mutex
 	pending map[TokenHash]*Tracked
 }
 
 // Add queues e, the session under h.
-func (a *ActivityQueue) Add(h TokenHash, e *Tracked) {
+func (a *LastActiveQueue) Add(h TokenHash, e *Tracked) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.pending == nil {
@@ -137,14 +137,14 @@ func (a *ActivityQueue) Add(h TokenHash, e *Tracked) {
 }
 
 // Get is the queued session under h, or nil.
-func (a *ActivityQueue) Get(h TokenHash) *Tracked {
+func (a *LastActiveQueue) Get(h TokenHash) *Tracked {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.pending[h]
 }
 
 // Take empties the queue and returns what it held.
-func (a *ActivityQueue) Take() map[TokenHash]*Tracked {
+func (a *LastActiveQueue) Take() map[TokenHash]*Tracked {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	p := a.pending
@@ -154,7 +154,7 @@ func (a *ActivityQueue) Take() map[TokenHash]*Tracked {
 
 // PutBack re-queues what a failed flush did not write, keeping any
 // session queued again since.
-func (a *ActivityQueue) PutBack(p map[TokenHash]*Tracked) {
+func (a *LastActiveQueue) PutBack(p map[TokenHash]*Tracked) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.pending == nil {
@@ -168,7 +168,7 @@ func (a *ActivityQueue) PutBack(p map[TokenHash]*Tracked) {
 }
 
 // Len is how many sessions wait for the next flush.
-func (a *ActivityQueue) Len() int {
+func (a *LastActiveQueue) Len() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return len(a.pending)

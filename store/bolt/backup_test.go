@@ -45,7 +45,7 @@ func TestBackupWhileInUse(t *testing.T) {
 			made.Add(1)
 			s.sessionFor(tok)
 			if i%5 == 0 {
-				s.FlushActivity()
+				s.FlushLastActive()
 			}
 		}
 	}()

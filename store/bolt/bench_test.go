@@ -107,7 +107,7 @@ func BenchmarkFlushActivity(b *testing.B) {
 					}
 				}
 				b.StartTimer()
-				written, err := s.FlushActivity()
+				written, err := s.FlushLastActive()
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -105,8 +105,8 @@ func TestConcurrentUse(t *testing.T) {
 	for g := range 2 {
 		spawn(fmt.Sprintf("flusher%d", g), func(r *rand.Rand) {
 			for k := range 150 {
-				if _, err := s.FlushActivity(); err != nil {
-					t.Errorf("FlushActivity: %v", err)
+				if _, err := s.FlushLastActive(); err != nil {
+					t.Errorf("FlushLastActive: %v", err)
 				}
 				if g == 0 && k%10 == 0 {
 					if d, err := s.Sweep(30*24*time.Hour, 7); err != nil || d != 0 {
@@ -207,7 +207,7 @@ func TestConcurrentUse(t *testing.T) {
 	if !othersDone.Load() {
 		t.Fatal("RevokeOtherSessions did not run")
 	}
-	if _, err := s.FlushActivity(); err != nil {
+	if _, err := s.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	mustCheck(t, s)

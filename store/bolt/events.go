@@ -108,7 +108,7 @@ func (s *Store) UserEvents(userID string, q store.EventQuery) (store.EventPage, 
 // (addEventTx), merged (mergeFailureTx) or swept (SweepEvents) moves on
 // in the transaction that makes the change. It is 0 for a user without
 // events. It does not cover the sessions events name: a live session's
-// device and place change without an event (the activity flush).
+// device and place change without an event (the last-active flush).
 func (s *Store) EventsVersion(userID string) (uint64, error) {
 	var v uint64
 	err := s.db.View(func(tx *bbolt.Tx) error {

@@ -38,7 +38,7 @@ func TestExpiryRecorded(t *testing.T) {
 				switch noticer {
 				case "validation":
 					wantEnded(t, s, tok, store.ReasonIdle)
-					if _, err := s.FlushActivity(); err != nil {
+					if _, err := s.FlushLastActive(); err != nil {
 						t.Fatal(err)
 					}
 				case "sweeper":

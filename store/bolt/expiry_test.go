@@ -88,7 +88,7 @@ func TestExpiry(t *testing.T) {
 				label := fmt.Sprintf("step %d (+%v %s) at %v", i, st.advance, st.do, c.Now().Sub(t0))
 				switch st.do {
 				case "flush":
-					if _, err := s.FlushActivity(); err != nil {
+					if _, err := s.FlushLastActive(); err != nil {
 						t.Fatalf("%s: %v", label, err)
 					}
 				case "reopen":
@@ -143,7 +143,7 @@ func TestActivitySurvivesCacheEviction(t *testing.T) {
 			}
 		}
 	}
-	if _, err := s.FlushActivity(); err != nil {
+	if _, err := s.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	for _, x := range mustList(t, s, u.ID) {

@@ -161,7 +161,7 @@ func TestWriteV1Fixture(t *testing.T) {
 	}
 	s.SeenFrom(a1.token, office)
 	s.SeenWith(a1.token, store.Agent{UserAgent: uaMacNew, Device: device.Info{Browser: "Chrome", BrowserVersion: "125.0", OS: "macOS", OSVersion: "14.4", Device: "Mac", Type: "desktop"}})
-	_, err = s.FlushActivity()
+	_, err = s.FlushLastActive()
 	must(err)
 
 	// t0+12m: revokes of every kind.
@@ -186,7 +186,7 @@ func TestWriteV1Fixture(t *testing.T) {
 	for _, m := range carols[1:] {
 		use(m)
 	}
-	_, err = s.FlushActivity()
+	_, err = s.FlushLastActive()
 	must(err)
 
 	// t0+25m: bob signs out everywhere but his phone. His lifetime-expired

@@ -119,7 +119,7 @@ func mustCheck(tb testing.TB, s *Store) {
 
 // sessionFor is the session half of Authenticate, which the tests check on
 // its own: the live session for token, ErrNotFound or *EndedError. Like
-// Authenticate, it records the activity in memory.
+// Authenticate, it records the use in memory.
 func (s *Store) sessionFor(token string) (store.Session, error) {
 	sess, _, err := s.Authenticate(token)
 	return sess, err

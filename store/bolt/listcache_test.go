@@ -48,7 +48,7 @@ func TestListCacheNeverServesAfterAWrite(t *testing.T) {
 	s.SeenFrom(tokA, geo.Place{Network: "203.0.113.0/24", Location: geo.Location{City: "Berlin"}})
 	got := ids()[a.ID]
 	if !got.LastActive.Equal(clk.Now()) || got.LastPlace.City != "Berlin" {
-		t.Fatalf("unflushed activity not merged: %+v", got)
+		t.Fatalf("unflushed use not merged: %+v", got)
 	}
 	// Expiry is judged at read time, not when the list was cached.
 	clk.Advance(2 * time.Hour)

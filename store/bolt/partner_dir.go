@@ -22,7 +22,7 @@ type partnerDir struct {
 }
 
 // partnerDirs holds one directory per partner that asked recently. Every
-// write but the activity flush bumps gen, making them all stale; a stale
+// write but the last-active flush bumps gen, making them all stale; a stale
 // one is rebuilt by one request at a time per partner (building reads
 // every session of the partner's users), and the others wait for it.
 type partnerDirs struct {

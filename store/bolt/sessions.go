@@ -97,7 +97,7 @@ func (s *Store) enforceCapTx(tx *bbolt.Tx, set *bbolt.Bucket, newID string, now 
 	if err != nil {
 		return nil, err
 	}
-	// Judge liveness with the activity not yet flushed: a session whose
+	// Judge liveness with the use not yet flushed: a session whose
 	// stored last-active looks idle may have been used a moment ago.
 	var live []store.Session
 	for _, x := range all {

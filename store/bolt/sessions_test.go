@@ -95,7 +95,7 @@ func TestRawTokenNeverStored(t *testing.T) {
 		wantLive(t, s, tok)
 		tokens = append(tokens, tok)
 	}
-	if _, err := s.FlushActivity(); err != nil {
+	if _, err := s.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -482,7 +482,7 @@ func TestListUserSessions(t *testing.T) {
 		wantLive(t, s, tokens[i])
 	}
 	// One more touch after a flush, to mix stored and in-memory activity.
-	if _, err := s.FlushActivity(); err != nil {
+	if _, err := s.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(time.Second)

@@ -30,7 +30,7 @@ func (s *Store) SessionByHash(h store.TokenHash) (store.Session, store.User, err
 // failed sign-ins.
 func (s *Store) WriteFlush(f store.Flush) (int, error) {
 	n := 0
-	err := s.updateActivity(func(tx *bbolt.Tx) error {
+	err := s.updateLastActive(func(tx *bbolt.Tx) error {
 		n = 0
 		records := getSessionsBucket(tx)
 		for h, e := range f.LastActive {

@@ -34,7 +34,7 @@ type Store struct {
 
 // Close flushes pending last-active times and closes the file.
 func (s *Store) Close() error {
-	_, flushErr := s.FlushActivity()
+	_, flushErr := s.FlushLastActive()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
@@ -94,17 +94,17 @@ func checkPages(tx *bbolt.Tx) error {
 // update runs one write transaction. Every write goes through here, so the
 // list cache can never outlive a commit.
 func (s *Store) update(fn func(*bbolt.Tx) error) error {
-	err := s.updateActivity(fn)
+	err := s.updateLastActive(fn)
 	s.dirs.invalidate() // after the commit: see partnerDirs
 	s.publish()         // after every cache has forgotten the old state
 	return err
 }
 
-// updateActivity is update for the activity flush, which leaves partner
+// updateLastActive is update for the last-active flush, which leaves partner
 // directories valid: it only moves last-active times later (so a cached
 // expiry is early, never late) and closes sessions the directory already
 // counted as expired.
-func (s *Store) updateActivity(fn func(*bbolt.Tx) error) error {
+func (s *Store) updateLastActive(fn func(*bbolt.Tx) error) error {
 	s.writes.Add(1)
 	defer func() { // after the commit: nothing read before it is kept
 		s.commits.Add(1)

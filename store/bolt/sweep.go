@@ -49,7 +49,7 @@ func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch
 }
 
 // doomed reports whether x ended more than retention before now, counting
-// activity not yet flushed (which keeps a session alive).
+// use not yet flushed (which keeps a session alive).
 func (s *Store) doomed(x store.Session, now time.Time, retention time.Duration) bool {
 	s.MergeUnflushed(&x)
 	end := x.EndTime(now, s.opts.Policy)

@@ -98,7 +98,7 @@ func TestSweep(t *testing.T) {
 	if len(all) != 50 || wantDeleted != 22 {
 		t.Fatalf("setup made %d sessions, %d to delete; want 50 and 22", len(all), wantDeleted)
 	}
-	if _, err := s.FlushActivity(); err != nil {
+	if _, err := s.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	mustCheck(t, s)

@@ -52,7 +52,7 @@
 //   - The session cap locks the user's row (SELECT ... FOR UPDATE) before
 //     counting, so concurrent sign-ins of one user, on any instances, take
 //     turns. Liveness for the cap and the sweeper counts this instance's
-//     unflushed activity only.
+//     unflushed use only.
 //   - A partner's change checks its scope with the client account's row
 //     locked (FOR SHARE), so a move of the client to another partner and
 //     the change take turns. The partner console's lists are read afresh

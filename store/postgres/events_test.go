@@ -48,7 +48,7 @@ func TestFailedSignInsGrouped(t *testing.T) {
 	flush := func(on *Store) {
 		t.Helper()
 		before := on.WriteTxCount()
-		if _, err := on.FlushActivity(); err != nil {
+		if _, err := on.FlushLastActive(); err != nil {
 			t.Fatal(err)
 		}
 		if on.WriteTxCount()-before != 1 {
@@ -104,7 +104,7 @@ func TestFailedSignInsRace(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, s := range []*Store{a, b} {
 			wg.Go(func() {
-				if _, err := s.FlushActivity(); err != nil {
+				if _, err := s.FlushLastActive(); err != nil {
 					t.Error(err)
 				}
 			})

@@ -69,7 +69,7 @@ func newBboltSource(t *testing.T, clk *clock) *bboltSource {
 	clk.Advance(1500 * time.Nanosecond) // times below PostgreSQL's microsecond
 	st.RecordSignInFailure(src.user.ID, place, false)
 	st.RecordSignInFailure(src.user.ID, place, false)
-	_, err = st.FlushActivity()
+	_, err = st.FlushLastActive()
 	must(err)
 	return src
 }

@@ -246,7 +246,7 @@ func (s *Store) Ping() error {
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		_, err = s.FlushActivity()
+		_, err = s.FlushLastActive()
 		s.listener.stop()
 		s.stopAcks()
 		<-s.acksDone

@@ -56,7 +56,7 @@ func (s *Store) PartnerDirectory(partnerID string) (*store.Directory, error) {
 }
 
 // liveSessionCounts counts the live sessions of each user of partnerID's
-// clients at now, judged with this instance's unflushed activity.
+// clients at now, judged with this instance's unflushed use.
 func (s *Store) liveSessionCounts(ctx context.Context, tx pgx.Tx, partnerID string, now time.Time) (map[string]int, error) {
 	rows, err := tx.Query(ctx, `SELECT s.token_hash, s.user_id, s.created_at, s.last_active
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN accounts a ON a.id = u.account_id

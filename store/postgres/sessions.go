@@ -93,9 +93,9 @@ func (s *Store) enforceCapTx(ctx context.Context, tx pgx.Tx, fx *effects, userID
 	if err != nil {
 		return err
 	}
-	// Judge liveness with the activity this instance has not flushed yet:
+	// Judge liveness with the use this instance has not flushed yet:
 	// a session whose stored last-active looks idle may have been used a
-	// moment ago. (Another instance's unflushed activity is not seen: at
+	// moment ago. (Another instance's unflushed use is not seen: at
 	// worst the cap picks a session that instance used within its last
 	// flush interval.)
 	var live []sessionRow
@@ -179,7 +179,7 @@ func (s *Store) SessionsEndedSince(userID string, since time.Time) ([]store.Sess
 	ctx, cancel := s.ctx()
 	defer cancel()
 	// Revoked after since, or not revoked at all: whether one of those
-	// has expired, and when, is judged here with this instance's activity.
+	// has expired, and when, is judged here with this instance's unflushed use.
 	list, err := querySessions(ctx, s.pool, "SELECT "+sessionCols+" FROM sessions s WHERE s.user_id = $1 AND (s.revoked_at IS NULL OR s.revoked_at > $2) ORDER BY s.id", userID, since)
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions of user %s ended since %s: %w", userID, since.Format(time.RFC3339), err)

@@ -121,17 +121,17 @@ func TestFlushActivity(t *testing.T) {
 	if a.WriteTxCount() != writes {
 		t.Errorf("requests wrote %d transactions", a.WriteTxCount()-writes)
 	}
-	if n, err := a.FlushActivity(); err != nil || n != 2 {
+	if n, err := a.FlushLastActive(); err != nil || n != 2 {
 		t.Fatalf("a's flush = %d, %v; want 2 sessions", n, err)
 	}
-	if n, err := b.FlushActivity(); err != nil || n != 0 {
+	if n, err := b.FlushLastActive(); err != nil || n != 0 {
 		t.Fatalf("b's flush of an earlier time = %d, %v; want 0 written", n, err)
 	}
 	got, err := b.UserSession(u.ID, sess.ID)
 	if err != nil || !got.LastActive.Equal(t0.Add(10*time.Minute)) || got.LastPlace != place {
 		t.Errorf("after both flushes: %v at %v, %v; want the later time %v and the new place", got.LastActive, got.LastPlace, err, t0.Add(10*time.Minute))
 	}
-	if n, err := a.FlushActivity(); err != nil || n != 0 {
+	if n, err := a.FlushLastActive(); err != nil || n != 0 {
 		t.Errorf("an empty flush = %d, %v", n, err)
 	}
 }

@@ -25,7 +25,7 @@ func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch
 	if batch <= 0 {
 		batch = 500
 	}
-	if _, err := s.FlushActivity(); err != nil {
+	if _, err := s.FlushLastActive(); err != nil {
 		return 0, fmt.Errorf("store: sweep: %w", err)
 	}
 	now := s.nowUTC()

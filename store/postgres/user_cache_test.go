@@ -58,17 +58,17 @@ func TestUserStateSeenByOtherInstance(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"activity flushed", func() {
+		{"last-active flushed", func() {
 			clk.Advance(time.Minute)
 			wantLive(t, a, firstToken)
 			a.SeenFrom(firstToken, geo.Place{Masked: "203.0.113.x"})
-			if n, err := a.FlushActivity(); err != nil || n != 1 {
-				t.Fatalf("FlushActivity = %d, %v; want 1 session", n, err)
+			if n, err := a.FlushLastActive(); err != nil || n != 1 {
+				t.Fatalf("FlushLastActive = %d, %v; want 1 session", n, err)
 			}
 		}},
 		{"a failed sign-in recorded", func() {
 			a.RecordSignInFailure(u.ID, geo.Place{Masked: "198.51.100.x"}, false)
-			if _, err := a.FlushActivity(); err != nil {
+			if _, err := a.FlushLastActive(); err != nil {
 				t.Fatal(err)
 			}
 		}},

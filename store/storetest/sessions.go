@@ -175,7 +175,7 @@ func testPeekIsNotActivity(t *testing.T, open Opener) {
 			t.Fatalf("Peek: last active %v, user %q, %v; want %v", got.LastActive, usr.ID, err, T0)
 		}
 	}
-	if n := s.PendingActivity(); n != 0 {
+	if n := s.PendingLastActive(); n != 0 {
 		t.Fatalf("Peek queued %d activities to flush", n)
 	}
 	clk.Advance(time.Minute)
@@ -189,7 +189,7 @@ func testPeekIsNotActivity(t *testing.T, open Opener) {
 		clk.Advance(9 * time.Minute)
 		wantLive(t, s, tok2)
 	}
-	if s.PendingActivity() == 0 {
+	if s.PendingLastActive() == 0 {
 		t.Errorf("Authenticate queued no activity")
 	}
 	got, _, err := s.Peek(tok2)

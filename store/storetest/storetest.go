@@ -47,7 +47,7 @@ type test struct {
 // a parallel subtest on a store of its own.
 func Run(t *testing.T, open Opener) {
 	var all []test
-	for _, group := range [][]test{userTests, sessionTests, revokeTests, activityTests, partnerTests, eventTests, notifyTests} {
+	for _, group := range [][]test{userTests, sessionTests, revokeTests, flushTests, partnerTests, eventTests, notifyTests} {
 		all = append(all, group...)
 	}
 	for _, tt := range all {
@@ -183,9 +183,9 @@ func mustCheck(tb testing.TB, s store.Backend) {
 
 func mustFlush(tb testing.TB, s store.Backend) int {
 	tb.Helper()
-	n, err := s.FlushActivity()
+	n, err := s.FlushLastActive()
 	if err != nil {
-		tb.Fatalf("FlushActivity: %v", err)
+		tb.Fatalf("FlushLastActive: %v", err)
 	}
 	return n
 }

@@ -34,28 +34,28 @@ func TestValidateDoesNotWriteAndFlushWritesOnce(t *testing.T) {
 	if d := s.WriteTxCount() - before; d != 0 {
 		t.Fatalf("100 validations made %d write transactions, want 0", d)
 	}
-	if p := s.PendingActivity(); p != n {
-		t.Errorf("PendingActivity = %d, want %d", p, n)
+	if p := s.PendingLastActive(); p != n {
+		t.Errorf("PendingLastActive = %d, want %d", p, n)
 	}
 	lastSeen := c.Now()
 
-	flushed, err := s.FlushActivity()
+	flushed, err := s.FlushLastActive()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if flushed != n {
-		t.Errorf("FlushActivity updated %d sessions, want %d", flushed, n)
+		t.Errorf("FlushLastActive updated %d sessions, want %d", flushed, n)
 	}
 	if d := s.WriteTxCount() - before; d != 1 {
-		t.Errorf("FlushActivity of %d sessions took %d write transactions, want 1", n, d)
+		t.Errorf("FlushLastActive of %d sessions took %d write transactions, want 1", n, d)
 	}
-	if p := s.PendingActivity(); p != 0 {
-		t.Errorf("PendingActivity after flush = %d, want 0", p)
+	if p := s.PendingLastActive(); p != 0 {
+		t.Errorf("PendingLastActive after flush = %d, want 0", p)
 	}
 
 	// Nothing pending: no transaction at all.
-	if flushed, err := s.FlushActivity(); err != nil || flushed != 0 {
-		t.Errorf("empty FlushActivity = %d, %v; want 0", flushed, err)
+	if flushed, err := s.FlushLastActive(); err != nil || flushed != 0 {
+		t.Errorf("empty FlushLastActive = %d, %v; want 0", flushed, err)
 	}
 	if d := s.WriteTxCount() - before; d != 1 {
 		t.Errorf("an empty flush wrote: %d write transactions in all, want 1", d)
@@ -66,7 +66,7 @@ func TestValidateDoesNotWriteAndFlushWritesOnce(t *testing.T) {
 	for _, tok := range tokens[:3] {
 		wantLive(t, s, tok)
 	}
-	if flushed, err := s.FlushActivity(); err != nil || flushed != 0 {
+	if flushed, err := s.FlushLastActive(); err != nil || flushed != 0 {
 		t.Errorf("flush without newer activity = %d, %v; want 0", flushed, err)
 	}
 
@@ -98,7 +98,7 @@ func TestCloseFlushes(t *testing.T) {
 	}
 }
 
-// FlushActivity must never write a session that was revoked after its
+// FlushLastActive must never write a session that was revoked after its
 // activity was queued: the revoke's reason and time stand.
 func TestFlushDoesNotResurrect(t *testing.T) {
 	revokes := []struct {
@@ -137,8 +137,8 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 			c.Advance(time.Minute)
 			wantLive(t, s, tok) // queues activity
 			s.SeenFrom(tok, geo.Place{Network: "192.0.2.0/24"})
-			if s.PendingActivity() != 1 {
-				t.Fatalf("PendingActivity = %d, want 1", s.PendingActivity())
+			if s.PendingLastActive() != 1 {
+				t.Fatalf("PendingLastActive = %d, want 1", s.PendingLastActive())
 			}
 			h := store.HashToken(tok)
 			inFlight := s.InFlight(h)
@@ -163,8 +163,8 @@ func TestFlushDoesNotResurrect(t *testing.T) {
 			s.Queue(h, inFlight)
 			s.SeenFrom(tok, geo.Place{Network: "203.0.113.0/24"})
 			c.Advance(time.Minute)
-			if n, err := s.FlushActivity(); err != nil || n != 0 {
-				t.Fatalf("FlushActivity = %d, %v; want nothing written", n, err)
+			if n, err := s.FlushLastActive(); err != nil || n != 0 {
+				t.Fatalf("FlushLastActive = %d, %v; want nothing written", n, err)
 			}
 			check := func() {
 				t.Helper()
@@ -219,11 +219,11 @@ func TestFlushAfterSweepDoesNotRecreate(t *testing.T) {
 			if deleted != 2 { // sess and the other session, long idle
 				t.Fatalf("Sweep deleted %d, want 2", deleted)
 			}
-			if s.PendingActivity() == 0 {
+			if s.PendingLastActive() == 0 {
 				t.Fatal("the test needs activity still pending at the flush")
 			}
-			if n, err := s.FlushActivity(); err != nil || n != 0 {
-				t.Fatalf("FlushActivity = %d, %v; want 0 written", n, err)
+			if n, err := s.FlushLastActive(); err != nil || n != 0 {
+				t.Fatalf("FlushLastActive = %d, %v; want 0 written", n, err)
 			}
 			for pass := range 2 {
 				if pass == 1 {
@@ -259,7 +259,7 @@ func TestSeenFrom(t *testing.T) {
 	s.SeenFrom(tok, second)
 	s.SeenFrom(store.NewToken(), second)
 	s.SeenFrom("", second)
-	if p := s.PendingActivity(); p != 0 {
+	if p := s.PendingLastActive(); p != 0 {
 		t.Fatalf("SeenFrom of uncached tokens queued %d", p)
 	}
 
@@ -274,8 +274,8 @@ func TestSeenFrom(t *testing.T) {
 		t.Errorf("ListUserSessions before flush shows %+v, want LastPlace %+v", live, second)
 	}
 	before := s.WriteTxCount()
-	if n, err := s.FlushActivity(); err != nil || n != 1 {
-		t.Fatalf("FlushActivity = %d, %v; want 1", n, err)
+	if n, err := s.FlushLastActive(); err != nil || n != 1 {
+		t.Fatalf("FlushLastActive = %d, %v; want 1", n, err)
 	}
 	if d := s.WriteTxCount() - before; d != 1 {
 		t.Errorf("flush took %d write transactions", d)
@@ -295,12 +295,12 @@ func TestSeenFrom(t *testing.T) {
 
 	// A SeenFrom alone (no newer last-active) is still written.
 	wantLive(t, s, tok)
-	if _, err := s.FlushActivity(); err != nil {
+	if _, err := s.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 	s.SeenFrom(tok, first)
-	if n, err := s.FlushActivity(); err != nil || n != 1 {
-		t.Fatalf("FlushActivity of a place change alone = %d, %v; want 1", n, err)
+	if n, err := s.FlushLastActive(); err != nil || n != 1 {
+		t.Fatalf("FlushLastActive of a place change alone = %d, %v; want 1", n, err)
 	}
 	s = reopen(t, s, opts)
 	if stored, _ := s.UserSession(u.ID, sess.ID); stored.LastPlace != first || stored.FirstPlace != first {
@@ -331,7 +331,7 @@ func TestActivitySurvivesEviction(t *testing.T) {
 	if got := wantLive(t, s, tok); got.LastPlace != moved || got.UserAgent != updated.UserAgent {
 		t.Fatalf("reloaded after eviction: place %+v agent %q; want %+v, %q", got.LastPlace, got.UserAgent, moved, updated.UserAgent)
 	}
-	if _, err := s.FlushActivity(); err != nil {
+	if _, err := s.FlushLastActive(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -10,8 +10,8 @@ import (
 	"portal/store"
 )
 
-var activityTests = []test{
-	{"FlushActivity", testFlushActivity},
+var flushTests = []test{
+	{"FlushLastActive", testFlushLastActive},
 	{"FlushDoesNotResurrect", testFlushDoesNotResurrect},
 	{"FlushAfterSweepDoesNotRecreate", testFlushAfterSweepDoesNotRecreate},
 	{"Sweep", testSweep},
@@ -20,7 +20,7 @@ var activityTests = []test{
 
 // Requests write nothing; a flush writes every touched session in one
 // commit, and keeps the later of the stored and the flushed time.
-func testFlushActivity(t *testing.T, open Opener) {
+func testFlushLastActive(t *testing.T, open Opener) {
 	s, c := openAt(t, open, Options{})
 	u := mustUser(t, s, store.RoleClientAdmin)
 	sess, token := mustSession(t, s, u.ID, store.NewSession{})
@@ -34,8 +34,8 @@ func testFlushActivity(t *testing.T, open Opener) {
 	if d := s.WriteTxCount() - writes; d != 0 {
 		t.Errorf("requests wrote %d transactions", d)
 	}
-	if n := s.PendingActivity(); n != 2 {
-		t.Errorf("PendingActivity = %d, want 2", n)
+	if n := s.PendingLastActive(); n != 2 {
+		t.Errorf("PendingLastActive = %d, want 2", n)
 	}
 	if n := mustFlush(t, s); n != 2 {
 		t.Fatalf("flush = %d, want 2 sessions", n)
@@ -43,8 +43,8 @@ func testFlushActivity(t *testing.T, open Opener) {
 	if d := s.WriteTxCount() - writes; d != 1 {
 		t.Errorf("the flush took %d commits, want 1", d)
 	}
-	if n := s.PendingActivity(); n != 0 {
-		t.Errorf("PendingActivity after the flush = %d", n)
+	if n := s.PendingLastActive(); n != 0 {
+		t.Errorf("PendingLastActive after the flush = %d", n)
 	}
 	if n := mustFlush(t, s); n != 0 {
 		t.Errorf("an empty flush = %d", n)
@@ -97,7 +97,7 @@ func testFlushAfterSweepDoesNotRecreate(t *testing.T, open Opener) {
 				t.Fatalf("Sweep = %d, %v; want 2", n, err)
 			}
 			if n := mustFlush(t, s); n != 0 {
-				t.Fatalf("FlushActivity = %d, want 0 written", n)
+				t.Fatalf("FlushLastActive = %d, want 0 written", n)
 			}
 			if got, err := s.UserSession(u.ID, sess.ID); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("swept session is back: %+v, %v", got, err)

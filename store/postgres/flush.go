@@ -88,7 +88,7 @@ func (s *Store) recordExpiriesTx(ctx context.Context, tx pgx.Tx, fx *effects, ex
 }
 
 // expiries are the ends of the sessions in list that have expired at now
-// (counting this instance's unflushed activity), each with its reason and
+// (counting this instance's unflushed use), each with its reason and
 // the time it expired, naming no one.
 func (s *Store) expiries(list []sessionRow, now time.Time) []ending {
 	var ends []ending
