@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -75,4 +76,49 @@ func TestReadmeCommands(t *testing.T) {
 	if !strings.Contains(string(ci), "\ngo test ./... 2>&1\n") {
 		t.Error(".ci/run does not run the README's test command")
 	}
+}
+
+// TestLayoutNamesEveryFolder keeps docs/layout.md true: every folder of
+// code (to two levels) is named there, and every folder named exists.
+func TestLayoutNamesEveryFolder(t *testing.T) {
+	doc, err := os.ReadFile("docs/layout.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && strings.HasSuffix(f[0], "/") && !strings.HasPrefix(f[0], ".") {
+			named[strings.TrimSuffix(f[0], "/")] = true
+		}
+	}
+	dirs, _ := filepath.Glob("*/")
+	sub, _ := filepath.Glob("*/*/")
+	for _, d := range append(dirs, sub...) {
+		d = strings.TrimSuffix(d, "/")
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || !hasGo(d) {
+			continue
+		}
+		base := filepath.Base(d)
+		if !named[d] && !named[base] {
+			t.Errorf("docs/layout.md does not name %s/", d)
+		}
+	}
+	for d := range named {
+		if _, err := os.Stat(d); err != nil && !anyDirNamed(d) {
+			t.Errorf("docs/layout.md names %s/, which does not exist", d)
+		}
+	}
+}
+
+func hasGo(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	return len(m) > 0
+}
+
+// anyDirNamed reports whether a folder one level down has base name name
+// (the layout indents subfolders under their parent).
+func anyDirNamed(name string) bool {
+	m, _ := filepath.Glob(filepath.Join("*", name))
+	return len(m) > 0
 }
