@@ -92,11 +92,25 @@ func TestLayoutNamesEveryFolder(t *testing.T) {
 			named[strings.TrimSuffix(f[0], "/")] = true
 		}
 	}
-	dirs, _ := filepath.Glob("*/")
-	sub, _ := filepath.Glob("*/*/")
-	for _, d := range append(dirs, sub...) {
-		d = strings.TrimSuffix(d, "/")
-		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || !hasGo(d) {
+	var dirs []string
+	top, _ := os.ReadDir(".")
+	for _, e := range top {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		dirs = append(dirs, e.Name())
+		sub, _ := os.ReadDir(e.Name())
+		for _, s := range sub {
+			if s.IsDir() {
+				dirs = append(dirs, filepath.Join(e.Name(), s.Name()))
+			}
+		}
+	}
+	if len(dirs) < 10 {
+		t.Fatalf("found only %v; is the test run from the module root?", dirs)
+	}
+	for _, d := range dirs {
+		if !hasGo(d) {
 			continue
 		}
 		base := filepath.Base(d)
