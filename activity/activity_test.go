@@ -88,6 +88,8 @@ func TestDescribe(t *testing.T) {
 
 		{"failed attempts", store.Event{At: at, Kind: store.EventSignInFailed, Place: berlin, Count: 3, Until: at.Add(3 * time.Minute)},
 			"3 failed sign-in attempts from Berlin, Germany (203.0.113.x), 09:02–09:05"},
+		{"a flood from many networks", store.Event{At: at, Kind: store.EventSignInFailed, Count: 1040, Networks: 1030, Until: at.Add(3 * time.Minute)},
+			"1,040 failed sign-in attempts from 1,030 networks, 09:02–09:05"},
 		{"one failed attempt", store.Event{At: at, Kind: store.EventSignInFailed, Place: berlin, Count: 1, Until: at},
 			"1 failed sign-in attempt from Berlin, Germany (203.0.113.x)"},
 		{"failed attempts in one minute", store.Event{At: at, Kind: store.EventSignInFailed, Count: 2, Until: at.Add(20 * time.Second)},
@@ -178,6 +180,14 @@ func TestDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{14 * 24 * time.Hour: "14-day", 12 * time.Hour: "12-hour", time.Hour: "1-hour"} {
 		if got := adjective(d); got != want {
 			t.Errorf("adjective(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 1040: "1,040", 999999: "999,999", 1234567: "1,234,567", -1040: "-1,040"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -41,6 +41,9 @@ func placeText(p geo.Place) string {
 
 // networkText is where failed attempts came from, never "".
 func networkText(e store.Event) string {
+	if e.Networks > 0 { // a flood's attempts past the first networks, folded
+		return plural(e.Networks, "network")
+	}
 	if t := placeText(e.Place); t != "" {
 		return t
 	}
@@ -72,5 +75,15 @@ func plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
-	return strconv.Itoa(n) + " " + unit + "s"
+	return thousands(n) + " " + unit + "s"
+}
+
+// thousands writes n with a comma between each group of three digits:
+// "1,040".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -26,6 +26,11 @@ const (
 	EventSignInThrottled EventKind = "sign_in_throttled" // sign-ins refused by the throttle, grouped the same way
 )
 
+// Failure reports whether k records attempts that did not sign in: they
+// are kept within a bound of their own, so a flood of them can never push
+// a sign-in, a sign-out or a password change out of the log.
+func (k EventKind) Failure() bool { return k == EventSignInFailed || k == EventSignInThrottled }
+
 // EventKinds lists the kinds in the order a filter shows them.
 var EventKinds = []EventKind{EventSignedIn, EventEnded, EventPasswordChanged, EventSignInFailed, EventSignInThrottled}
 
@@ -48,14 +53,21 @@ type Event struct {
 	Place     geo.Place   `json:"place,omitzero"`  // of a sign-in or failed attempts
 	Count     int         `json:"count,omitempty"` // attempts in a group
 	Until     time.Time   `json:"until,omitzero"`  // the last attempt of a group
+	// Networks, if set, is how many networks a group's attempts came
+	// from, folded into one event past MaxFailureNetworks (Place unset).
+	Networks int `json:"networks,omitempty"`
 }
 
 // Bounds of the log: a user keeps at most MaxEventsPerUser events (the
-// oldest go first), failed attempts from one network are one event per
-// FailureWindow, and the sweeper deletes events older than the activity
-// retention.
+// oldest go first) and, besides them, MaxFailureEventsPerUser events of
+// failed or refused attempts (EventKind.Failure); failed attempts from one
+// network are one event per FailureWindow, and from more than
+// MaxFailureNetworks networks in one window one event for all the rest;
+// the sweeper deletes events older than the activity retention.
 const (
-	MaxEventsPerUser = 1000
+	MaxEventsPerUser        = 1000
+	MaxFailureEventsPerUser = 200
+	MaxFailureNetworks      = 10
 	// FailureWindow groups failed sign-ins: one event per user, network
 	// and kind in each.
 	FailureWindow = 5 * time.Minute

@@ -58,18 +58,55 @@ type FailureGroup struct {
 	Window      time.Time // start of the window
 	First, Last time.Time
 	Count       int
+	// Networks, if set, says the group is attempts from that many
+	// networks, folded together past MaxFailureNetworks (Place unset).
+	Networks int
 }
 
 // Event is g as the event a flush adds to the user's log.
 func (g *FailureGroup) Event() Event {
-	return Event{At: g.First, Kind: g.Kind, Place: g.Place, Count: g.Count, Until: g.Last}
+	return Event{At: g.First, Kind: g.Kind, Place: g.Place, Count: g.Count, Until: g.Last, Networks: g.Networks}
 }
 
-// Merge adds g to e, an event of the same user, kind and network in the
-// same window that an earlier flush wrote.
+// Merge adds g to e, the event of the same user, kind and window that
+// PlaceFailure chose for it.
 func (g *FailureGroup) Merge(e *Event) {
 	e.Count += g.Count
 	e.Until = g.Last
+	if e.Networks > 0 {
+		e.Networks += max(g.Networks, 1)
+	}
+}
+
+// fold makes g a group of the networks beyond MaxFailureNetworks.
+func (g *FailureGroup) fold() {
+	g.Networks, g.Place = max(g.Networks, 1), geo.Place{}
+}
+
+// PlaceFailure says where g goes in its user's log, given the events of
+// its user, kind and window already there (window, in any order): the
+// index of the event to merge it into, or -1 to add g.Event(). A window
+// holds at most MaxFailureNetworks events of one network each; attempts
+// from further networks are folded into one event for all of them, so a
+// flood from a thousand networks is one entry, not a thousand. Both
+// databases follow it.
+func PlaceFailure(window []Event, g *FailureGroup) int {
+	folded, single := -1, 0
+	for i, e := range window {
+		switch {
+		case e.Networks > 0:
+			folded = i
+		case g.Networks == 0 && e.Place.Network == g.Place.Network:
+			return i
+		default:
+			single++
+		}
+	}
+	if g.Networks == 0 && single < MaxFailureNetworks {
+		return -1
+	}
+	g.fold()
+	return folded
 }
 
 type failureKey struct {
@@ -79,14 +116,26 @@ type failureKey struct {
 }
 
 func (g *FailureGroup) key() failureKey {
-	return failureKey{userID: g.UserID, network: g.Place.Network, kind: g.Kind, window: g.Window}
+	network := g.Place.Network
+	if g.Networks > 0 {
+		network = foldedNetwork
+	}
+	return failureKey{userID: g.UserID, network: network, kind: g.Kind, window: g.Window}
 }
 
+// foldedNetwork keys the queue's one group of networks past
+// MaxFailureNetworks (no real network is written so).
+const foldedNetwork = "*"
+
 // FailureQueue holds failed sign-ins, grouped, until the next last-active
-// flush records them. The zero value is ready to use.
+// flush records them. Like the log, it keeps at most MaxFailureNetworks
+// groups of one network each per user, kind and window, and one group for
+// the networks past them. The zero value is ready to use.
 type FailureQueue struct {
-	mu sync.Mutex
-	m  map[failureKey]*FailureGroup
+	mu       sync.Mutex
+	m        map[failureKey]*FailureGroup
+	networks map[failureKey]int  // single-network groups per user, kind and window (network "")
+	folded   map[failureKey]bool // the networks a folded group counts, so none counts twice
 }
 
 // maxQueued bounds each queue of what the next flush records; past it,
@@ -106,14 +155,34 @@ func (q *FailureQueue) Add(userID string, place geo.Place, throttled bool, now t
 	defer q.mu.Unlock()
 	if q.m == nil {
 		q.m = make(map[failureKey]*FailureGroup)
+		q.networks = make(map[failureKey]int)
+		q.folded = make(map[failureKey]bool)
 	}
 	g := q.m[k]
 	if g == nil {
-		if len(q.m) >= maxQueued {
-			return
+		perUser := failureKey{userID: userID, kind: kind, window: k.window}
+		if q.networks[perUser] >= MaxFailureNetworks {
+			seen := q.folded[k]
+			if !seen && len(q.folded) < maxQueued {
+				q.folded[k] = true
+			}
+			k.network = foldedNetwork
+			if g = q.m[k]; g != nil && !seen {
+				g.Networks++
+			}
 		}
-		g = &FailureGroup{UserID: userID, Kind: kind, Place: place, Window: k.window, First: now}
-		q.m[k] = g
+		if g == nil {
+			if len(q.m) >= maxQueued {
+				return
+			}
+			g = &FailureGroup{UserID: userID, Kind: kind, Place: place, Window: k.window, First: now}
+			if k.network == foldedNetwork {
+				g.fold()
+			} else {
+				q.networks[perUser]++
+			}
+			q.m[k] = g
+		}
 	}
 	g.Count++
 	g.Last = now
@@ -125,7 +194,7 @@ func (q *FailureQueue) Add(userID string, place geo.Place, throttled bool, now t
 func (q *FailureQueue) Take() []*FailureGroup {
 	q.mu.Lock()
 	m := q.m
-	q.m = nil
+	q.m, q.networks, q.folded = nil, nil, nil
 	q.mu.Unlock()
 	return slices.SortedFunc(maps.Values(m), func(a, b *FailureGroup) int {
 		return cmp.Or(a.First.Compare(b.First), a.Last.Compare(b.Last),
@@ -142,13 +211,19 @@ func (q *FailureQueue) PutBack(groups []*FailureGroup) {
 	for _, g := range groups {
 		if q.m == nil {
 			q.m = make(map[failureKey]*FailureGroup)
+			q.networks = make(map[failureKey]int)
+			q.folded = make(map[failureKey]bool)
 		}
 		k := g.key()
 		if cur := q.m[k]; cur != nil {
 			cur.Count += g.Count
 			cur.First = g.First
+			cur.Networks += g.Networks
 			continue
 		}
 		q.m[k] = g
+		if g.Networks == 0 {
+			q.networks[failureKey{userID: g.UserID, kind: g.Kind, window: g.Window}]++
+		}
 	}
 }

@@ -24,7 +24,7 @@ func eventKey(at time.Time, seq uint64) []byte {
 }
 
 // addEventTx records e for userID in tx, dropping the user's oldest events
-// beyond store.MaxEventsPerUser.
+// of e's class (failures or the rest: EventKind.Failure) beyond its bound.
 func addEventTx(tx *bbolt.Tx, userID string, e store.Event) error {
 	b, err := tx.Bucket(bucketEvents).CreateBucketIfNotExists([]byte(userID))
 	if err != nil {
@@ -39,21 +39,35 @@ func addEventTx(tx *bbolt.Tx, userID string, e store.Event) error {
 		return fmt.Errorf("record %s event: %w", e.Kind, err)
 	}
 	// Count with a cursor: Stats does not see this transaction's writes.
+	failure, bound := e.Kind.Failure(), eventBound(e.Kind)
 	n := 0
 	c := b.Cursor()
-	for k, _ := c.Last(); k != nil && n <= store.MaxEventsPerUser; k, _ = c.Prev() {
-		n++
+	for k, v := c.Last(); k != nil && n <= bound; k, v = c.Prev() {
+		if storedKind(v).Failure() == failure {
+			n++
+		}
 	}
-	if n <= store.MaxEventsPerUser {
-		return nil
+	// Keys first, deletes after: a cursor's Next after its Delete can skip.
+	var drop [][]byte
+	for k, v := c.First(); k != nil && n-len(drop) > bound; k, v = c.Next() {
+		if storedKind(v).Failure() == failure {
+			drop = append(drop, slices.Clone(k))
+		}
 	}
-	for k, _ := c.First(); k != nil && n > store.MaxEventsPerUser; k, _ = c.First() {
-		if err := c.Delete(); err != nil {
+	for _, k := range drop {
+		if err := b.Delete(k); err != nil {
 			return err
 		}
-		n--
 	}
 	return nil
+}
+
+// eventBound is how many events of k's class a user keeps.
+func eventBound(k store.EventKind) int {
+	if k.Failure() {
+		return store.MaxFailureEventsPerUser
+	}
+	return store.MaxEventsPerUser
 }
 
 // endedEvent is the event of x having ended, as recorded in x.

@@ -3,6 +3,7 @@ package bolt
 import (
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -34,20 +35,28 @@ func mergeFailureTx(tx *bbolt.Tx, g *store.FailureGroup) (bool, error) {
 	if b == nil {
 		return false, nil
 	}
+	var (
+		window []store.Event
+		keys   [][]byte
+	)
 	c := b.Cursor()
 	for k, v := c.Last(); k != nil && int64(binary.BigEndian.Uint64(k[:8])) >= g.Window.UnixNano(); k, v = c.Prev() {
+		if storedKind(v) != g.Kind {
+			continue
+		}
 		var e store.Event
 		if err := json.Unmarshal(v, &e); err != nil {
 			return false, err
 		}
-		if e.Kind != g.Kind || e.Place.Network != g.Place.Network {
-			continue
-		}
-		g.Merge(&e)
-		if _, err := b.NextSequence(); err != nil { // see UserEventsVersion
-			return false, err
-		}
-		return true, put(b, k, e)
+		window, keys = append(window, e), append(keys, slices.Clone(k))
 	}
-	return false, nil
+	i := store.PlaceFailure(window, g)
+	if i < 0 {
+		return false, nil
+	}
+	g.Merge(&window[i])
+	if _, err := b.NextSequence(); err != nil { // see UserEventsVersion
+		return false, err
+	}
+	return true, put(b, keys[i], window[i])
 }

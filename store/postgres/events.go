@@ -47,9 +47,20 @@ func addEventsTx(ctx context.Context, tx pgx.Tx, fx *effects, evs []userEvent) e
 	}
 	fx.logUsers = append(fx.logUsers, users...)
 	slices.Sort(users)
+	// Each class (failures or the rest: EventKind.Failure) within its own
+	// bound, so failures never push the rest out.
+	var failures []string
+	for _, k := range store.EventKinds {
+		if k.Failure() {
+			failures = append(failures, string(k))
+		}
+	}
 	for _, u := range slices.Compact(users) {
 		_, err := tx.Exec(ctx, `DELETE FROM events WHERE user_id = $1 AND seq IN (
-			SELECT seq FROM events WHERE user_id = $1 ORDER BY at DESC, seq DESC OFFSET $2)`, u, store.MaxEventsPerUser)
+			(SELECT seq FROM events WHERE user_id = $1 AND kind = ANY($3) ORDER BY at DESC, seq DESC OFFSET $2)
+			UNION ALL
+			(SELECT seq FROM events WHERE user_id = $1 AND NOT kind = ANY($3) ORDER BY at DESC, seq DESC OFFSET $4))`,
+			u, store.MaxFailureEventsPerUser, failures, store.MaxEventsPerUser)
 		if err != nil {
 			return fmt.Errorf("trim the activity of user %s: %w", u, err)
 		}

@@ -69,21 +69,21 @@ func mergeFailureTx(ctx context.Context, tx pgx.Tx, g *store.FailureGroup) (bool
 	if err != nil {
 		return false, err
 	}
-	for _, f := range list {
-		var e store.Event
-		if err := json.Unmarshal(f.Body, &e); err != nil {
+	window := make([]store.Event, len(list))
+	for i, f := range list {
+		if err := json.Unmarshal(f.Body, &window[i]); err != nil {
 			return false, err
 		}
-		if e.Place.Network != g.Place.Network {
-			continue
-		}
-		g.Merge(&e)
-		body, err := json.Marshal(e)
-		if err != nil {
-			return false, err
-		}
-		_, err = tx.Exec(ctx, "UPDATE events SET body = $2::jsonb WHERE seq = $1", f.Seq, string(body))
-		return true, err
 	}
-	return false, nil
+	i := store.PlaceFailure(window, g)
+	if i < 0 {
+		return false, nil
+	}
+	g.Merge(&window[i])
+	body, err := json.Marshal(window[i])
+	if err != nil {
+		return false, err
+	}
+	_, err = tx.Exec(ctx, "UPDATE events SET body = $2::jsonb WHERE seq = $1", list[i].Seq, string(body))
+	return true, err
 }
