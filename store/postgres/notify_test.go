@@ -265,3 +265,35 @@ func TestChangePayloads(t *testing.T) {
 		}
 	}
 }
+
+// While B's listener is down, B does not trust its cache: a session B
+// validated during the outage and A revoked is refused on B's very next
+// request, before B listens again. (Keeping the cache trusted while down
+// passed the older tests, which only revoked sessions cached before the
+// cut.)
+func TestNoCacheWhileListenerDown(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t)
+	url := pgtest.NewDB(t)
+	gate := newDialGate()
+	a := mustOpenURL(t, url, Options{})
+	b := mustOpenURL(t, url, Options{listenerDial: gate.dial})
+	u := mustUser(t, a, store.RoleClientAdmin)
+	sess, tok := mustSession(t, a, u.ID, store.NewSession{})
+	old := b.listener.pid.Load()
+	gate.hold()
+	defer gate.release()
+	c.Terminate(t, old)
+	waitFor(t, "B to notice its listener is down", func() bool { return b.listener.pid.Load() == 0 })
+	wantLive(t, b, tok) // validated during the outage
+	if b.Cached(store.HashToken(tok)) {
+		t.Error("B cached a session while it could not hear revocations")
+	}
+	if _, err := a.RevokeUserSession(u.ID, sess.ID, store.ReasonSignedOut); err != nil {
+		t.Fatal(err)
+	}
+	refusedNext(t, b, tok)
+	if b.listener.pid.Load() != 0 {
+		t.Fatal("B listened again before the check: the test proved nothing")
+	}
+}
