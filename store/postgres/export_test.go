@@ -199,3 +199,35 @@ func eventsJSON(t *testing.T, st store.Backend, userID string) string {
 	}
 	return string(b)
 }
+
+// A copy commits only when what the target holds matches what the source
+// said it held: any difference, in any count, and nothing is written.
+func TestImportRefusesCountsThatDiffer(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	src := newBboltSource(t, clk)
+	url := pgtest.NewDB(t)
+	pg := mustOpenURL(t, url, Options{Now: clk.Now, Policy: testPolicy})
+	for _, tc := range []struct {
+		name string
+		skew func(*store.Counts)
+	}{
+		{"a session more", func(n *store.Counts) { n.Sessions++ }},
+		{"an event fewer", func(n *store.Counts) { n.Events-- }},
+		{"one more live", func(n *store.Counts) { n.Live++ }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			skewed := func(fn func(store.Record) error) (store.Counts, error) {
+				n, err := src.export(fn)
+				tc.skew(&n)
+				return n, err
+			}
+			if _, err := Import(context.Background(), pg, skewed, false); err == nil {
+				t.Fatal("Import committed a copy whose counts differ from the source's")
+			}
+			if accounts, err := pg.Accounts(); err != nil || len(accounts) != 0 {
+				t.Fatalf("after the refused copy the target holds %d accounts (%v); want none", len(accounts), err)
+			}
+		})
+	}
+}
