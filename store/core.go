@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"sort"
 	"time"
 )
@@ -54,6 +55,10 @@ type Storage interface {
 	// transaction each: all or none.
 	CreateUsers(in []NewUser) ([]User, error)
 	CreateSessions(batch []SessionFor) ([]Session, []string, error)
+	// SweepEnded deletes sessions that ended more than retention ago, at
+	// most batch in each short transaction, stopping between them when
+	// ctx is done, and records expiries nothing recorded yet.
+	SweepEnded(ctx context.Context, retention time.Duration, batch int) (int, error)
 	// WriteFlush writes one flush in one transaction and reports how many
 	// sessions it updated. It never writes a session revoked or deleted
 	// meanwhile; an expiry is recorded only if the session, with

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -44,6 +45,21 @@ func (c *Core) FlushLastActive() (int, error) {
 		return 0, fmt.Errorf("store: flush last-active of %d sessions: %w", len(f.LastActive), err)
 	}
 	return n, nil
+}
+
+// Sweep deletes sessions that ended more than retention ago, batch at a
+// time, and reports how many it deleted; see SweepContext.
+func (c *Core) Sweep(retention time.Duration, batch int) (int, error) {
+	return c.SweepContext(context.Background(), retention, batch)
+}
+
+// SweepContext is Sweep that stops between batches when ctx is done, so a
+// shutdown never waits for a long sweep.
+func (c *Core) SweepContext(ctx context.Context, retention time.Duration, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	return c.db.SweepEnded(ctx, retention, batch)
 }
 
 // RecordSignInFailure notes a failed sign-in for an existing user from

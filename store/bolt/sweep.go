@@ -12,21 +12,13 @@ import (
 	"portal/store"
 )
 
-// Sweep deletes sessions that ended more than retention ago, with their
-// index entries, and reports how many it deleted. It reads the sessions in
+// SweepEnded (store.Storage) deletes sessions that ended more than
+// retention ago, with their index entries. It reads the sessions in
 // batches of at most batch records and writes only for batches that have
-// something to delete, each in its own short transaction, so requests never
-// wait behind one long write and a sweep that finds nothing writes nothing.
-func (s *Store) Sweep(retention time.Duration, batch int) (int, error) {
-	return s.SweepContext(context.Background(), retention, batch)
-}
-
-// SweepContext is Sweep that stops between batches when ctx is done, so a
-// shutdown never waits for a long sweep.
-func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch int) (int, error) {
-	if batch <= 0 {
-		batch = 500
-	}
+// something to delete, each in its own short transaction, so requests
+// never wait behind one long write and a sweep that finds nothing writes
+// nothing.
+func (s *Store) SweepEnded(ctx context.Context, retention time.Duration, batch int) (int, error) {
 	var after []byte // resume point: the last key of the previous batch
 	total := 0
 	for {

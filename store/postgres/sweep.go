@@ -10,21 +10,11 @@ import (
 	"portal/store"
 )
 
-// Sweep deletes sessions that ended more than retention ago and reports
-// how many it deleted; see SweepContext.
-func (s *Store) Sweep(retention time.Duration, batch int) (int, error) {
-	return s.SweepContext(context.Background(), retention, batch)
-}
-
-// SweepContext deletes sessions that ended more than retention ago, at
-// most batch in each short transaction, and records the expiry of
-// sessions that expired without a record (as the bbolt store's sweeper
-// does), stopping between batches when ctx is done. It flushes this
-// instance's activity first, so the database judges with it.
-func (s *Store) SweepContext(ctx context.Context, retention time.Duration, batch int) (int, error) {
-	if batch <= 0 {
-		batch = 500
-	}
+// SweepEnded (store.Storage) deletes sessions that ended more than
+// retention ago, at most batch in each short transaction, and records the
+// expiry of sessions that expired without a record. It flushes this
+// instance's last-active times first, so the database judges with them.
+func (s *Store) SweepEnded(ctx context.Context, retention time.Duration, batch int) (int, error) {
 	if _, err := s.FlushLastActive(); err != nil {
 		return 0, fmt.Errorf("store: sweep: %w", err)
 	}
