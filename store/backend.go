@@ -8,12 +8,12 @@ import (
 	"portal/geo"
 )
 
-// Backend is the portal's store as the handlers, the operator commands and
-// the demo use it. *Store (bbolt, one file, the default) is one; the
-// PostgreSQL store in store/postgres, for several instances sharing one
-// database, is the other. Both behave alike: the same errors (ErrNotFound,
-// *EndedError, ErrUserDisabled…), the same scope checks inside the same
-// transaction as the change, the same events.
+// Backend is a whole database as the binary's wiring holds it (server,
+// the operator commands, the benchmark) and the conformance suite tests
+// it: bolt.Store (one file, the default) and postgres.Store (several
+// instances on one database), each a Core over its Storage. Parts that
+// need less declare the few methods they use where they use them (the
+// handlers' five views, activity's three).
 type Backend interface {
 	// The database.
 	Path() string
