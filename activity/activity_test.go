@@ -75,7 +75,7 @@ func TestDescribe(t *testing.T) {
 		{"password changed from a session", ended(store.ReasonPasswordChanged, byFirefox), "Signed out when the password was changed from Firefox 133 on Windows (Berlin, Germany)"},
 		{"password changed by the operator", ended(store.ReasonPasswordChanged, store.Actor{}), "Signed out when the password was changed"},
 		{"user disabled", ended(store.ReasonUserDisabled, store.Actor{}), "Signed out when the account was disabled"},
-		{"operator: everywhere", ended(store.ReasonEverywhere, store.Actor{}), "Signed out of every device by your AiDial partner"},
+		{"operator: everywhere", ended(store.ReasonEverywhere, store.Actor{}), "Signed out of every device by an administrator"},
 		{"session cap", ended(store.ReasonSessionLimit, byFirefox), "Ended because more than 100 sessions were signed in"},
 		{"password guesses", ended(store.ReasonPasswordGuesses, store.Actor{}), "Signed out after the current password was entered wrongly too many times"},
 		{"partner", ended(store.ReasonPartner, byPat), "Signed out by your AiDial partner (Pat Partner)"},

@@ -139,21 +139,41 @@ func TestActivitySentences(t *testing.T) {
 	want[id] = "Signed out by your AiDial partner (Pat One)"
 	check("partner")
 
-	_, id = signIn(uaChrome, "203.0.113.70")
-	viewerID := view().currentID()
-	if r := p.post(partnerEverywhereURL(u.ID), nil); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("partner everywhere: %d", r.StatusCode)
+	// Signed out everywhere by the partner and by an operator: the
+	// signed-out browser's sign-in page, Recently signed out and Security
+	// activity each say who, and only the partner's name the partner.
+	everywhere := []struct {
+		step, signIn, logged string
+		end                  func()
+	}{
+		{"partner: everywhere", "Your AiDial partner signed you out of every device.", "Signed out of every device by your AiDial partner (Pat One)",
+			func() {
+				if r := p.post(partnerEverywhereURL(u.ID), nil); r.StatusCode != http.StatusSeeOther {
+					t.Fatalf("partner everywhere: %d", r.StatusCode)
+				}
+			}},
+		// What portal sessions revoke-all does.
+		{"operator: everywhere", "You were signed out of every device by an administrator.", "Signed out of every device by an administrator",
+			func() {
+				if _, err := e.st.RevokeAllUserSessions(u.ID, store.ReasonEverywhere); err != nil {
+					t.Fatal(err)
+				}
+			}},
 	}
-	want[id] = "Signed out of every device by your AiDial partner (Pat One)"
-	want[viewerID] = want[id]
-	check("partner: everywhere")
-
-	_, id = signIn(uaChrome, "203.0.113.70")
-	if _, err := e.st.RevokeAllUserSessions(u.ID, store.ReasonEverywhere); err != nil {
-		t.Fatal(err)
+	for _, ev := range everywhere {
+		b, id = signIn(uaChrome, "203.0.113.70")
+		viewerID := view().currentID()
+		ev.end()
+		r := b.get("/settings")
+		if page := b.get(r.header("Location")).body; !strings.Contains(page, `role="status">`+ev.signIn+`</p>`) {
+			t.Errorf("%s: the sign-in page (%s) does not say %q", ev.step, r.header("Location"), ev.signIn)
+		}
+		want[id], want[viewerID] = ev.logged, ev.logged
+		check(ev.step)
+		if got := view().activity("&kind=ended"); len(got) < 2 || got[0] != ev.logged || got[1] != ev.logged {
+			t.Errorf("%s: Security activity reads %q, want %q twice", ev.step, got[:min(2, len(got))], ev.logged)
+		}
 	}
-	want[id] = "Signed out of every device by your AiDial partner"
-	check("operator: everywhere")
 
 	_, id = signIn(uaChrome, "203.0.113.70")
 	if _, err := e.st.SetUserDisabled(u.ID, true); err != nil {
