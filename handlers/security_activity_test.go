@@ -548,3 +548,58 @@ func TestTimeZoneSummer(t *testing.T) {
 		t.Error("a summer time is not in CEST")
 	}
 }
+
+// TestPreviousPartnerUnnamed: after a client moves to another partner, the
+// old partner's sign-outs read "by a previous partner" to the new partner
+// and to the user, and the old partner's staff are never named; the new
+// partner's own sign-outs name its people.
+func TestPreviousPartnerUnnamed(t *testing.T) {
+	e := newEnv(t)
+	w := newPartnerWorld(e)
+	pat := w.partnerAs(w.p1Admin)
+	one := w.devices[w.ann.ID][0].currentID()
+	pat.get(partnerUserURL(w.ann.ID))
+	if r := pat.post(partnerSessionsBase(w.ann.ID)+one+"/sign-out", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Pat's sign-out: %d", r.StatusCode)
+	}
+	if r := pat.post(partnerEverywhereURL(w.ann.ID), nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Pat's sign out everywhere: %d", r.StatusCode)
+	}
+	// Partner One's page, read (and kept) before the move, names Pat.
+	if page := pat.get(partnerUserURL(w.ann.ID)).body; !strings.Contains(page, "Signed out by the AiDial partner (Pat One)") {
+		t.Fatal("Partner One's own page does not name Pat")
+	}
+	if _, err := e.st.SetAccountPartner(w.acme.ID, w.p2.ID); err != nil {
+		t.Fatal(err)
+	}
+	ann := e.sessionAs(w.ann, uaFirefox, "203.0.113.10")
+	quinn := w.partnerAs(w.p2Admin)
+	two := e.sessionAs(w.ann, uaChrome, "203.0.113.70").currentID()
+	quinn.get(partnerUserURL(w.ann.ID))
+	if r := quinn.post(partnerSessionsBase(w.ann.ID)+two+"/sign-out", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Quinn's sign-out: %d", r.StatusCode)
+	}
+
+	pages := []struct {
+		viewer string
+		body   string
+		want   []string
+	}{
+		{"Partner Two's page of Ann", quinn.get(partnerUserURL(w.ann.ID)).body, []string{
+			"Signed out by a previous partner", "Signed out of every device by a previous partner", "Signed out by the AiDial partner (Quinn Two)"}},
+		{"Ann's Active Sessions", ann.get(activeSessionsURL).body, []string{
+			"Signed out by a previous partner", "Signed out of every device by a previous partner", "Signed out by your AiDial partner (Quinn Two)"}},
+		{"Ann's Security activity", ann.get("/settings?section=security-activity&kind=ended").body, []string{
+			"Signed out by a previous partner", "Signed out of every device by a previous partner", "Signed out by your AiDial partner (Quinn Two)"}},
+	}
+	for _, p := range pages {
+		for _, want := range p.want {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("%s does not say %q", p.viewer, want)
+			}
+		}
+		if strings.Contains(p.body, "Pat One") || strings.Contains(p.body, w.p1Admin.Email) {
+			t.Errorf("%s names Partner One's Pat", p.viewer)
+		}
+	}
+}
