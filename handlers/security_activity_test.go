@@ -565,15 +565,27 @@ func TestPreviousPartnerUnnamed(t *testing.T) {
 	if r := pat.post(partnerEverywhereURL(w.ann.ID), nil); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("Pat's sign out everywhere: %d", r.StatusCode)
 	}
-	// Partner One's page, read (and kept) before the move, names Pat.
+	// Partner One's page and Ann's own, read (and kept) before the move,
+	// name Pat.
+	ann := e.sessionAs(w.ann, uaFirefox, "203.0.113.10")
 	if page := pat.get(partnerUserURL(w.ann.ID)).body; !strings.Contains(page, "Signed out by the AiDial partner (Pat One)") {
 		t.Fatal("Partner One's own page does not name Pat")
+	}
+	if page := ann.get(activeSessionsURL).body; !strings.Contains(page, "Signed out by your AiDial partner (Pat One)") {
+		t.Fatal("Ann's page does not name her partner's Pat")
 	}
 	if _, err := e.st.SetAccountPartner(w.acme.ID, w.p2.ID); err != nil {
 		t.Fatal(err)
 	}
-	ann := e.sessionAs(w.ann, uaFirefox, "203.0.113.10")
+	// Right after the move, with no event since: the kept views are not
+	// served again.
 	quinn := w.partnerAs(w.p2Admin)
+	for viewer, page := range map[string]string{
+		"Partner Two's page": quinn.get(partnerUserURL(w.ann.ID)).body, "Ann's page": ann.get(activeSessionsURL).body} {
+		if strings.Contains(page, "Pat One") || !strings.Contains(page, "Signed out by a previous partner") {
+			t.Errorf("%s, right after the move, does not say only %q", viewer, "Signed out by a previous partner")
+		}
+	}
 	two := e.sessionAs(w.ann, uaChrome, "203.0.113.70").currentID()
 	quinn.get(partnerUserURL(w.ann.ID))
 	if r := quinn.post(partnerSessionsBase(w.ann.ID)+two+"/sign-out", nil); r.StatusCode != http.StatusSeeOther {
