@@ -19,8 +19,9 @@ type Lookup interface {
 	// Session is one of the user's sessions, ok false if it is not (or no
 	// longer) in the store.
 	Session(id string) (s store.Session, ok bool)
-	// UserName is the name of the user id, ok false if there is none.
-	UserName(id string) (name string, ok bool)
+	// User is the name of the user id and the account they belong to, ok
+	// false if there is none.
+	User(id string) (name, accountID string, ok bool)
 }
 
 // Prefetcher is a Lookup that can read many sessions at once, cheaper
@@ -73,6 +74,13 @@ type Describer struct {
 	// Partner names the user's AiDial partner the way the viewer would
 	// say it: "your AiDial partner" (the default) to the user themselves.
 	Partner string
+	// PartnerID is the partner account that manages the user now: the
+	// viewer's own, whether the viewer is that partner or the user. Only
+	// its people are named; a partner user of any other account acted
+	// before the client moved, and is "a previous partner": the new
+	// partner, or the user, is not told who works for the old one. ""
+	// (no partner now) names no partner user.
+	PartnerID string
 }
 
 // Describe writes e as an entry.
@@ -136,14 +144,23 @@ func (d Describer) partner() string {
 	return d.Partner
 }
 
-// partnerUser is the partner, and the partner user by name when known.
+// partnerUser is the partner, and the partner user by name when known
+// and of the partner that manages the user now; "a previous partner" when
+// the user acting belongs to another.
 func (d Describer) partnerUser(by store.Actor) string {
-	if by.User != "" && d.Lookup != nil {
-		if name, ok := d.Lookup.UserName(by.User); ok && name != "" {
-			return d.partner() + " (" + name + ")"
-		}
+	if by.User == "" || d.Lookup == nil {
+		return d.partner()
 	}
-	return d.partner()
+	name, account, ok := d.Lookup.User(by.User)
+	switch {
+	case !ok:
+		return d.partner()
+	case account != d.PartnerID || account == "":
+		return "a previous partner"
+	case name == "":
+		return d.partner()
+	}
+	return d.partner() + " (" + name + ")"
 }
 
 // span is when a group of attempts happened, in the viewer's zone:

@@ -9,7 +9,8 @@ import (
 	"portal/store"
 )
 
-// fakeLookup knows two sessions and one partner user.
+// fakeLookup knows two sessions and two partner users: Pat of the
+// partner that manages the user now, and Olga of the one before.
 type fakeLookup struct{}
 
 const (
@@ -17,6 +18,10 @@ const (
 	phoneID   = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
 	goneID    = "00000000000000000000000000000000"
 	patID     = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"
+	olgaID    = "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3"
+	// partnerNow manages the user; partnerBefore did until the client moved.
+	partnerNow    = "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4"
+	partnerBefore = "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5"
 )
 
 var (
@@ -36,11 +41,14 @@ func (fakeLookup) Session(id string) (store.Session, bool) {
 	return store.Session{}, false
 }
 
-func (fakeLookup) UserName(id string) (string, bool) {
-	if id == patID {
-		return "Pat Partner", true
+func (fakeLookup) User(id string) (name, accountID string, ok bool) {
+	switch id {
+	case patID:
+		return "Pat Partner", partnerNow, true
+	case olgaID:
+		return "Olga Old", partnerBefore, true
 	}
-	return "", false
+	return "", "", false
 }
 
 var policy = store.Policy{IdleTimeout: 12 * time.Hour, MaxLifetime: 14 * 24 * time.Hour}
@@ -50,7 +58,7 @@ func TestDescribe(t *testing.T) {
 	ended := func(r store.Reason, by store.Actor) store.Event {
 		return store.Event{At: at, Kind: store.EventEnded, SessionID: phoneID, Reason: r, By: by}
 	}
-	byFirefox, byGone, byPat := store.Actor{Session: firefoxID}, store.Actor{Session: goneID}, store.Actor{User: patID}
+	byFirefox, byGone, byPat, byOlga := store.Actor{Session: firefoxID}, store.Actor{Session: goneID}, store.Actor{User: patID}, store.Actor{User: olgaID}
 	tests := []struct {
 		name string
 		e    store.Event
@@ -75,12 +83,14 @@ func TestDescribe(t *testing.T) {
 		{"password changed from a session", ended(store.ReasonPasswordChanged, byFirefox), "Signed out when the password was changed from Firefox 133 on Windows (Berlin, Germany)"},
 		{"password changed by the operator", ended(store.ReasonPasswordChanged, store.Actor{}), "Signed out when the password was changed"},
 		{"user disabled", ended(store.ReasonUserDisabled, store.Actor{}), "Signed out when the account was disabled"},
-		{"operator: everywhere", ended(store.ReasonEverywhere, store.Actor{}), "Signed out of every device by your AiDial partner"},
+		{"operator: everywhere", ended(store.ReasonEverywhere, store.Actor{}), "Signed out of every device by an administrator"},
 		{"session cap", ended(store.ReasonSessionLimit, byFirefox), "Ended because more than 100 sessions were signed in"},
 		{"password guesses", ended(store.ReasonPasswordGuesses, store.Actor{}), "Signed out after the current password was entered wrongly too many times"},
 		{"partner", ended(store.ReasonPartner, byPat), "Signed out by your AiDial partner (Pat Partner)"},
 		{"partner user gone", ended(store.ReasonPartner, store.Actor{User: goneID}), "Signed out by your AiDial partner"},
 		{"partner: everywhere", ended(store.ReasonPartnerAll, byPat), "Signed out of every device by your AiDial partner (Pat Partner)"},
+		{"previous partner", ended(store.ReasonPartner, byOlga), "Signed out by a previous partner"},
+		{"previous partner: everywhere", ended(store.ReasonPartnerAll, byOlga), "Signed out of every device by a previous partner"},
 		{"a reason this version does not know", ended("future_reason", store.Actor{}), "Ended"},
 
 		{"password change", store.Event{At: at, Kind: store.EventPasswordChanged, By: byFirefox}, "Password changed from Firefox 133 on Windows (Berlin, Germany)"},
@@ -98,7 +108,7 @@ func TestDescribe(t *testing.T) {
 			"4 sign-in attempts from Berlin, Germany (203.0.113.x) refused after too many failures, 09:02–09:06"},
 		{"a kind this version does not know", store.Event{At: at, Kind: "future_kind"}, "Security event (future_kind)"},
 	}
-	d := Describer{Lookup: fakeLookup{}, Policy: policy, SessionLimit: 100}
+	d := Describer{Lookup: fakeLookup{}, Policy: policy, SessionLimit: 100, PartnerID: partnerNow}
 	seenKinds, seenReasons := map[store.EventKind]bool{}, map[store.Reason]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,12 +145,13 @@ func TestDescribeForOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Describer{Lookup: fakeLookup{}, Zone: berlinZone, Partner: "the AiDial partner"}
+	d := Describer{Lookup: fakeLookup{}, Zone: berlinZone, Partner: "the AiDial partner", PartnerID: partnerNow}
 	tests := []struct {
 		e    store.Event
 		want string
 	}{
 		{store.Event{At: at, Kind: store.EventEnded, Reason: store.ReasonPartner, By: store.Actor{User: patID}}, "Signed out by the AiDial partner (Pat Partner)"},
+		{store.Event{At: at, Kind: store.EventEnded, Reason: store.ReasonPartnerAll, By: store.Actor{User: olgaID}}, "Signed out of every device by a previous partner"},
 		{store.Event{At: at, Kind: store.EventSignInFailed, Place: berlin, Count: 3, Until: at.Add(3 * time.Minute)}, "3 failed sign-in attempts from Berlin, Germany (203.0.113.x), 11:02–11:05"},
 		{store.Event{At: at, Kind: store.EventEnded, Reason: store.ReasonIdle}, "Expired after a time without activity"},
 		{store.Event{At: at, Kind: store.EventEnded, Reason: store.ReasonLifetime}, "Reached its time limit"},
@@ -189,5 +200,31 @@ func TestThousands(t *testing.T) {
 		if got := thousands(n); got != want {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// TestPartnerNamedOnlyByItsOwn: a partner user is named only when of the
+// partner that manages the user now, PartnerID; with none (a client no
+// partner manages, or a Describer that was not told) no one is named.
+func TestPartnerNamedOnlyByItsOwn(t *testing.T) {
+	tests := []struct {
+		name, partnerID string
+		by              string
+		want            string
+	}{
+		{"the partner now", partnerNow, patID, "Signed out by your AiDial partner (Pat Partner)"},
+		{"the partner before", partnerNow, olgaID, "Signed out by a previous partner"},
+		{"seen as the partner before", partnerBefore, patID, "Signed out by a previous partner"},
+		{"no partner now", "", patID, "Signed out by a previous partner"},
+		{"an unknown user", partnerNow, goneID, "Signed out by your AiDial partner"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Describer{Lookup: fakeLookup{}, PartnerID: tt.partnerID}
+			e := store.Event{Kind: store.EventEnded, Reason: store.ReasonPartner, By: store.Actor{User: tt.by}}
+			if got := d.Describe(e).Sentence; got != tt.want {
+				t.Errorf("Describe = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

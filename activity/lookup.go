@@ -4,7 +4,8 @@ import (
 	"portal/store"
 )
 
-// Store is what StoreLookup reads: a user's sessions and any user's name.
+// Store is what StoreLookup reads: a user's sessions and any user's name
+// and account.
 // store.Backend is one.
 type Store interface {
 	UserSession(userID, sessionID string) (store.Session, error)
@@ -14,10 +15,10 @@ type Store interface {
 
 // StoreLookup answers for one user's log from the store: only that user's
 // own sessions (another user's session id is unknown), and any user's
-// name. Each answer is read once; use one per page. It is a Prefetcher:
+// name and account. Each answer is read once; use one per page. It is a Prefetcher:
 // Describer.Prefetch reads a page's sessions in one transaction.
 func StoreLookup(st Store, userID string) Lookup {
-	return &storeLookup{st: st, userID: userID, sessions: map[string]session{}, names: map[string]string{}}
+	return &storeLookup{st: st, userID: userID, sessions: map[string]session{}, users: map[string]user{}}
 }
 
 type session struct {
@@ -25,11 +26,17 @@ type session struct {
 	ok bool
 }
 
+// user is what a sentence says of a user who acted.
+type user struct {
+	name, accountID string
+	ok              bool
+}
+
 type storeLookup struct {
 	st       Store
 	userID   string
 	sessions map[string]session
-	names    map[string]string
+	users    map[string]user
 }
 
 func (l *storeLookup) Session(id string) (store.Session, bool) {
@@ -64,14 +71,12 @@ func (l *storeLookup) Prefetch(ids []string) {
 	}
 }
 
-func (l *storeLookup) UserName(id string) (string, bool) {
-	if name, seen := l.names[id]; seen {
-		return name, name != ""
+func (l *storeLookup) User(id string) (name, accountID string, ok bool) {
+	x, seen := l.users[id]
+	if !seen {
+		u, err := l.st.UserByID(id)
+		x = user{name: u.Name, accountID: u.AccountID, ok: err == nil}
+		l.users[id] = x
 	}
-	u, err := l.st.UserByID(id)
-	if err != nil {
-		u.Name = ""
-	}
-	l.names[id] = u.Name
-	return u.Name, u.Name != ""
+	return x.name, x.accountID, x.ok
 }

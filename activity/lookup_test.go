@@ -54,10 +54,10 @@ func TestStoreLookup(t *testing.T) {
 		if _, ok := l.Session(theirs.ID); ok {
 			t.Error("another user's session was found")
 		}
-		if name, ok := l.UserName(users[1].ID); !ok || name != "Name bob@example.com" {
-			t.Errorf("name: %q %v", name, ok)
+		if name, account, ok := l.User(users[1].ID); !ok || name != "Name bob@example.com" || account != users[1].AccountID {
+			t.Errorf("user: %q of %q %v", name, account, ok)
 		}
-		if _, ok := l.UserName("0123456789abcdef0123456789abcdef"); ok {
+		if _, _, ok := l.User("0123456789abcdef0123456789abcdef"); ok {
 			t.Error("a made-up user has a name")
 		}
 	}

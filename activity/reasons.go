@@ -67,9 +67,11 @@ var reasons = map[store.Reason]reasonWords{
 		signIn: says("You were signed out because your account was disabled. Contact your AiDial partner."),
 		logged: func(Describer, store.Actor) string { return "Signed out when the account was disabled" },
 	},
+	// An operator's portal sessions revoke-all: whoever ran it, it was
+	// not the partner, so it is said the way the spec says it.
 	store.ReasonEverywhere: {
-		signIn: says("You were signed out of every device by your AiDial partner."),
-		logged: func(d Describer, _ store.Actor) string { return "Signed out of every device by " + d.partner() },
+		signIn: says("You were signed out of every device by an administrator."),
+		logged: func(Describer, store.Actor) string { return "Signed out of every device by an administrator" },
 	},
 	store.ReasonSessionLimit: {
 		signIn: says("You were signed out because your account has too many signed-in sessions; the least recently used one was ended."),

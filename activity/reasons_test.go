@@ -4,7 +4,10 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,6 +101,9 @@ func TestSignInText(t *testing.T) {
 		{store.ReasonIdle, "Your session expired after 12 hours of inactivity. Sign in again to continue."},
 		{store.ReasonLifetime, "Your session reached its maximum lifetime of 14 days. Sign in again to continue."},
 		{store.ReasonPartner, "Your AiDial partner signed this session out."},
+		{store.ReasonPartnerAll, "Your AiDial partner signed you out of every device."},
+		// portal sessions revoke-all: an operator, not the partner.
+		{store.ReasonEverywhere, "You were signed out of every device by an administrator."},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.reason), func(t *testing.T) {
@@ -105,5 +111,21 @@ func TestSignInText(t *testing.T) {
 				t.Fatalf("SignInText(%q) = %q; want %q", tt.reason, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDocsQuoteSignInText: docs/behaviour.md quotes what a browser signed
+// out by its partner, or by an operator, reads; a change of wording here
+// must change the docs too, so the two say one thing.
+func TestDocsQuoteSignInText(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "behaviour.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(doc)), " ") // sentences wrap across lines
+	for _, r := range []store.Reason{store.ReasonPartner, store.ReasonPartnerAll, store.ReasonEverywhere} {
+		if want := SignInText(r, store.Policy{}); !strings.Contains(text, `"`+want+`"`) {
+			t.Errorf("docs/behaviour.md does not quote %s's sign-in sentence %q", r, want)
+		}
 	}
 }

@@ -43,8 +43,14 @@ func cmdActivity(c *cli, args []string) error {
 			fmt.Fprintf(c.stdout, "%s has no security activity in the last %s.\n", u.Email, activity.Duration(since))
 			return nil
 		}
+		acct, err := st.AccountByID(u.AccountID)
+		if err != nil {
+			return err
+		}
+		// The partner that manages the user now is named with its people;
+		// one the client has left is "a previous partner", as on the pages.
 		d := activity.Describer{Lookup: activity.StoreLookup(st, u.ID), Policy: st.Policy(),
-			SessionLimit: c.sessionLimit(st), Zone: time.UTC, Partner: "their AiDial partner"}
+			SessionLimit: c.sessionLimit(st), Zone: time.UTC, Partner: "their AiDial partner", PartnerID: acct.Partner}
 		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "TIME\tSESSION\tWHAT")
 		for _, e := range events {

@@ -227,7 +227,7 @@ func TestCommands(t *testing.T) {
 		{name: "activity with a negative -since", args: []string{"activity", "-email", "ann@example.com", "-since", "-3d"}, code: 2, errOut: "-since must be a duration"},
 		{name: "activity of an unknown user", args: []string{"activity", "-email", "nobody@example.com"}, code: 1, errOut: "there is no user with email nobody@example.com"},
 		{name: "activity of a user without any", args: []string{"activity", "-email", "pat@partner.example", "-since", "90d"}, out: "pat@partner.example has no security activity in the last 90 days."},
-		{name: "activity", args: []string{"activity", "-email", "ANN@example.com", "-since", "12h"}, out: "Signed out of every device by their AiDial partner",
+		{name: "activity", args: []string{"activity", "-email", "ANN@example.com", "-since", "12h"}, out: "Signed out of every device by an administrator",
 			after: func(t *testing.T, r cliResult) {
 				lines := strings.Split(strings.TrimSpace(r.out), "\n")
 				if len(lines) != 5 || !regexp.MustCompile(`^TIME +SESSION +WHAT$`).MatchString(lines[0]) {
@@ -236,7 +236,7 @@ func TestCommands(t *testing.T) {
 				row := regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d UTC  [0-9a-f]{8}  (.*)$`)
 				for i, line := range lines[1:] {
 					m := row.FindStringSubmatch(line)
-					want := "Signed out of every device by their AiDial partner"
+					want := "Signed out of every device by an administrator"
 					if i >= 2 {
 						want = "Signed in with Chrome 131 on macOS from Berlin, Germany (203.0.113.x)"
 					}
@@ -696,7 +696,7 @@ func TestCommandsActivityWhileServing(t *testing.T) {
 		t.Fatalf("revoke-all while serving: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	r := run("activity", "-email", "staff@client.example", "-since", "30d")
-	if r.code != 0 || !strings.Contains(r.out, "Signed out of every device by their AiDial partner") || !strings.Contains(r.out, "Signed in with ") {
+	if r.code != 0 || !strings.Contains(r.out, "Signed out of every device by an administrator") || !strings.Contains(r.out, "Signed in with ") {
 		t.Fatalf("activity while serving: exit %d\n%s%s", r.code, r.out, r.errOut)
 	}
 	if r := run("activity", "-email", "staff@client.example", "-since", "soon"); r.code != 2 || !strings.Contains(r.errOut, "-since must be a duration") {

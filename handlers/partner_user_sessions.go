@@ -135,10 +135,11 @@ func newEverywhereControl(u store.User, live int, csrf string) everywhereControl
 const partnerNames = "the AiDial partner"
 
 // addUserActivity adds the user's Recently signed out and a page of their
-// activity to p, which the caller's partner has been checked to manage.
+// activity to p, which the caller's partner has been checked to manage:
+// so the caller's partner is the user's, and its people the ones named.
 // Entries link to the sessions on the page itself.
 func (h *handler) addUserActivity(c *fiber.Ctx, p *userSessionsPage, q activityQuery) error {
-	d := h.describer(c, p.UserID, partnerNames)
+	d := h.describer(c, p.UserID, partnerNames, partnerOf(c))
 	base := partnerUserURL(p.UserID)
 	var err error
 	if p.Recent, err = h.recentlyEnded(c, p.UserID, d, activityURL(base, nil, []store.EventKind{store.EventEnded}, 1, activityAnchor)); err != nil {
@@ -158,6 +159,6 @@ const activityAnchor = "#security-activity"
 
 // partnerRecentlyEnded is the user's Recently signed out alone.
 func (h *handler) partnerRecentlyEnded(c *fiber.Ctx, userID string) (*recentList, error) {
-	return h.recentlyEnded(c, userID, h.describer(c, userID, partnerNames),
+	return h.recentlyEnded(c, userID, h.describer(c, userID, partnerNames, partnerOf(c)),
 		activityURL(partnerUserURL(userID), nil, []store.EventKind{store.EventEnded}, 1, activityAnchor))
 }

@@ -55,8 +55,11 @@ var everySignOutURL = activityURL("/settings", url.Values{"section": {securityAc
 
 // ownRecentlyEnded is the caller's own Recently signed out.
 func (h *handler) ownRecentlyEnded(c *fiber.Ctx) (*recentList, error) {
-	id := authOf(c).User.ID
-	return h.recentlyEnded(c, id, h.describer(c, id, ""), everySignOutURL)
+	d, err := h.ownDescriber(c)
+	if err != nil {
+		return nil, err
+	}
+	return h.recentlyEnded(c, authOf(c).User.ID, d, everySignOutURL)
 }
 
 // recentlyEnded is userID's Recently signed out, for the caller. more
@@ -64,7 +67,7 @@ func (h *handler) ownRecentlyEnded(c *fiber.Ctx) (*recentList, error) {
 // than one page.
 func (h *handler) recentlyEnded(c *fiber.Ctx, userID string, d activity.Describer, more string) (*recentList, error) {
 	now := h.now()
-	k := viewKey{user: userID, list: viewRecent, zone: zoneName(d.Zone), partner: d.Partner, links: more}
+	k := viewKey{user: userID, list: viewRecent, zone: zoneName(d.Zone), partner: d.Partner, partnerID: d.PartnerID, links: more}
 	if v, err := h.keptView(k, now); err != nil || v != nil {
 		if err != nil {
 			return nil, err

@@ -165,17 +165,32 @@ func (h *handler) recentIDs(userID string, now time.Time) (map[string]bool, erro
 
 // describer writes the sentences of userID's events for the caller, who
 // names the user's partner as partner ("" for "your AiDial partner").
-func (h *handler) describer(c *fiber.Ctx, userID, partner string) activity.Describer {
+// partnerID is the partner account that manages the user now, the only
+// one whose people the sentences name (see activity.Describer).
+func (h *handler) describer(c *fiber.Ctx, userID, partner, partnerID string) activity.Describer {
 	return activity.Describer{
 		Lookup: h.ended.lookup(userID, activity.StoreLookup(h.lookups, userID)), Policy: h.db.Policy(),
-		SessionLimit: h.db.SessionLimit(), Zone: zoneOf(c), Partner: partner,
+		SessionLimit: h.db.SessionLimit(), Zone: zoneOf(c), Partner: partner, PartnerID: partnerID,
 	}
+}
+
+// ownDescriber writes the caller's own events for the caller. Their
+// partner is read from their account on each view, not from the session:
+// a client that moved names its new partner's people from the next page
+// on, and the old partner's never.
+func (h *handler) ownDescriber(c *fiber.Ctx) (activity.Describer, error) {
+	u := authOf(c).User
+	acct, err := h.accounts.AccountByID(u.AccountID)
+	if err != nil {
+		return activity.Describer{}, err
+	}
+	return h.describer(c, u.ID, "", acct.Partner), nil
 }
 
 // activityPage is a page of userID's activity shown at place.
 func (h *handler) activityPage(c *fiber.Ctx, userID string, q activityQuery, d activity.Describer, place activityPlace) (*activityList, error) {
 	now, policy := h.now(), h.db.Policy()
-	k := viewKey{user: userID, list: viewActivity, zone: zoneName(d.Zone), partner: d.Partner, links: place.key(), page: q.Page}
+	k := viewKey{user: userID, list: viewActivity, zone: zoneName(d.Zone), partner: d.Partner, partnerID: d.PartnerID, links: place.key(), page: q.Page}
 	for _, kind := range q.Kinds {
 		k.kinds += string(kind) + ","
 	}
@@ -285,7 +300,11 @@ func (h *handler) securityActivity(c *fiber.Ctx) (any, error) {
 		links = &sessionLinks{base: activeSessionsURL}
 	}
 	fixed := url.Values{"section": {securityActivitySlug}}
-	return h.activityPage(c, a.User.ID, q, h.describer(c, a.User.ID, ""), activityPlace{
+	d, err := h.ownDescriber(c)
+	if err != nil {
+		return nil, err
+	}
+	return h.activityPage(c, a.User.ID, q, d, activityPlace{
 		Action: "/settings", Section: securityActivitySlug, Links: links,
 		Link: func(kinds []store.EventKind, page int) string {
 			return activityURL("/settings", fixed, kinds, page, "")

@@ -30,7 +30,7 @@ import (
 //
 // The key holds everything else the HTML depends on: the user, which list
 // and page, the filter, the viewer's zone, how the partner is named and
-// where entries link. Callers check the viewer's right to see the user
+// which partner's people are, and where entries link. Callers check the viewer's right to see the user
 // (their own log, or a partner's scope) before asking, as before.
 
 // Which list a view is.
@@ -43,6 +43,7 @@ type viewKey struct {
 	user, list string
 	zone       string // the viewer's zone
 	partner    string // how the user's partner is named
+	partnerID  string // the partner whose people are named: a move changes no event, so no version
 	links      string // the addresses the view links to
 	kinds      string // the filter, as asked
 	page       int

@@ -139,21 +139,41 @@ func TestActivitySentences(t *testing.T) {
 	want[id] = "Signed out by your AiDial partner (Pat One)"
 	check("partner")
 
-	_, id = signIn(uaChrome, "203.0.113.70")
-	viewerID := view().currentID()
-	if r := p.post(partnerEverywhereURL(u.ID), nil); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("partner everywhere: %d", r.StatusCode)
+	// Signed out everywhere by the partner and by an operator: the
+	// signed-out browser's sign-in page, Recently signed out and Security
+	// activity each say who, and only the partner's name the partner.
+	everywhere := []struct {
+		step, signIn, logged string
+		end                  func()
+	}{
+		{"partner: everywhere", "Your AiDial partner signed you out of every device.", "Signed out of every device by your AiDial partner (Pat One)",
+			func() {
+				if r := p.post(partnerEverywhereURL(u.ID), nil); r.StatusCode != http.StatusSeeOther {
+					t.Fatalf("partner everywhere: %d", r.StatusCode)
+				}
+			}},
+		// What portal sessions revoke-all does.
+		{"operator: everywhere", "You were signed out of every device by an administrator.", "Signed out of every device by an administrator",
+			func() {
+				if _, err := e.st.RevokeAllUserSessions(u.ID, store.ReasonEverywhere); err != nil {
+					t.Fatal(err)
+				}
+			}},
 	}
-	want[id] = "Signed out of every device by your AiDial partner (Pat One)"
-	want[viewerID] = want[id]
-	check("partner: everywhere")
-
-	_, id = signIn(uaChrome, "203.0.113.70")
-	if _, err := e.st.RevokeAllUserSessions(u.ID, store.ReasonEverywhere); err != nil {
-		t.Fatal(err)
+	for _, ev := range everywhere {
+		b, id = signIn(uaChrome, "203.0.113.70")
+		viewerID := view().currentID()
+		ev.end()
+		r := b.get("/settings")
+		if page := b.get(r.header("Location")).body; !strings.Contains(page, `role="status">`+ev.signIn+`</p>`) {
+			t.Errorf("%s: the sign-in page (%s) does not say %q", ev.step, r.header("Location"), ev.signIn)
+		}
+		want[id], want[viewerID] = ev.logged, ev.logged
+		check(ev.step)
+		if got := view().activity("&kind=ended"); len(got) < 2 || got[0] != ev.logged || got[1] != ev.logged {
+			t.Errorf("%s: Security activity reads %q, want %q twice", ev.step, got[:min(2, len(got))], ev.logged)
+		}
 	}
-	want[id] = "Signed out of every device by your AiDial partner"
-	check("operator: everywhere")
 
 	_, id = signIn(uaChrome, "203.0.113.70")
 	if _, err := e.st.SetUserDisabled(u.ID, true); err != nil {
@@ -526,5 +546,72 @@ func TestTimeZoneSummer(t *testing.T) {
 	b.post("/login", url.Values{"email": {u.Email}, "password": {testPassword}, "tz": {"Europe/Berlin"}})
 	if page := b.get("/settings?section=security-activity").body; !strings.Contains(page, "1 Jul 2026, 11:00 CEST") {
 		t.Error("a summer time is not in CEST")
+	}
+}
+
+// TestPreviousPartnerUnnamed: after a client moves to another partner, the
+// old partner's sign-outs read "by a previous partner" to the new partner
+// and to the user, and the old partner's staff are never named; the new
+// partner's own sign-outs name its people.
+func TestPreviousPartnerUnnamed(t *testing.T) {
+	e := newEnv(t)
+	w := newPartnerWorld(e)
+	pat := w.partnerAs(w.p1Admin)
+	one := w.devices[w.ann.ID][0].currentID()
+	pat.get(partnerUserURL(w.ann.ID))
+	if r := pat.post(partnerSessionsBase(w.ann.ID)+one+"/sign-out", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Pat's sign-out: %d", r.StatusCode)
+	}
+	if r := pat.post(partnerEverywhereURL(w.ann.ID), nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Pat's sign out everywhere: %d", r.StatusCode)
+	}
+	// Partner One's page and Ann's own, read (and kept) before the move,
+	// name Pat.
+	ann := e.sessionAs(w.ann, uaFirefox, "203.0.113.10")
+	if page := pat.get(partnerUserURL(w.ann.ID)).body; !strings.Contains(page, "Signed out by the AiDial partner (Pat One)") {
+		t.Fatal("Partner One's own page does not name Pat")
+	}
+	if page := ann.get(activeSessionsURL).body; !strings.Contains(page, "Signed out by your AiDial partner (Pat One)") {
+		t.Fatal("Ann's page does not name her partner's Pat")
+	}
+	if _, err := e.st.SetAccountPartner(w.acme.ID, w.p2.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Right after the move, with no event since: the kept views are not
+	// served again.
+	quinn := w.partnerAs(w.p2Admin)
+	for viewer, page := range map[string]string{
+		"Partner Two's page": quinn.get(partnerUserURL(w.ann.ID)).body, "Ann's page": ann.get(activeSessionsURL).body} {
+		if strings.Contains(page, "Pat One") || !strings.Contains(page, "Signed out by a previous partner") {
+			t.Errorf("%s, right after the move, does not say only %q", viewer, "Signed out by a previous partner")
+		}
+	}
+	two := e.sessionAs(w.ann, uaChrome, "203.0.113.70").currentID()
+	quinn.get(partnerUserURL(w.ann.ID))
+	if r := quinn.post(partnerSessionsBase(w.ann.ID)+two+"/sign-out", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Quinn's sign-out: %d", r.StatusCode)
+	}
+
+	pages := []struct {
+		viewer string
+		body   string
+		want   []string
+	}{
+		{"Partner Two's page of Ann", quinn.get(partnerUserURL(w.ann.ID)).body, []string{
+			"Signed out by a previous partner", "Signed out of every device by a previous partner", "Signed out by the AiDial partner (Quinn Two)"}},
+		{"Ann's Active Sessions", ann.get(activeSessionsURL).body, []string{
+			"Signed out by a previous partner", "Signed out of every device by a previous partner", "Signed out by your AiDial partner (Quinn Two)"}},
+		{"Ann's Security activity", ann.get("/settings?section=security-activity&kind=ended").body, []string{
+			"Signed out by a previous partner", "Signed out of every device by a previous partner", "Signed out by your AiDial partner (Quinn Two)"}},
+	}
+	for _, p := range pages {
+		for _, want := range p.want {
+			if !strings.Contains(p.body, want) {
+				t.Errorf("%s does not say %q", p.viewer, want)
+			}
+		}
+		if strings.Contains(p.body, "Pat One") || strings.Contains(p.body, w.p1Admin.Email) {
+			t.Errorf("%s names Partner One's Pat", p.viewer)
+		}
 	}
 }

@@ -1,36 +1,49 @@
 package handlers
 
 import (
+	"slices"
 	"sync"
 	"time"
 
-	// The zone database is built in, so every zone a browser names is
-	// known whatever the host (or a distroless image) has installed.
+	// The zone database is built in, so every listed zone loads whatever
+	// the host (or a distroless image) has installed.
 	_ "time/tzdata"
 
 	"github.com/gofiber/fiber/v2"
 )
 
+//go:generate go run zone_names_gen.go
+
 // Exact times are shown in the viewer's time zone: the one their browser
 // reported when this session signed in (static/app.js fills the sign-in
 // form's tz field from Intl.DateTimeFormat). Without JavaScript, or for a
-// zone Go does not know, times are in UTC, and say so.
+// zone that is not listed, times are in UTC, and say so.
+//
+// A name is checked against zoneNames, the names in the database built
+// into the binary (zone_names.go, generated from the Go that builds it),
+// before time.LoadLocation sees it. LoadLocation alone would also answer
+// from the host's zoneinfo directory, where Europe//Berlin,
+// posix/Europe/Berlin, right/UTC, Factory and posixrules all load: each
+// such spelling would be a zone of its own, shown to the user, and cached
+// for ever, so a client could grow the cache without bound. A listed name
+// may still be read from the host's files (LoadLocation looks there
+// first): that is the same zone, in the host's possibly newer data.
 
-// maxZoneLen bounds the tz field; the longest IANA name is 32 bytes
-// ("America/Argentina/ComodRivadavia").
+// maxZoneLen bounds the tz field before it is looked up; the longest
+// listed name is 32 bytes ("America/Argentina/ComodRivadavia").
 const maxZoneLen = 64
 
-// browserZone is the zone the sign-in form reported, if it is a real IANA
+// isZoneName reports whether name is in the binary's list of zones.
+func isZoneName(name string) bool {
+	_, ok := slices.BinarySearch(zoneNames, name)
+	return ok
+}
+
+// browserZone is the zone the sign-in form reported, if it is a listed
 // zone; "" otherwise.
 func browserZone(name string) string {
-	if name == "" || len(name) > maxZoneLen || name == "Local" {
+	if len(name) > maxZoneLen {
 		return ""
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '/' || c == '_' || c == '-' || c == '+') {
-			return ""
-		}
 	}
 	if _, ok := loadZone(name); !ok {
 		return ""
@@ -39,11 +52,11 @@ func browserZone(name string) string {
 }
 
 // zones caches loaded zones by name: time.LoadLocation parses the zone's
-// data on every call. Only names that loaded are kept, and only checked
-// names are asked for, so it holds at most the ~600 real zones.
+// data on every call. Only listed names are loaded, so it holds at most
+// len(zoneNames) zones.
 var zones sync.Map // string -> *time.Location
 
-// zoneNamed loads the zone name, UTC if it is not one.
+// zoneNamed loads the zone name, UTC if it is not a listed one.
 func zoneNamed(name string) *time.Location {
 	if loc, ok := loadZone(name); ok {
 		return loc
@@ -52,7 +65,7 @@ func zoneNamed(name string) *time.Location {
 }
 
 func loadZone(name string) (*time.Location, bool) {
-	if name == "" {
+	if !isZoneName(name) {
 		return nil, false
 	}
 	if loc, ok := zones.Load(name); ok {
