@@ -476,23 +476,42 @@ func TestLiveDropsAStalledPeer(t *testing.T) {
 	base := e.listen()
 	u := e.user(store.RoleClientStaff, "stall@client.example")
 	b := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	conn := openSilentStream(t, e, base, b, 2048)
+	defer conn.Close()
+	floodUntilDropped(t, e, u, b.currentID(), nil)
+}
+
+// openSilentStream opens b's stream on a raw socket that never reads,
+// with receive buffer rcvbuf (0 for the system's), and waits for the
+// stream to be in the hub.
+func openSilentStream(t *testing.T, e *env, base string, b *browser, rcvbuf int) net.Conn {
+	t.Helper()
 	uu, _ := url.Parse(base)
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
-	}}
+	var d net.Dialer
+	if rcvbuf > 0 {
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
+		}
+	}
 	conn, err := d.Dial("tcp", uu.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
 	fmt.Fprintf(conn, "GET /events HTTP/1.1\r\nHost: %s\r\nCookie: %s=%s\r\nSec-Fetch-Site: same-origin\r\n\r\n", uu.Host, sessionCookie, b.token())
 	waitFor(t, "the stream in the hub", func() bool { return e.hub.Len() == 1 })
-	// Rounds of 90 sign-ins and "sign out all other devices": notices and
-	// rows (megabytes) for a peer that reads nothing.
-	keep := b.currentID()
+	return conn
+}
+
+// floodUntilDropped sends the hub's only stream, user u's, rounds of 90
+// sign-ins and "sign out all other devices" (keeping session keep):
+// notices and rows, megabytes, until the stream is dropped. each, if not
+// nil, runs after every round. It fails after 40 rounds or eventWait.
+func floodUntilDropped(t *testing.T, e *env, u store.User, keep string, each func()) {
+	t.Helper()
+	deadline := time.Now().Add(eventWait)
 	for round := 0; e.hub.Len() > 0; round++ {
-		if round == 40 {
-			t.Fatal("the stream was not dropped after 40 rounds of updates its peer never read")
+		if round == 40 || time.Now().After(deadline) {
+			t.Fatalf("the stream was not dropped after %d rounds of updates its peer never read", round)
 		}
 		batch := make([]store.SessionFor, 90)
 		for i := range batch {
@@ -504,7 +523,10 @@ func TestLiveDropsAStalledPeer(t *testing.T) {
 		if _, err := e.st.RevokeOtherSessions(u.ID, keep, store.ReasonRevokedAll); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		if each != nil {
+			each()
+		}
+		time.Sleep(50 * time.Millisecond) // a pace, not a wait: the loop checks the hub
 	}
 }
 
