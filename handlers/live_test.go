@@ -294,6 +294,49 @@ func TestLiveStreamIsNotActivity(t *testing.T) {
 	}
 }
 
+// Re-checking a stream is not activity either: a stream re-checked again
+// and again (each new sign-in of its user wakes it) while the idle clock
+// runs still ends at the idle timeout, with the idle reason. A re-check
+// that moved last-active (Authenticate, not Peek) would keep the session
+// alive for as long as its user's sessions kept changing.
+func TestLiveRecheckIsNotActivity(t *testing.T) {
+	e := newEnv(t) // idle timeout 12 h, on the settable clock
+	base := e.listen()
+	u := e.user(store.RoleClientStaff, "recheck@client.example")
+	b := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	s := openStream(t, base, b, nil)
+	waitFor(t, "the stream in the hub", func() bool { return e.hub.Len() == 1 })
+
+	// Re-checks at 5 h and 10 h find the session live; at 15 h, past the
+	// idle timeout from its last use (the sign-in), it has ended.
+	for i, live := range []bool{true, true, false} {
+		e.clock.Advance(5 * time.Hour)
+		other := e.sessionAs(u, uaChrome, "198.51.100.140") // wakes the stream: a re-check
+		var ev sseEvent
+		for ev.name != "notice" && ev.name != "end" {
+			var ok bool
+			if ev, ok = s.next(eventWait); !ok {
+				t.Fatalf("re-check %d: the stream closed without an event; read %q", i+1, s.all.String())
+			}
+		}
+		switch {
+		case live && ev.name != "notice":
+			t.Fatalf("re-check %d, %d h after the sign-in: %q (%s), want the new sign-in's notice", i+1, 5*(i+1), ev.name, ev.data)
+		case live && !strings.Contains(ev.data, other.currentID()):
+			t.Fatalf("re-check %d: a notice for another session: %s", i+1, ev.data)
+		case !live && ev.name != "end":
+			t.Fatalf("re-check %d, %d h after the sign-in and past the %s idle timeout: the stream is still live (%q): "+
+				"its re-checks counted as activity", i+1, 5*(i+1), e.st.Policy().IdleTimeout, ev.name)
+		case !live && ev.data != "/login?reason=idle":
+			t.Fatalf("end %q, want the idle reason", ev.data)
+		}
+	}
+	s.expectClosed(eventWait)
+	if r := b.get(activeSessionsURL); r.StatusCode != http.StatusSeeOther || r.header("Location") != "/login?reason=idle" {
+		t.Fatalf("the session outlived its idle timeout: %d %q", r.StatusCode, r.header("Location"))
+	}
+}
+
 func TestLiveRefusesWhatIsNotALiveSession(t *testing.T) {
 	e := newEnv(t)
 	base := e.listen()
