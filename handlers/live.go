@@ -41,7 +41,7 @@ const eventsURL = "/events"
 // Stream timing. The heartbeat keeps proxies from timing an idle stream
 // out and finds dead peers: a write that fails or stalls for writeStall
 // ends the stream, and so does the kernel once a heartbeat's bytes have
-// gone unacknowledged for another heartbeat (unacked).
+// gone unacknowledged for most of another heartbeat (unacked).
 const (
 	defaultHeartbeat  = 25 * time.Second
 	defaultWriteStall = 10 * time.Second
@@ -54,10 +54,13 @@ const (
 const liveSendBuffer = 16 << 10
 
 // unacked is how long a stream's bytes may wait unacknowledged (or
-// behind a shut window) before the kernel drops the connection: a
-// heartbeat, so a vanished peer is found within two; never under a
-// second, so short test heartbeats do not trip over a busy machine.
-func (h *handler) unacked() time.Duration { return max(h.heartbeat(), time.Second) }
+// behind a shut window) before the kernel drops the connection. The first
+// heartbeat written after a peer vanishes goes unacknowledged; at four
+// fifths of a heartbeat the kernel gives up on it before the next
+// heartbeat, whose write then fails: the stream ends within two heartbeats
+// of the peer going. Never under a second, so short test heartbeats do not
+// trip over a busy machine.
+func (h *handler) unacked() time.Duration { return max(h.heartbeat()*4/5, time.Second) }
 
 func (h *handler) writeStall() time.Duration {
 	if h.cfg.LiveWriteStall > 0 {

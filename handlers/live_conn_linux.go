@@ -16,8 +16,8 @@ import (
 // write stalls (and is dropped after writeStall). TCP_USER_TIMEOUT makes
 // the kernel abort the connection once data has gone unacknowledged, or
 // the peer's window has stayed shut, for unacked: a peer that vanished
-// without a FIN or a reset is found after the next heartbeat's bytes have
-// waited that long, not after TCP's own retries (about 15 minutes).
+// without a FIN or a reset is let go when the heartbeat after that fails,
+// not after TCP's own retries (about 15 minutes).
 //
 // Connections other than TCP (a Unix socket behind a proxy, say) are left
 // as they are.

@@ -15,9 +15,9 @@ import (
 )
 
 // A browser that stops reading costs the server a bounded send buffer
-// and is dropped soon after that fills; one that stops acknowledging (a
-// vanished peer looks the same to the sender) is dropped by the kernel
-// after the unacknowledged time, whatever the write stall.
+// and is dropped soon after that fills; one whose window stays shut is
+// dropped by the kernel after the unacknowledged time (TCP_USER_TIMEOUT),
+// whatever the write stall.
 func TestLiveBoundsAPeerThatNeverReads(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -30,7 +30,7 @@ func TestLiveBoundsAPeerThatNeverReads(t *testing.T) {
 		// The write stall drops it: its send buffer fills in a round.
 		{name: "stops reading", stall: time.Second, queueBound: 64 << 10, dropBound: time.Second + 5*time.Second},
 		// TCP_USER_TIMEOUT drops it; the stall would take an hour.
-		{name: "stops acknowledging", rcvbuf: 2048, heartbeat: time.Second, stall: time.Hour,
+		{name: "keeps its window shut", rcvbuf: 2048, heartbeat: time.Second, stall: time.Hour,
 			queueBound: 64 << 10, dropBound: 2*time.Second + 5*time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,4 +115,35 @@ func procAddr(t *testing.T, hostport string) string {
 	}
 	ip := ap.IP.To4()
 	return fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], ap.Port)
+}
+
+// A peer whose window stays shut while its stream has nothing more to send
+// (a vanished peer's stream waits the same way, on bytes nobody
+// acknowledges) is let go within two heartbeats: the kernel gives up on
+// the bytes before the next heartbeat, whose write then fails.
+func TestLiveLetsGoOfAnIdlePeerWithinTwoHeartbeats(t *testing.T) {
+	const heartbeat = 2 * time.Second
+	e := newEnv(t, func(c *Config) { c.LiveWriteStall, c.LiveHeartbeat = time.Hour, heartbeat })
+	base := e.listen()
+	u := e.user(store.RoleClientStaff, "gone@client.example")
+	b := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	conn := openSilentStream(t, e, base, b, 2048)
+	defer conn.Close()
+	uu, _ := url.Parse(base)
+	// A few sign-ins: more than the peer's window, far less than the
+	// server's send buffer, so no write waits.
+	for range 4 {
+		e.sessionAs(u, uaChrome, "198.51.100.140")
+	}
+	waitFor(t, "the server to hold bytes the peer has not taken", func() bool {
+		q, _ := sendQueue(t, uu.Host, conn.LocalAddr().String())
+		return q > 0
+	})
+	shut := time.Now()
+	waitFor(t, "the stream to be dropped", func() bool { return e.hub.Len() == 0 })
+	took := time.Since(shut)
+	t.Logf("dropped %s after the peer's window shut (heartbeat %s)", took.Round(time.Millisecond), heartbeat)
+	if bound := 2*heartbeat + 3*time.Second; took > bound {
+		t.Fatalf("dropped %s after the peer's window shut, want within two heartbeats (%s, with slack)", took, bound)
+	}
 }
