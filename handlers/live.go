@@ -30,7 +30,9 @@ import (
 //   - live_panels.go: what a stream sends: the sessions a page shows
 //     (its own user's, or a partner's client user's), as rows and notices;
 //   - live_wire.go: the server-sent-events format, the response head and
-//     the reconnect delays.
+//     the reconnect delays;
+//   - live_conn_linux.go: the stream's socket: a small send buffer and a
+//     bound on unacknowledged bytes, so slow and vanished peers are let go.
 //
 // The hub that wakes streams is package live; the store publishes to it.
 
@@ -38,11 +40,27 @@ const eventsURL = "/events"
 
 // Stream timing. The heartbeat keeps proxies from timing an idle stream
 // out and finds dead peers: a write that fails or stalls for writeStall
-// ends the stream.
+// ends the stream, and so does the kernel once a heartbeat's bytes have
+// gone unacknowledged for most of another heartbeat (unacked).
 const (
 	defaultHeartbeat  = 25 * time.Second
 	defaultWriteStall = 10 * time.Second
 )
+
+// liveSendBuffer is the socket send buffer of a stream's connection: what
+// the server holds for a peer that has stopped reading before a write
+// stalls (the kernel doubles it, for its bookkeeping). Events are a few
+// kilobytes, so a reading browser never waits on it for long.
+const liveSendBuffer = 16 << 10
+
+// unacked is how long a stream's bytes may wait unacknowledged (or
+// behind a shut window) before the kernel drops the connection. The first
+// heartbeat written after a peer vanishes goes unacknowledged; at four
+// fifths of a heartbeat the kernel gives up on it before the next
+// heartbeat, whose write then fails: the stream ends within two heartbeats
+// of the peer going. Never under a second, so short test heartbeats do not
+// trip over a busy machine.
+func (h *handler) unacked() time.Duration { return max(h.heartbeat()*4/5, time.Second) }
 
 func (h *handler) writeStall() time.Duration {
 	if h.cfg.LiveWriteStall > 0 {
@@ -93,6 +111,11 @@ func (h *handler) liveEvents(c *fiber.Ctx) error {
 		ls.watched = append(ls.watched, &panel{userID: id})
 	}
 	head := responseHead(c)
+	if err := tuneLiveConn(c.Context().Conn(), h.unacked()); err != nil {
+		// The stream still works; only slow and vanished peers are
+		// dropped later (by a stalled write, or by TCP itself).
+		h.log.Warn("live stream: socket options not set", "err", err)
+	}
 	c.Context().HijackSetNoResponse(true)
 	c.Context().Hijack(func(conn net.Conn) { ls.run(conn, head) })
 	return nil

@@ -294,6 +294,49 @@ func TestLiveStreamIsNotActivity(t *testing.T) {
 	}
 }
 
+// Re-checking a stream is not activity either: a stream re-checked again
+// and again (each new sign-in of its user wakes it) while the idle clock
+// runs still ends at the idle timeout, with the idle reason. A re-check
+// that moved last-active (Authenticate, not Peek) would keep the session
+// alive for as long as its user's sessions kept changing.
+func TestLiveRecheckIsNotActivity(t *testing.T) {
+	e := newEnv(t) // idle timeout 12 h, on the settable clock
+	base := e.listen()
+	u := e.user(store.RoleClientStaff, "recheck@client.example")
+	b := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	s := openStream(t, base, b, nil)
+	waitFor(t, "the stream in the hub", func() bool { return e.hub.Len() == 1 })
+
+	// Re-checks at 5 h and 10 h find the session live; at 15 h, past the
+	// idle timeout from its last use (the sign-in), it has ended.
+	for i, live := range []bool{true, true, false} {
+		e.clock.Advance(5 * time.Hour)
+		other := e.sessionAs(u, uaChrome, "198.51.100.140") // wakes the stream: a re-check
+		var ev sseEvent
+		for ev.name != "notice" && ev.name != "end" {
+			var ok bool
+			if ev, ok = s.next(eventWait); !ok {
+				t.Fatalf("re-check %d: the stream closed without an event; read %q", i+1, s.all.String())
+			}
+		}
+		switch {
+		case live && ev.name != "notice":
+			t.Fatalf("re-check %d, %d h after the sign-in: %q (%s), want the new sign-in's notice", i+1, 5*(i+1), ev.name, ev.data)
+		case live && !strings.Contains(ev.data, other.currentID()):
+			t.Fatalf("re-check %d: a notice for another session: %s", i+1, ev.data)
+		case !live && ev.name != "end":
+			t.Fatalf("re-check %d, %d h after the sign-in and past the %s idle timeout: the stream is still live (%q): "+
+				"its re-checks counted as activity", i+1, 5*(i+1), e.st.Policy().IdleTimeout, ev.name)
+		case !live && ev.data != "/login?reason=idle":
+			t.Fatalf("end %q, want the idle reason", ev.data)
+		}
+	}
+	s.expectClosed(eventWait)
+	if r := b.get(activeSessionsURL); r.StatusCode != http.StatusSeeOther || r.header("Location") != "/login?reason=idle" {
+		t.Fatalf("the session outlived its idle timeout: %d %q", r.StatusCode, r.header("Location"))
+	}
+}
+
 func TestLiveRefusesWhatIsNotALiveSession(t *testing.T) {
 	e := newEnv(t)
 	base := e.listen()
@@ -476,23 +519,42 @@ func TestLiveDropsAStalledPeer(t *testing.T) {
 	base := e.listen()
 	u := e.user(store.RoleClientStaff, "stall@client.example")
 	b := e.sessionAs(u, uaFirefox, "203.0.113.10")
+	conn := openSilentStream(t, e, base, b, 2048)
+	defer conn.Close()
+	floodUntilDropped(t, e, u, b.currentID(), nil)
+}
+
+// openSilentStream opens b's stream on a raw socket that never reads,
+// with receive buffer rcvbuf (0 for the system's), and waits for the
+// stream to be in the hub.
+func openSilentStream(t *testing.T, e *env, base string, b *browser, rcvbuf int) net.Conn {
+	t.Helper()
 	uu, _ := url.Parse(base)
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
-	}}
+	var d net.Dialer
+	if rcvbuf > 0 {
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
+		}
+	}
 	conn, err := d.Dial("tcp", uu.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
 	fmt.Fprintf(conn, "GET /events HTTP/1.1\r\nHost: %s\r\nCookie: %s=%s\r\nSec-Fetch-Site: same-origin\r\n\r\n", uu.Host, sessionCookie, b.token())
 	waitFor(t, "the stream in the hub", func() bool { return e.hub.Len() == 1 })
-	// Rounds of 90 sign-ins and "sign out all other devices": notices and
-	// rows (megabytes) for a peer that reads nothing.
-	keep := b.currentID()
+	return conn
+}
+
+// floodUntilDropped sends the hub's only stream, user u's, rounds of 90
+// sign-ins and "sign out all other devices" (keeping session keep):
+// notices and rows, megabytes, until the stream is dropped. each, if not
+// nil, runs after every round. It fails after 40 rounds or eventWait.
+func floodUntilDropped(t *testing.T, e *env, u store.User, keep string, each func()) {
+	t.Helper()
+	deadline := time.Now().Add(eventWait)
 	for round := 0; e.hub.Len() > 0; round++ {
-		if round == 40 {
-			t.Fatal("the stream was not dropped after 40 rounds of updates its peer never read")
+		if round == 40 || time.Now().After(deadline) {
+			t.Fatalf("the stream was not dropped after %d rounds of updates its peer never read", round)
 		}
 		batch := make([]store.SessionFor, 90)
 		for i := range batch {
@@ -504,7 +566,10 @@ func TestLiveDropsAStalledPeer(t *testing.T) {
 		if _, err := e.st.RevokeOtherSessions(u.ID, keep, store.ReasonRevokedAll); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		if each != nil {
+			each()
+		}
+		time.Sleep(50 * time.Millisecond) // a pace, not a wait: the loop checks the hub
 	}
 }
 
