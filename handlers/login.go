@@ -90,20 +90,29 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	user, err := h.accounts.UserByEmail(email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	known := err == nil
 	keys := []key{accountKey(email), networkKey(addr)}
-	if nonce, ok := h.knownDevice(c, email); ok {
-		keys = []key{deviceKey(nonce)}
+	var nonce string // the browser's device key for this account, if it has one
+	if known {
+		var device bool
+		if nonce, _, device = h.deviceCookieOf(c, user); device {
+			keys = []key{deviceKey(nonce, accountKey(email))}
+		}
 	}
 	try, wait := h.throttle.reserve(h.now(), keys...)
 	if try == nil {
 		h.log.Warn("sign-in throttled", "ip", geo.Mask(addr))
-		if u, err := h.accounts.UserByEmail(email); err == nil {
-			h.events.RecordSignInFailure(u.ID, h.geo.Place(addr), true)
+		if known {
+			h.events.RecordSignInFailure(user.ID, h.geo.Place(addr), true)
 		}
 		retryAfter(c, wait)
 		return h.loginFailed(c, fiber.StatusTooManyRequests, email, "Too many failed sign-in attempts. Try again in "+humanDuration(wait)+".")
 	}
-	user, ok, err := h.checkCredentials(email, pw)
+	ok, err := h.checkCredentials(user, known, pw)
 	if err != nil {
 		try.cancelled()
 		if errors.Is(err, password.ErrBusy) {
@@ -115,7 +124,7 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	}
 	if !ok {
 		h.log.Info("sign-in failed", "user_id", user.ID, "ip", geo.Mask(addr))
-		if user.ID != "" {
+		if known {
 			// Queued for the next flush: recording must not change the
 			// answer's timing, nor reveal which emails exist.
 			h.events.RecordSignInFailure(user.ID, h.geo.Place(addr), false)
@@ -132,20 +141,19 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	}
 	h.log.Info("signed in", "user_id", user.ID, "session", sess.ID[:8], "ip", geo.Mask(addr))
 	h.cookie(c, preSessionCookie, "", -1)
-	h.rememberDevice(c, email)
+	// The browser keeps its device key if it had one for this account and
+	// password, even one pushed out by newer browsers: it just proved the
+	// password.
+	nonce, _, _ = h.deviceCookieOf(c, user)
+	h.rememberDevice(c, user, nonce)
 	h.setSessionCookie(c, token)
 	return h.redirect(c, landing(user.Role))
 }
 
-// checkCredentials looks the user up and checks the password, inside the
+// checkCredentials checks pw against the user's password, inside the
 // hashing gate. An unknown email spends the same time on a dummy hash and
 // gets the same answer as a wrong password.
-func (h *handler) checkCredentials(email, pw string) (store.User, bool, error) {
-	user, err := h.accounts.UserByEmail(email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.User{}, false, err
-	}
-	known := err == nil
+func (h *handler) checkCredentials(user store.User, known bool, pw string) (bool, error) {
 	ok := false
 	if err := h.hashing(func() {
 		if known {
@@ -154,9 +162,9 @@ func (h *handler) checkCredentials(email, pw string) (store.User, bool, error) {
 			password.VerifyNoUser(pw)
 		}
 	}); err != nil {
-		return store.User{}, false, err
+		return false, err
 	}
-	return user, ok, nil
+	return ok, nil
 }
 
 // reasonText tells a browser why it is back at sign-in; "" for none.
