@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -96,11 +97,11 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	}
 	known := err == nil
 	keys := []key{accountKey(email), networkKey(addr)}
-	var nonce string // the browser's device key for this account, if it has one
+	who := password.Caller{From: geo.Network(addr)}
 	if known {
-		var device bool
-		if nonce, _, device = h.deviceCookieOf(c, user); device {
+		if nonce, _, device := h.deviceCookieOf(c, user); device {
 			keys = []key{deviceKey(nonce, accountKey(email))}
+			who.Reserved = true
 		}
 	}
 	try, wait := h.throttle.reserve(h.now(), keys...)
@@ -112,7 +113,7 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 		retryAfter(c, wait)
 		return h.loginFailed(c, fiber.StatusTooManyRequests, email, "Too many failed sign-in attempts. Try again in "+humanDuration(wait)+".")
 	}
-	ok, err := h.checkCredentials(user, known, pw)
+	ok, err := h.checkCredentials(who, user, known, pw)
 	if err != nil {
 		try.cancelled()
 		if errors.Is(err, password.ErrBusy) {
@@ -144,23 +145,28 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	// The browser keeps its device key if it had one for this account and
 	// password, even one pushed out by newer browsers: it just proved the
 	// password.
-	nonce, _, _ = h.deviceCookieOf(c, user)
+	nonce, _, _ := h.deviceCookieOf(c, user)
 	h.rememberDevice(c, user, nonce)
 	h.setSessionCookie(c, token)
 	return h.redirect(c, landing(user.Role))
 }
 
 // checkCredentials checks pw against the user's password, inside the
-// hashing gate. An unknown email spends the same time on a dummy hash and
-// gets the same answer as a wrong password.
-func (h *handler) checkCredentials(user store.User, known bool, pw string) (bool, error) {
-	ok := false
-	if err := h.hashing(func() {
-		if known {
-			ok = password.Verify(user.PasswordHash, pw) && !user.Disabled
-		} else {
-			password.VerifyNoUser(pw)
+// hashing gate. An unknown email takes no slot, so a flood of them cannot
+// keep anyone out: it waits as long as a check takes now, and is refused
+// when a check would have been, so that it answers like a wrong password
+// in what it says and in how long it takes.
+func (h *handler) checkCredentials(who password.Caller, user store.User, known bool, pw string) (bool, error) {
+	if !known {
+		if h.hashGate.Full(who) {
+			return false, password.ErrBusy
 		}
+		time.Sleep(password.NoUserDelay())
+		return false, nil
+	}
+	ok := false
+	if err := h.hashing(who, func() {
+		ok = password.Verify(user.PasswordHash, pw) && !user.Disabled
 	}); err != nil {
 		return false, err
 	}

@@ -41,7 +41,7 @@ func (h *handler) passwordChange(c *fiber.Ctx) error {
 	var right bool
 	var problem, hash string
 	var hashErr error
-	err := h.hashing(func() {
+	err := h.hashing(password.Caller{}, func() {
 		if right = password.Verify(a.User.PasswordHash, current); !right {
 			return
 		}
