@@ -36,6 +36,11 @@ const errBusyText = "The portal is busy checking other sign-ins. Try again in a 
 
 func hashSlots() int { return max(2, runtime.GOMAXPROCS(0)) }
 
+// NewPasswordGate is the gate New makes when Config.PasswordGate is nil,
+// for a server that hashes passwords elsewhere too (operator commands run
+// over the admin socket) and must share it.
+func NewPasswordGate() *password.Gate { return newHashGate() }
+
 func newHashGate() *password.Gate {
 	return password.NewGate(hashSlots(), hashSlots()*hashWaitersPerSlot, busyWait).
 		WithReserved(reservedSlots, reservedSlots*hashWaitersPerSlot)
