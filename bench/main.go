@@ -12,6 +12,7 @@
 //	go run ./bench -big         # adds 1,000,000 other sessions (several more minutes)
 //	go run ./bench -pin         # server on CPU 0, load generator on CPU 1 (Linux, taskset)
 //	go run ./bench -live        # only the live-updates measurement (about a minute)
+//	go run ./bench -flood       # only the sign-in flood (about 25 seconds)
 //	go run ./bench -db postgres # only bbolt vs PostgreSQL and the cross-instance revoke window
 //
 // After the scenarios it measures live updates (live.go): 10,000 open
@@ -64,6 +65,7 @@ type config struct {
 	Rate       float64 // open-loop requests per second; 0 is closed loop
 	Hub        bool    // portals with the live-updates hub (issue 17)
 	Live       liveConfig
+	Flood      floodConfig
 	PG         pgConfig
 }
 
@@ -114,6 +116,10 @@ func main() {
 	flag.StringVar(&cfg.PG.URL, "pg-url", "", "with -db postgres: a PostgreSQL database URL whose server the benchmark creates its databases on (needs CREATEDB; they are dropped at the end) instead of starting a cluster")
 	flag.IntVar(&cfg.PG.Pool, "db-pool", 10, "with -db postgres: connections in each PostgreSQL portal's pool (portal's -db-pool)")
 	flag.IntVar(&cfg.PG.Revokes, "window-revokes", 1000, "with -db postgres: revokes timed for the cross-instance window")
+	flag.BoolVar(&cfg.Flood.Only, "flood", false, "run only the sign-in flood (issue 23): unknown-email sign-ins from random /24s while a real user signs in")
+	flag.IntVar(&cfg.Flood.Flooders, "flood-clients", 40, "with -flood: clients flooding sign-ins in parallel")
+	flag.DurationVar(&cfg.Flood.Duration, "flood-d", 10*time.Second, "with -flood: how long the flood (and the baseline before it) lasts")
+	flag.DurationVar(&cfg.Flood.Every, "flood-every", 300*time.Millisecond, "with -flood: how often the real user signs in")
 	liveClient := flag.Bool("live-client", false, "internal: act as the live measurement's stream clients, reading commands on stdin")
 	loadgen := flag.Bool("loadgen", false, "internal: act as the -pin load generator, reading plans on stdin")
 	heapOnly := flag.Bool("heap-child", false, "internal: measure one store's heap use, reading the job on stdin")
@@ -136,6 +142,13 @@ func main() {
 	if *loadgen {
 		if err := serveLoadgen(os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if cfg.Flood.Only {
+		if err := runFlood(cfg, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
 		return

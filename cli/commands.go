@@ -12,6 +12,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"portal/password"
 	"portal/store"
 )
 
@@ -61,6 +62,9 @@ type cli struct {
 	// shared is the running server's store when the server runs a command
 	// for a CLI that found the file locked; nil in the CLI itself.
 	shared store.Backend
+	// gate is the running server's password-hashing gate when it runs a
+	// command for a CLI; nil in the CLI itself.
+	gate *password.Gate
 }
 
 // usageError is a command line that can never work as given: exit code 2.
@@ -102,9 +106,10 @@ func onlineCommand(args []string) (string, bool) {
 // runForServer runs a command a CLI forwarded, on the running server's
 // store st, with stdin as its standard input and no environment, and
 // returns its exit code and what it printed (server.Config.RunCommand).
-func runForServer(st store.Backend, args []string, stdin []byte) (code int, stdout, stderr string) {
+// Passwords it hashes go through the server's gate, like sign-ins.
+func runForServer(st store.Backend, gate *password.Gate, args []string, stdin []byte) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
-	c := &cli{getenv: func(string) string { return "" }, stdin: bytes.NewReader(stdin), stdout: &out, stderr: &errOut, shared: st}
+	c := &cli{getenv: func(string) string { return "" }, stdin: bytes.NewReader(stdin), stdout: &out, stderr: &errOut, shared: st, gate: gate}
 	code = c.exit(c.dispatch(args))
 	return code, out.String(), errOut.String()
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode"
 
 	"portal/password"
@@ -89,7 +90,7 @@ func createUser(c *cli, st store.Backend, acct string, in store.NewUser, pw stri
 	if _, err := st.UserByEmail(in.Email); err == nil {
 		return fmt.Errorf("a user with email %s already exists", store.NormalizeEmail(in.Email))
 	}
-	hash, err := password.Hash(pw)
+	hash, err := c.hash(pw)
 	if err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func cmdUserPasswd(c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		hash, err = password.Hash(pw)
+		hash, err = c.hash(pw)
 		return err
 	}
 	return c.withUser(args, readPassword, func(st store.Backend, u store.User) error {
@@ -184,4 +185,30 @@ func listUsers(c *cli, st store.Backend) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", printable(u.Email), role, printable(names[u.AccountID]), disabled, len(live))
 	}
 	return tw.Flush()
+}
+
+// adminHashWait is how long a command the server runs for a CLI waits for
+// a slot in the server's hashing gate before giving up.
+const adminHashWait = time.Minute
+
+// hash hashes a new password. On the server (a command forwarded over the
+// admin socket) it waits for a slot in the gate sign-ins use, one command
+// waiting at a time, so that operators' commands run in parallel add no
+// more argon2id memory than sign-ins may take.
+func (c *cli) hash(pw string) (string, error) {
+	if c.gate == nil {
+		return password.Hash(pw)
+	}
+	deadline := time.Now().Add(adminHashWait)
+	for {
+		release, err := c.gate.EnterAs(password.Caller{From: "admin socket"})
+		if err == nil {
+			defer release()
+			return password.Hash(pw)
+		}
+		if time.Now().After(deadline) {
+			return "", errors.New("the server is too busy checking passwords to hash a new one; try again in a minute")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

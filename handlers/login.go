@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -90,20 +91,29 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	user, err := h.accounts.UserByEmail(email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	known := err == nil
 	keys := []key{accountKey(email), networkKey(addr)}
-	if nonce, ok := h.knownDevice(c, email); ok {
-		keys = []key{deviceKey(nonce)}
+	who := password.Caller{From: geo.Network(addr)}
+	if known {
+		if nonce, _, device := h.deviceCookieOf(c, user); device {
+			keys = []key{deviceKey(nonce, accountKey(email))}
+			who.Reserved = true
+		}
 	}
 	try, wait := h.throttle.reserve(h.now(), keys...)
 	if try == nil {
 		h.log.Warn("sign-in throttled", "ip", geo.Mask(addr))
-		if u, err := h.accounts.UserByEmail(email); err == nil {
-			h.events.RecordSignInFailure(u.ID, h.geo.Place(addr), true)
+		if known {
+			h.events.RecordSignInFailure(user.ID, h.geo.Place(addr), true)
 		}
 		retryAfter(c, wait)
 		return h.loginFailed(c, fiber.StatusTooManyRequests, email, "Too many failed sign-in attempts. Try again in "+humanDuration(wait)+".")
 	}
-	user, ok, err := h.checkCredentials(email, pw)
+	ok, err := h.checkCredentials(who, user, known, pw)
 	if err != nil {
 		try.cancelled()
 		if errors.Is(err, password.ErrBusy) {
@@ -115,7 +125,7 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	}
 	if !ok {
 		h.log.Info("sign-in failed", "user_id", user.ID, "ip", geo.Mask(addr))
-		if user.ID != "" {
+		if known {
 			// Queued for the next flush: recording must not change the
 			// answer's timing, nor reveal which emails exist.
 			h.events.RecordSignInFailure(user.ID, h.geo.Place(addr), false)
@@ -132,31 +142,35 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 	}
 	h.log.Info("signed in", "user_id", user.ID, "session", sess.ID[:8], "ip", geo.Mask(addr))
 	h.cookie(c, preSessionCookie, "", -1)
-	h.rememberDevice(c, email)
+	// The browser keeps its device key if it had one for this account and
+	// password, even one pushed out by newer browsers: it just proved the
+	// password.
+	nonce, _, _ := h.deviceCookieOf(c, user)
+	h.rememberDevice(c, user, nonce)
 	h.setSessionCookie(c, token)
 	return h.redirect(c, landing(user.Role))
 }
 
-// checkCredentials looks the user up and checks the password, inside the
-// hashing gate. An unknown email spends the same time on a dummy hash and
-// gets the same answer as a wrong password.
-func (h *handler) checkCredentials(email, pw string) (store.User, bool, error) {
-	user, err := h.accounts.UserByEmail(email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return store.User{}, false, err
-	}
-	known := err == nil
-	ok := false
-	if err := h.hashing(func() {
-		if known {
-			ok = password.Verify(user.PasswordHash, pw) && !user.Disabled
-		} else {
-			password.VerifyNoUser(pw)
+// checkCredentials checks pw against the user's password, inside the
+// hashing gate. An unknown email takes no slot, so a flood of them cannot
+// keep anyone out: it waits as long as a check takes now, and is refused
+// when a check would have been, so that it answers like a wrong password
+// in what it says and in how long it takes.
+func (h *handler) checkCredentials(who password.Caller, user store.User, known bool, pw string) (bool, error) {
+	if !known {
+		if h.hashGate.Full(who) {
+			return false, password.ErrBusy
 		}
-	}); err != nil {
-		return store.User{}, false, err
+		time.Sleep(password.NoUserDelay())
+		return false, nil
 	}
-	return user, ok, nil
+	ok := false
+	if err := h.hashing(who, func() {
+		ok = password.Verify(user.PasswordHash, pw) && !user.Disabled
+	}); err != nil {
+		return false, err
+	}
+	return ok, nil
 }
 
 // reasonText tells a browser why it is back at sign-in; "" for none.

@@ -41,7 +41,7 @@ func (h *handler) passwordChange(c *fiber.Ctx) error {
 	var right bool
 	var problem, hash string
 	var hashErr error
-	err := h.hashing(func() {
+	err := h.hashing(password.Caller{}, func() {
 		if right = password.Verify(a.User.PasswordHash, current); !right {
 			return
 		}
@@ -72,6 +72,12 @@ func (h *handler) passwordChange(c *fiber.Ctx) error {
 		h.log.Error("password change could not be saved", "user_id", a.User.ID, "err", err)
 		return notSaved("change your password", err)
 	}
+	// Every device cookie of the account was bound to the old password and
+	// is void; this browser gets one for the new password.
+	h.throttle.forgetDevices(a.User.ID)
+	u := a.User
+	u.PasswordHash = hash
+	h.rememberDevice(c, u, "")
 	h.log.Info("password changed", "user_id", a.User.ID, "session", a.Session.ID[:8], "signed_out_others", n)
 	h.setFlash(c, "password", n)
 	return h.redirect(c, "/settings?section=password")

@@ -427,8 +427,16 @@ func TestSecurity_Throttling(t *testing.T) {
 	// never locked out for longer, and a guesser who always waits out the
 	// back-off gets about two dozen tries an hour.
 	delete(b.cookies, sessionCookie)
+	// The loop advances the clock only on a 429: if the throttle stopped
+	// counting these attempts it would spin forever, so it is bounded by
+	// far more attempts than an hour of honest throttling allows.
 	start, tries := e.clock.Now(), 0
-	for e.clock.Now().Sub(start) < time.Hour {
+	const maxAttempts = 500
+	for attempts := 0; e.clock.Now().Sub(start) < time.Hour; attempts++ {
+		if attempts == maxAttempts {
+			t.Fatalf("%d attempts (%d checked) and the clock moved only %s: the throttle no longer holds this browser's wrong passwords back",
+				attempts, tries, e.clock.Now().Sub(start))
+		}
 		r := try("wrong")
 		switch r.StatusCode {
 		case http.StatusUnauthorized:

@@ -23,6 +23,11 @@ const (
 	ipMaxWait           = 15 * time.Minute
 	throttleWindow      = time.Hour
 	throttleMaxKeys     = 100_000
+	// deviceFreeFailures is how many failures a device cookie has on its
+	// own; each further one counts against the account too.
+	deviceFreeFailures = 3
+	// maxDeviceKeys is how many device keys one account has at once.
+	maxDeviceKeys = 5
 )
 
 // limit is how a kind of key is throttled.
@@ -48,20 +53,38 @@ func (f *failures) locked() bool { return f.count >= f.limit.free }
 type throttle struct {
 	mu   sync.Mutex
 	keys map[string]*failures
+	// devices holds each account's device keys (device_cookie.go), oldest
+	// first, by user id.
+	devices map[string][]string
 }
 
-func newThrottle() *throttle { return &throttle{keys: make(map[string]*failures)} }
+func newThrottle() *throttle {
+	return &throttle{keys: make(map[string]*failures), devices: make(map[string][]string)}
+}
 
 // A throttle key names what attempts are counted against.
 type key struct {
 	name  string
 	limit limit
+	// then, if set, is checked and counted too once this key has
+	// thenAfter failures.
+	then      *key
+	thenAfter int
 }
 
-func accountKey(email string) key         { return key{"a:" + strings.ToLower(email), accountLimit} }
-func networkKey(a netip.Addr) key         { return key{"n:" + geo.Network(a), networkLimit} }
-func deviceKey(nonce string) key          { return key{"d:" + nonce, accountLimit} }
-func passwordChangeKey(userID string) key { return key{"p:" + userID, accountLimit} }
+func accountKey(email string) key {
+	return key{name: "a:" + strings.ToLower(email), limit: accountLimit}
+}
+func networkKey(a netip.Addr) key         { return key{name: "n:" + geo.Network(a), limit: networkLimit} }
+func passwordChangeKey(userID string) key { return key{name: "p:" + userID, limit: accountLimit} }
+
+// deviceKey counts a device cookie's failures on their own; after
+// deviceFreeFailures, each further one counts against account too, so
+// cookies someone collected give no more than a few guesses each before
+// they are the account's.
+func deviceKey(nonce string, account key) key {
+	return key{name: "d:" + nonce, limit: accountLimit, then: &account, thenAfter: deviceFreeFailures}
+}
 
 // attempt is a reserved try. It already counts as a failure, so however
 // many requests arrive together, no more are let through than the
@@ -78,6 +101,11 @@ type attempt struct {
 func (t *throttle) reserve(now time.Time, keys ...key) (*attempt, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	for _, k := range keys {
+		if k.then != nil && t.count(k.name, now) >= k.thenAfter {
+			keys = append(slices.Clip(keys), *k.then)
+		}
+	}
 	var wait time.Duration
 	for _, k := range keys {
 		wait = max(wait, t.waitFor(k.name, now))
@@ -98,6 +126,14 @@ func (t *throttle) reserve(now time.Time, keys ...key) (*attempt, time.Duration)
 		f.last = now
 	}
 	return &attempt{t: t, keys: keys}, 0
+}
+
+// count is how many failures name has in the window.
+func (t *throttle) count(name string, now time.Time) int {
+	if f := t.keys[name]; f != nil && now.Sub(f.last) <= throttleWindow {
+		return f.count
+	}
+	return 0
 }
 
 func (t *throttle) waitFor(name string, now time.Time) time.Duration {
@@ -187,4 +223,41 @@ func (t *throttle) evict(now time.Time) {
 	for _, e := range all[:max(len(all)/10, 1)] {
 		delete(t.keys, e.name)
 	}
+}
+
+// addDevice makes nonce the newest of the account's device keys; the
+// oldest goes beyond maxDeviceKeys.
+func (t *throttle) addDevice(userID, nonce string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	list, ok := t.devices[userID]
+	if !ok && len(t.devices) >= throttleMaxKeys {
+		// Forgetting an account's list only makes its cookies believed on
+		// their MAC again, as after a restart.
+		for id := range t.devices {
+			delete(t.devices, id)
+			if len(t.devices) < throttleMaxKeys*9/10 {
+				break
+			}
+		}
+	}
+	list = append(slices.DeleteFunc(list, func(n string) bool { return n == nonce }), nonce)
+	t.devices[userID] = slices.Clone(list[max(0, len(list)-maxDeviceKeys):])
+}
+
+// deviceKnown reports whether nonce is one of the account's device keys,
+// or the account has none listed since this process started.
+func (t *throttle) deviceKnown(userID, nonce string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	list, ok := t.devices[userID]
+	return !ok || slices.Contains(list, nonce)
+}
+
+// forgetDevices drops the account's device keys, when its password
+// changes and every cookie issued before is void anyway.
+func (t *throttle) forgetDevices(userID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.devices, userID)
 }

@@ -95,3 +95,70 @@ func TestGateBoundsConcurrency(t *testing.T) {
 		t.Fatalf("%d of %d callers admitted; with room for all to wait, all should be", admitted.Load(), callers)
 	}
 }
+
+// TestGateReservedShare: reserved callers get their own slots and waiting
+// room; ordinary callers never take them.
+func TestGateReservedShare(t *testing.T) {
+	g := NewGate(1, 0, time.Hour).WithReserved(1, 0)
+	r1, err := g.Enter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Enter(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("an ordinary caller with the ordinary slot taken: %v, want ErrBusy", err)
+	}
+	if !g.Full(Caller{}) || g.Full(Caller{Reserved: true}) {
+		t.Fatal("Full disagrees with what Enter does")
+	}
+	r2, err := g.EnterAs(Caller{Reserved: true})
+	if err != nil {
+		t.Fatalf("a reserved caller with only the ordinary slot taken: %v", err)
+	}
+	if _, err := g.EnterAs(Caller{Reserved: true}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a reserved caller with every slot taken and no room to wait: %v", err)
+	}
+	r1()
+	r2()
+	if len(g.slots) != 0 || len(g.reserved) != 0 {
+		t.Fatal("slots left taken")
+	}
+}
+
+// TestGateOneWaiterPerSource: of two callers from the same place, only
+// one waits for a slot; the other is refused at once, however much room
+// is left. Callers from elsewhere still wait.
+func TestGateOneWaiterPerSource(t *testing.T) {
+	g := NewGate(1, 8, time.Hour)
+	release, err := g.Enter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 2)
+	wait := func(from string) {
+		r, err := g.EnterAs(Caller{From: from})
+		if err == nil {
+			r()
+		}
+		got <- err
+	}
+	go wait("net-a")
+	for len(g.waiters) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if !g.Full(Caller{From: "net-a"}) {
+		t.Fatal("Full says a second caller from net-a could wait")
+	}
+	if _, err := g.EnterAs(Caller{From: "net-a"}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a second caller from net-a: %v, want ErrBusy", err)
+	}
+	go wait("net-b")
+	for len(g.waiters) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	for range 2 {
+		if err := <-got; err != nil {
+			t.Fatalf("a waiting caller: %v", err)
+		}
+	}
+}

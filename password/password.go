@@ -8,7 +8,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -68,24 +71,63 @@ func Verify(encoded, pw string) bool {
 	if err != nil || len(want) == 0 || len(want) > 64 {
 		return false
 	}
+	start := time.Now()
 	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	if m == memoryKiB && t == passes && p == lanes {
+		took.record(time.Since(start))
+	}
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
 // dummy is a valid hash of a random password, verified against when the
 // user does not exist so that the response takes as long as a real check.
+// Verifying it once also gives NoUserDelay its first measure.
 var dummy = func() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	h, _ := Hash(base64.RawStdEncoding.EncodeToString(b))
+	Verify(h, "")
 	return h
 }()
 
-// VerifyNoUser spends the same time as Verify and always fails. Call it
-// when the account does not exist.
+// VerifyNoUser spends the same time as Verify and always fails, by
+// hashing. NoUserDelay says how long to wait instead, without hashing.
 func VerifyNoUser(pw string) bool {
 	Verify(dummy, pw)
 	return false
+}
+
+// took keeps how long the latest checks of passwords with this package's
+// parameters took.
+var took = &durations{}
+
+// NoUserDelay is how long a check of a password takes now: one of the
+// latest checks' durations, chosen at random, so that waiting it out
+// instead of hashing (for an email that has no account) takes as long, and
+// varies as much, as a real check under the same load.
+func NoUserDelay() time.Duration { return took.sample() }
+
+// durations is a ring of the latest measures.
+type durations struct {
+	mu   sync.Mutex
+	ring [16]time.Duration // few, so they follow the load
+	n    int               // measures recorded, ever
+}
+
+func (d *durations) record(x time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ring[d.n%len(d.ring)] = x
+	d.n++
+}
+
+func (d *durations) sample() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.n == 0 {
+		return 0
+	}
+	return d.ring[mrand.IntN(min(d.n, len(d.ring)))]
 }
 
 // Check reports what is wrong with a proposed new password, or "" if it is

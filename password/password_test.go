@@ -3,6 +3,7 @@ package password
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHashVerify(t *testing.T) {
@@ -68,5 +69,26 @@ func TestCheck(t *testing.T) {
 func BenchmarkHash(b *testing.B) {
 	for b.Loop() {
 		Hash("correct horse battery staple")
+	}
+}
+
+// TestNoUserDelay: the delay for an unknown account is one of the latest
+// measured checks.
+func TestNoUserDelay(t *testing.T) {
+	d := &durations{}
+	if d.sample() != 0 {
+		t.Fatal("no measure yet, and a delay")
+	}
+	for i := range 40 {
+		d.record(time.Duration(i) * time.Millisecond)
+	}
+	for range 200 {
+		// Only the latest len(ring) measures: 24 ms to 39 ms.
+		if s := d.sample(); s < 24*time.Millisecond || s > 39*time.Millisecond {
+			t.Fatalf("sample %s is not one of the latest measures", s)
+		}
+	}
+	if NoUserDelay() <= 0 {
+		t.Fatal("NoUserDelay is zero after the dummy hash was checked at start")
 	}
 }

@@ -64,7 +64,7 @@ func (s *Server) runForwarded(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a command the server runs", http.StatusBadRequest)
 		return
 	}
-	code, stdout, stderr := s.cfg.RunCommand(s.store, req.Args, req.Stdin)
+	code, stdout, stderr := s.cfg.RunCommand(s.store, s.hashGate, req.Args, req.Stdin)
 	s.log.Info("operator command run for the CLI", "command", name, "exit", code)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(adminsock.Result{Code: code, Stdout: stdout, Stderr: stderr})

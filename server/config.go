@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"portal/handlers"
+	"portal/password"
 	"portal/store"
 )
 
@@ -47,10 +48,11 @@ type Config struct {
 	// the admin socket runs them for a CLI that found the database locked.
 	// OnlineCommand names the command args start with and says whether the
 	// server may run it; RunCommand runs it on the server's store, with
-	// stdin as its standard input, and returns what it printed and its exit
+	// stdin as its standard input and the server's password-hashing gate
+	// for any password it hashes, and returns what it printed and its exit
 	// code. ParseConfig leaves them nil, and the socket then runs nothing.
 	OnlineCommand func(args []string) (name string, ok bool)
-	RunCommand    func(st store.Backend, args []string, stdin []byte) (code int, stdout, stderr string)
+	RunCommand    func(st store.Backend, gate *password.Gate, args []string, stdin []byte) (code int, stdout, stderr string)
 
 	// For a program that runs portals in its own process (the benchmark);
 	// ParseConfig leaves them zero. Listener, if set, is served instead

@@ -25,6 +25,7 @@ import (
 	"portal/geo"
 	"portal/handlers"
 	"portal/live"
+	"portal/password"
 	"portal/store"
 	"portal/store/bolt"
 )
@@ -46,6 +47,9 @@ type Server struct {
 	hub   *live.Hub
 	geo   *geo.Resolver
 	app   *fiber.App
+	// hashGate bounds password hashing: sign-ins, and operator commands
+	// run for a CLI over the admin socket.
+	hashGate *password.Gate
 	// fatal carries the first damaged-database error a background job hit;
 	// Run then shuts down and returns it.
 	fatal chan error
@@ -75,7 +79,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st, hub: hub, fatal: make(chan error, 1)}
+	s := &Server{cfg: cfg, log: log, store: st, hub: hub, fatal: make(chan error, 1), hashGate: handlers.NewPasswordGate()}
 	geoPath := cfg.GeoIPDB
 	if cfg.Demo && geoPath == "" {
 		// The demo resolves its sample addresses through the real lookup
@@ -96,6 +100,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	cfgH := handlers.Config{
 		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, ProxyHeader: cfg.ProxyHeader,
 		Demo: cfg.Demo, Logger: log, Live: hub, LiveHeartbeat: cfg.LiveHeartbeat, DBKind: DBKind(cfg.DB),
+		PasswordGate: s.hashGate,
 	}
 	if cfg.Demo {
 		var seeded bool
