@@ -101,6 +101,20 @@ func (d Describer) Describe(e store.Event) Entry {
 		out.Sentence = d.withFrom("Password changed", e.By)
 	case store.EventSignInFailed:
 		out.Sentence = plural(e.Count, "failed sign-in attempt") + " from " + networkText(e) + d.span(e)
+	case store.EventCodeFailed:
+		out.Sentence = plural(e.Count, "wrong two-step code") + " from " + networkText(e) + d.span(e)
+	case store.EventTwoStepOn:
+		out.Sentence = d.withFrom("Two-step sign-in turned on", e.By)
+	case store.EventTwoStepOff:
+		out.Sentence = d.twoStepChange(e.By, "turned off two-step sign-in", "Two-step sign-in turned off")
+	case store.EventRecoveryCodeUsed:
+		out.Sentence = "Signed in with a recovery code (" + plural(e.Count, "code") + " left)"
+	case store.EventRecoveryCodesNew:
+		out.Sentence = d.withFrom("New recovery codes made", e.By) + "; the old ones no longer work"
+	case store.EventTwoStepRequired:
+		out.Sentence = d.twoStepChange(e.By, "made two-step sign-in required for this account", "")
+	case store.EventTwoStepNotRequired:
+		out.Sentence = d.twoStepChange(e.By, "made two-step sign-in optional for this account", "")
 	case store.EventSignInThrottled:
 		out.Sentence = plural(e.Count, "sign-in attempt") + " from " + networkText(e) + " refused after too many failures" + d.span(e)
 	default:
@@ -161,6 +175,28 @@ func (d Describer) partnerUser(by store.Actor) string {
 		return d.partner()
 	}
 	return d.partner() + " (" + name + ")"
+}
+
+// twoStepChange says who made a change to two-step sign-in: the partner
+// ("Your AiDial partner (Pat Partner) did"), an administrator (no one
+// recorded), or the user in one of their sessions (own, then " from "
+// that session).
+func (d Describer) twoStepChange(by store.Actor, did, own string) string {
+	switch {
+	case by.User != "":
+		return capitalize(d.partnerUser(by)) + " " + did
+	case by.Session != "" && own != "":
+		return d.withFrom(own, by)
+	}
+	return "An administrator " + did
+}
+
+// capitalize starts s with a capital letter (ASCII: the words are ours).
+func capitalize(s string) string {
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		return string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
 }
 
 // span is when a group of attempts happened, in the viewer's zone:

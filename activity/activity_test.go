@@ -106,6 +106,26 @@ func TestDescribe(t *testing.T) {
 			"2 failed sign-in attempts from an unknown network at 09:02"},
 		{"throttled", store.Event{At: at, Kind: store.EventSignInThrottled, Place: berlin, Count: 4, Until: at.Add(4 * time.Minute)},
 			"4 sign-in attempts from Berlin, Germany (203.0.113.x) refused after too many failures, 09:02–09:06"},
+		{"wrong codes", store.Event{At: at, Kind: store.EventCodeFailed, Place: berlin, Count: 2, Until: at.Add(time.Minute)},
+			"2 wrong two-step codes from Berlin, Germany (203.0.113.x), 09:02–09:03"},
+		{"two-step on", store.Event{At: at, Kind: store.EventTwoStepOn, By: store.Actor{Session: firefoxID}},
+			"Two-step sign-in turned on from Firefox 133 on Windows (Berlin, Germany)"},
+		{"two-step off by the user", store.Event{At: at, Kind: store.EventTwoStepOff, By: store.Actor{Session: firefoxID}},
+			"Two-step sign-in turned off from Firefox 133 on Windows (Berlin, Germany)"},
+		{"two-step off by the partner", store.Event{At: at, Kind: store.EventTwoStepOff, By: store.Actor{User: patID}},
+			"Your AiDial partner (Pat Partner) turned off two-step sign-in"},
+		{"two-step off by an operator", store.Event{At: at, Kind: store.EventTwoStepOff},
+			"An administrator turned off two-step sign-in"},
+		{"a recovery code used", store.Event{At: at, Kind: store.EventRecoveryCodeUsed, Count: 3},
+			"Signed in with a recovery code (3 codes left)"},
+		{"new recovery codes", store.Event{At: at, Kind: store.EventRecoveryCodesNew, By: store.Actor{Session: firefoxID}},
+			"New recovery codes made from Firefox 133 on Windows (Berlin, Germany); the old ones no longer work"},
+		{"required by the partner", store.Event{At: at, Kind: store.EventTwoStepRequired, By: store.Actor{User: patID}},
+			"Your AiDial partner (Pat Partner) made two-step sign-in required for this account"},
+		{"made optional by an operator", store.Event{At: at, Kind: store.EventTwoStepNotRequired},
+			"An administrator made two-step sign-in optional for this account"},
+		{"signed out when the partner turned two-step off", store.Event{At: at, Kind: store.EventEnded, Reason: store.ReasonTwoStepReset, By: store.Actor{User: patID}},
+			"Signed out when your AiDial partner (Pat Partner) turned off two-step sign-in"},
 		{"a kind this version does not know", store.Event{At: at, Kind: "future_kind"}, "Security event (future_kind)"},
 	}
 	d := Describer{Lookup: fakeLookup{}, Policy: policy, SessionLimit: 100, PartnerID: partnerNow}
@@ -129,7 +149,7 @@ func TestDescribe(t *testing.T) {
 	}
 	for _, r := range []store.Reason{store.ReasonSignedOut, store.ReasonRevoked, store.ReasonRevokedAll, store.ReasonIdle, store.ReasonLifetime,
 		store.ReasonPasswordChanged, store.ReasonUserDisabled, store.ReasonEverywhere, store.ReasonSessionLimit, store.ReasonPasswordGuesses,
-		store.ReasonPartner, store.ReasonPartnerAll} {
+		store.ReasonPartner, store.ReasonPartnerAll, store.ReasonTwoStepReset} {
 		if !seenReasons[r] {
 			t.Errorf("no test for reason %s", r)
 		}

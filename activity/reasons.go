@@ -96,6 +96,18 @@ var reasons = map[store.Reason]reasonWords{
 		signIn: says("Your AiDial partner signed you out of every device."),
 		logged: func(d Describer, by store.Actor) string { return "Signed out of every device by " + d.partnerUser(by) },
 	},
+	// Turned off for a user who lost their phone: by the partner, or an
+	// operator (no one recorded).
+	store.ReasonTwoStepReset: {
+		signIn: says("You were signed out because two-step sign-in was turned off for your account. Sign in, then set it up again."),
+		logged: func(d Describer, by store.Actor) string {
+			who := "an administrator"
+			if by.User != "" {
+				who = d.partnerUser(by)
+			}
+			return "Signed out when " + who + " turned off two-step sign-in"
+		},
+	},
 }
 
 // says is a sign-in sentence that does not depend on the rules.

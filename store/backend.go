@@ -68,6 +68,18 @@ type Backend interface {
 	PartnerRevokeSession(partnerID, actorID, userID, sessionID string) (Session, error)
 	PartnerRevokeAll(partnerID, actorID, userID string) (int, error)
 
+	// Two-step sign-in.
+	EnableTwoStep(userID string, by Actor, secret []byte, codes []string) error
+	TwoStep(userID string) (TwoStep, error)
+	AcceptCode(userID string, step int64) error
+	UseRecoveryCode(userID, code string) (left int, err error)
+	NewRecoveryCodes(userID string, by Actor, codes []string) error
+	DisableTwoStep(userID string, by Actor) error
+	ResetTwoStep(partnerID, userID string, by Actor) (revoked int, err error)
+	ConfirmSession(userID, sessionID string) error
+	SetRequireTwoStep(partnerID, accountID string, by Actor, on bool) error
+	RecordCodeFailure(userID string, place geo.Place)
+
 	// Security activity.
 	RecordSignInFailure(userID string, place geo.Place, throttled bool)
 	UserEvents(userID string, q EventQuery) (EventPage, error)

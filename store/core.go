@@ -20,6 +20,7 @@ import (
 // reads up to date with MergeUnflushed.
 type Core struct {
 	db       Storage
+	two      TwoStepStorage // db, seen as what two-step sign-in needs
 	now      func() time.Time
 	policy   Policy
 	limit    int // live sessions per user; 0: no cap
@@ -64,6 +65,7 @@ type Storage interface {
 	// meanwhile; an expiry is recorded only if the session, with
 	// MergeUnflushed, has expired and nothing recorded its end.
 	WriteFlush(f Flush) (int, error)
+	TwoStepStorage
 }
 
 // CoreOptions configure NewCore.
@@ -83,7 +85,7 @@ func NewCore(db Storage, o CoreOptions) *Core {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c := &Core{db: db, now: o.Now, policy: o.Policy, limit: o.MaxSessionsPerUser, cache: newSessionCache(max(o.CacheSize, 1))}
+	c := &Core{db: db, two: db, now: o.Now, policy: o.Policy, limit: o.MaxSessionsPerUser, cache: newSessionCache(max(o.CacheSize, 1))}
 	c.cache.trusted = !o.Untrusted
 	return c
 }

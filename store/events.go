@@ -24,15 +24,26 @@ const (
 	EventPasswordChanged EventKind = "password_changed"  // the user's password was changed
 	EventSignInFailed    EventKind = "sign_in_failed"    // wrong passwords, Count of them from one network in one window
 	EventSignInThrottled EventKind = "sign_in_throttled" // sign-ins refused by the throttle, grouped the same way
+	EventCodeFailed      EventKind = "code_failed"       // wrong second-step codes, grouped the same way
+
+	EventTwoStepOn          EventKind = "two_step_on"           // two-step sign-in was turned on
+	EventTwoStepOff         EventKind = "two_step_off"          // turned off: By says by whom (none: an operator)
+	EventRecoveryCodeUsed   EventKind = "recovery_code_used"    // a recovery code signed in; Count is how many are left
+	EventRecoveryCodesNew   EventKind = "recovery_codes_new"    // a new set of recovery codes voided the old one
+	EventTwoStepRequired    EventKind = "two_step_required"     // the account now requires two-step sign-in (By: the partner user)
+	EventTwoStepNotRequired EventKind = "two_step_not_required" // it no longer does
 )
 
 // Failure reports whether k records attempts that did not sign in: they
 // are kept within a bound of their own, so a flood of them can never push
 // a sign-in, a sign-out or a password change out of the log.
-func (k EventKind) Failure() bool { return k == EventSignInFailed || k == EventSignInThrottled }
+func (k EventKind) Failure() bool {
+	return k == EventSignInFailed || k == EventSignInThrottled || k == EventCodeFailed
+}
 
 // EventKinds lists the kinds in the order a filter shows them.
-var EventKinds = []EventKind{EventSignedIn, EventEnded, EventPasswordChanged, EventSignInFailed, EventSignInThrottled}
+var EventKinds = []EventKind{EventSignedIn, EventEnded, EventPasswordChanged, EventSignInFailed, EventSignInThrottled,
+	EventCodeFailed, EventTwoStepOn, EventTwoStepOff, EventRecoveryCodeUsed, EventRecoveryCodesNew, EventTwoStepRequired, EventTwoStepNotRequired}
 
 // Actor is who made a change for a user: one of the user's own sessions
 // (signing out another device), a partner user, or nobody recorded (the

@@ -18,6 +18,7 @@ type Record struct {
 	Session *HashedSession
 	Event   *UserEvent
 	Log     *EventLog
+	TwoStep *TwoStepRecord // sealed as stored: the copy moves the key too
 }
 
 // Key is a random key kept with the data (the CSRF key).
@@ -49,6 +50,6 @@ type EventLog struct {
 // the target holds after it. Live is counted at At under the store's
 // policy; Ended are the sessions recorded as ended (EndedAt set).
 type Counts struct {
-	Keys, Accounts, Users, Sessions, Ended, Live, Events, Logs int
-	At                                                         time.Time
+	Keys, Accounts, Users, Sessions, Ended, Live, Events, Logs, TwoSteps int
+	At                                                                   time.Time
 }

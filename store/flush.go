@@ -68,5 +68,9 @@ func (c *Core) SweepContext(ctx context.Context, retention time.Duration, batch 
 // across flushes and instances, so a guesser cannot grow the log without
 // bound. It is written with the next last-active flush.
 func (c *Core) RecordSignInFailure(userID string, place geo.Place, throttled bool) {
-	c.failures.Add(userID, place, throttled, c.now().UTC().Truncate(time.Microsecond))
+	kind := EventSignInFailed
+	if throttled {
+		kind = EventSignInThrottled
+	}
+	c.failures.add(userID, place, kind, c.nowUTC())
 }

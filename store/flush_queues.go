@@ -143,13 +143,9 @@ type FailureQueue struct {
 // recorded until the next flush.
 const maxQueued = 10_000
 
-// Add notes a failed sign-in of userID from place at now (throttled:
-// refused before the password was checked).
-func (q *FailureQueue) Add(userID string, place geo.Place, throttled bool, now time.Time) {
-	kind := EventSignInFailed
-	if throttled {
-		kind = EventSignInThrottled
-	}
+// add notes a failed attempt of kind (EventKind.Failure) by userID from
+// place at now.
+func (q *FailureQueue) add(userID string, place geo.Place, kind EventKind, now time.Time) {
 	k := failureKey{userID: userID, network: place.Network, kind: kind, window: now.Truncate(FailureWindow)}
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -13,11 +13,11 @@ import (
 func TestFailureQueueFolds(t *testing.T) {
 	var q FailureQueue
 	for i := range 25 {
-		q.Add("u", geo.Place{Network: fmt.Sprintf("10.0.%d.0/24", i)}, false, t0.Add(time.Duration(i)*time.Second))
+		q.add("u", geo.Place{Network: fmt.Sprintf("10.0.%d.0/24", i)}, EventSignInFailed, t0.Add(time.Duration(i)*time.Second))
 	}
-	q.Add("u", geo.Place{Network: "10.0.20.0/24"}, false, t0.Add(time.Minute)) // folded already: counted once
-	q.Add("u", geo.Place{Network: "10.0.3.0/24"}, false, t0.Add(time.Minute))  // has its own group
-	q.Add("other", geo.Place{Network: "10.0.20.0/24"}, false, t0)              // another user's own
+	q.add("u", geo.Place{Network: "10.0.20.0/24"}, EventSignInFailed, t0.Add(time.Minute)) // folded already: counted once
+	q.add("u", geo.Place{Network: "10.0.3.0/24"}, EventSignInFailed, t0.Add(time.Minute))  // has its own group
+	q.add("other", geo.Place{Network: "10.0.20.0/24"}, EventSignInFailed, t0)              // another user's own
 	var single, folded, attempts, networks int
 	for _, g := range q.Take() {
 		if g.UserID != "u" {

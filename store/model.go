@@ -84,6 +84,9 @@ type Account struct {
 	// Partner is the partner account that manages this client account, or
 	// "" (schema 2).
 	Partner string `json:"partner,omitempty"`
+	// RequireTwoStep: every user of the account must use two-step
+	// sign-in (schema 3).
+	RequireTwoStep bool `json:"require_two_step,omitempty"`
 }
 
 // User is a person who can sign in.
@@ -116,6 +119,7 @@ const (
 	ReasonPasswordGuesses Reason = "password_guesses"      // revoked: the current password was wrong too often while changing it
 	ReasonPartner         Reason = "partner_revoked"       // revoked: the user's partner signed this session out
 	ReasonPartnerAll      Reason = "partner_revoked_all"   // revoked: the user's partner signed the user out everywhere
+	ReasonTwoStepReset    Reason = "two_step_reset"        // revoked: a partner or an operator turned the user's two-step sign-in off
 )
 
 // EndedError is returned by Authenticate for a session that exists but has
@@ -151,6 +155,11 @@ type Session struct {
 	FirstPlace geo.Place   `json:"first_place"`
 	LastPlace  geo.Place   `json:"last_place"`
 	TimeZone   string      `json:"tz,omitempty"` // the browser's IANA time zone at sign-in, checked by the caller; "" for none
+	// Auth is how it signed in (schema 3; older sessions read as the
+	// password alone); ConfirmedAt when its user last confirmed it was
+	// them (re-authentication), zero if never.
+	Auth        AuthMethod `json:"auth,omitempty"`
+	ConfirmedAt time.Time  `json:"confirmed_at,omitzero"`
 
 	// Hash is the key it is stored under, the hash of its token: never
 	// written inside the record, never shown.

@@ -47,6 +47,7 @@ type NewSession struct {
 	CreatedAt  time.Time
 	LastActive time.Time
 	TimeZone   string // the browser's IANA time zone, already checked; "" for none
+	Auth       AuthMethod
 }
 
 // SignIn describes a sign-in from a browser sending user agent ua, seen at

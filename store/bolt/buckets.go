@@ -34,6 +34,9 @@ import (
 //	events/              (schema 2)
 //	    <user id>/       -> one bucket per user: its security activity
 //	        <time, 8 bytes big-endian ns><sequence, 8 bytes> -> Event (JSON)
+//	two_step/            (schema 3)
+//	    <user id>        -> TwoStepRecord (JSON): the app's secret sealed,
+//	                        the last step accepted, recovery code hashes
 //
 // Session ids are random and public (they appear in URLs and HTML); token
 // hashes are never rendered. Ownership checks go through user_sessions, so a
@@ -51,9 +54,10 @@ var (
 	bucketAccountUsers   = []byte("account_users")
 	bucketPartnerClients = []byte("partner_clients")
 	bucketEvents         = []byte("events")
+	bucketTwoStep        = []byte("two_step")
 	keySchemaVersion     = []byte("schema_version")
 	keyCSRFKey           = []byte("csrf_key")
-	topLevelBuckets      = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions, bucketAccountUsers, bucketPartnerClients, bucketEvents}
+	topLevelBuckets      = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions, bucketAccountUsers, bucketPartnerClients, bucketEvents, bucketTwoStep}
 )
 
 // bucketSince is the schema version that added a top-level bucket: a file
@@ -62,6 +66,8 @@ func bucketSince(name []byte) uint64 {
 	switch string(name) {
 	case string(bucketAccountUsers), string(bucketPartnerClients), string(bucketEvents):
 		return 2
+	case string(bucketTwoStep):
+		return 3
 	}
 	return 1
 }
@@ -76,6 +82,7 @@ func getUsersBucket(tx *bbolt.Tx) *bbolt.Bucket        { return tx.Bucket(bucket
 func getUsersByEmailBucket(tx *bbolt.Tx) *bbolt.Bucket { return tx.Bucket(bucketUsersByEmail) }
 func getSessionsBucket(tx *bbolt.Tx) *bbolt.Bucket     { return tx.Bucket(bucketSessions) }
 func getSessionsByIDBucket(tx *bbolt.Tx) *bbolt.Bucket { return tx.Bucket(bucketSessionsByID) }
+func getTwoStepBucket(tx *bbolt.Tx) *bbolt.Bucket      { return tx.Bucket(bucketTwoStep) }
 
 // getUserSessionsBucket is the bucket of every user's session set.
 func getUserSessionsBucket(tx *bbolt.Tx) *bbolt.Bucket { return tx.Bucket(bucketUserSessions) }

@@ -32,6 +32,9 @@ func Export(s *Store, fn func(store.Record) error) (store.Counts, error) {
 		if err := exportUsers(tx, fn, &n); err != nil {
 			return err
 		}
+		if err := exportTwoSteps(tx, fn, &n); err != nil {
+			return err
+		}
 		if err := s.exportSessions(tx, fn, &n); err != nil {
 			return err
 		}
@@ -72,6 +75,18 @@ func exportAccounts(tx *bbolt.Tx, fn func(store.Record) error, n *store.Counts) 
 		}
 	}
 	return nil
+}
+
+func exportTwoSteps(tx *bbolt.Tx, fn func(store.Record) error, n *store.Counts) error {
+	b := getTwoStepBucket(tx)
+	return b.ForEach(func(k, _ []byte) error {
+		var rec store.TwoStepRecord
+		if err := get(b, k, &rec); err != nil {
+			return err
+		}
+		n.TwoSteps++
+		return fn(store.Record{TwoStep: &rec})
+	})
 }
 
 func exportUsers(tx *bbolt.Tx, fn func(store.Record) error, n *store.Counts) error {

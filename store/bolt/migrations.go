@@ -32,6 +32,9 @@ var migrations = []migration{
 		return nil // the first layout is its buckets alone
 	}},
 	{version: 2, name: "partners manage client accounts; security activity", migrate: indexAccountUsers},
+	{version: 3, name: "two-step sign-in", migrate: func(*bbolt.Tx) error {
+		return nil // a bucket of its own, and fields older records read as unset
+	}},
 }
 
 // indexAccountUsers fills account_users from every user. No account is

@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -84,18 +85,19 @@ func TestOpenV1Fixture(t *testing.T) {
 	checkV1Records(t, path, f)
 	after := dumpFile(t, path)
 	// Schema 2 adds the account_users index and the empty partner_clients
-	// set and changes nothing else: every record of schema 1 is kept byte
-	// for byte, and no account becomes managed.
+	// set, schema 3 the empty two_step bucket, and neither changes
+	// anything else: every record of schema 1 is kept byte for byte, and
+	// no account becomes managed.
 	for k, v := range before {
 		if k == "meta/schema_version" {
 			continue
 		}
 		if got, ok := after[k]; !ok || got != v {
-			t.Errorf("migrating to schema 2 changed or lost %s", k)
+			t.Errorf("migrating schema 1 changed or lost %s", k)
 		}
 	}
-	if got := after["meta/schema_version"]; got != string([]byte{0, 0, 0, 0, 0, 0, 0, 2}) {
-		t.Errorf("schema version after opening: %x, want 2", got)
+	if got := after["meta/schema_version"]; got != string([]byte{0, 0, 0, 0, 0, 0, 0, 3}) {
+		t.Errorf("schema version after opening: %x, want 3", got)
 	}
 	for _, u := range f.Users {
 		if _, ok := after["account_users/"+u.AccountID+"/"+u.ID]; !ok {
@@ -103,8 +105,8 @@ func TestOpenV1Fixture(t *testing.T) {
 		}
 	}
 	for k := range after {
-		if _, old := before[k]; !old && !strings.HasPrefix(k, "account_users/") && k != "partner_clients/" && k != "events/" {
-			t.Errorf("migrating to schema 2 added %s", k)
+		if _, old := before[k]; !old && !strings.HasPrefix(k, "account_users/") && k != "partner_clients/" && k != "events/" && k != "two_step/" {
+			t.Errorf("migrating schema 1 added %s", k)
 		}
 	}
 	// A second open finds nothing to do and writes nothing.
@@ -346,5 +348,80 @@ func TestOpenForeignFile(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(after, orig) {
 		t.Errorf("refusing the file changed it")
+	}
+}
+
+// testdata/v2.db is a schema-2 file as the schema-2 code left it: the v1
+// fixture opened by that code (so migrated once already), a client moved
+// under a partner, a session the partner signed out, and a group of failed
+// sign-ins; testdata/v2.json names them. Opening it migrates to schema 3,
+// which adds the empty two_step bucket and keeps every record byte for
+// byte; what schema 2 held reads back the same, and every session reads
+// as signed in with the password alone.
+func TestOpenV2Fixture(t *testing.T) {
+	var f struct {
+		Now         time.Time    `json:"now"`
+		Policy      store.Policy `json:"policy"`
+		Client      string       `json:"client"`
+		Partner     string       `json:"partner"`
+		User        string       `json:"user"`
+		PartnerUser string       `json:"partner_user"`
+		Revoked     string       `json:"revoked"`
+		Events      int          `json:"events"`
+	}
+	data, err := os.ReadFile("testdata/v2.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("testdata/v2.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "portal.db")
+	if err := os.WriteFile(path, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := dumpFile(t, path)
+	if got := before["meta/schema_version"]; got != string([]byte{0, 0, 0, 0, 0, 0, 0, 2}) {
+		t.Fatalf("the fixture is schema %x, want 2", got)
+	}
+	s, err := Open(path, Options{Now: func() time.Time { return f.Now }, Policy: f.Policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.AccountByID(f.Client)
+	if err != nil || a.Partner != f.Partner || a.RequireTwoStep {
+		t.Errorf("the client account: %+v, %v; want managed by %s, two-step not required", a, err, f.Partner)
+	}
+	p, err := s.UserEvents(f.User, store.EventQuery{})
+	if err != nil || p.Total != f.Events {
+		t.Errorf("the user's log: %d events, %v; want %d", p.Total, err, f.Events)
+	}
+	x, err := s.UserSession(f.User, f.Revoked)
+	if err != nil || x.EndReason != store.ReasonPartner || x.RevokedBy != f.PartnerUser || x.Auth != store.AuthPassword {
+		t.Errorf("the session the partner signed out: %+v, %v", x, err)
+	}
+	if _, err := s.TwoStepRecord(f.User); !errors.Is(err, store.ErrTwoStepOff) {
+		t.Errorf("two-step sign-in of a schema-2 user: %v, want off", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after := dumpFile(t, path)
+	for k, v := range before {
+		if got, ok := after[k]; k != "meta/schema_version" && (!ok || got != v) {
+			t.Errorf("migrating schema 2 changed or lost %s", k)
+		}
+	}
+	for k := range after {
+		if _, old := before[k]; !old && k != "two_step/" {
+			t.Errorf("migrating schema 2 added %s", k)
+		}
+	}
+	if got := after["meta/schema_version"]; got != string([]byte{0, 0, 0, 0, 0, 0, 0, 3}) {
+		t.Errorf("schema version after opening: %x, want 3", got)
 	}
 }

@@ -46,14 +46,14 @@ func Import(ctx context.Context, s *Store, export Exporter, replace bool) (store
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Writers on other instances wait until the copy commits, so
 		// the emptiness check and the counts hold for the whole of it.
-		if _, err := tx.Exec(ctx, "LOCK TABLE keys, accounts, users, sessions, events, event_versions IN EXCLUSIVE MODE"); err != nil {
+		if _, err := tx.Exec(ctx, "LOCK TABLE keys, accounts, users, sessions, events, event_versions, two_step IN EXCLUSIVE MODE"); err != nil {
 			return fmt.Errorf("lock the tables: %w", err)
 		}
 		before, err := countTx(ctx, tx, time.Time{}, s.opts.Policy, nil)
 		if err != nil {
 			return err
 		}
-		if before.Accounts+before.Users+before.Sessions+before.Events+before.Logs > 0 {
+		if before.Accounts+before.Users+before.Sessions+before.Events+before.Logs+before.TwoSteps > 0 {
 			if !replace {
 				return &NotEmptyError{Has: before}
 			}
@@ -108,9 +108,9 @@ func countTx(ctx context.Context, tx pgx.Tx, at time.Time, p store.Policy, keys 
 		(SELECT count(*) FROM sessions WHERE revoked_at IS NULL AND $2::timestamptz IS NOT NULL
 			AND ($3::bigint = 0 OR created_at > $2 - make_interval(secs => $3::double precision / 1e6))
 			AND ($4::bigint = 0 OR last_active > $2 - make_interval(secs => $4::double precision / 1e6))),
-		(SELECT count(*) FROM events), (SELECT count(*) FROM event_versions)`,
+		(SELECT count(*) FROM events), (SELECT count(*) FROM event_versions), (SELECT count(*) FROM two_step)`,
 		keys, atArg, p.MaxLifetime.Microseconds(), p.IdleTimeout.Microseconds(),
-	).Scan(&c.Keys, &c.Accounts, &c.Users, &c.Sessions, &c.Ended, &c.Live, &c.Events, &c.Logs)
+	).Scan(&c.Keys, &c.Accounts, &c.Users, &c.Sessions, &c.Ended, &c.Live, &c.Events, &c.Logs, &c.TwoSteps)
 	if err != nil {
 		return c, fmt.Errorf("count what the database holds: %w", err)
 	}
@@ -134,7 +134,7 @@ func deleteAllTx(ctx context.Context, tx pgx.Tx) ([]store.TokenHash, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the sessions to replace: %w", err)
 	}
-	if _, err := tx.Exec(ctx, "TRUNCATE events, event_versions, sessions, users, accounts"); err != nil {
+	if _, err := tx.Exec(ctx, "TRUNCATE two_step, events, event_versions, sessions, users, accounts"); err != nil {
 		return nil, fmt.Errorf("delete what the database held: %w", err)
 	}
 	return hashes, nil
@@ -154,9 +154,10 @@ type importer struct {
 }
 
 var importCols = map[string][]string{
-	"accounts":       {"id", "name", "kind", "partner_id", "created_at"},
+	"accounts":       {"id", "name", "kind", "partner_id", "created_at", "require_two_step"},
 	"users":          {"id", "account_id", "email", "name", "role", "password_hash", "disabled", "created_at"},
-	"sessions":       {"token_hash", "id", "user_id", "created_at", "last_active", "revoked_at", "revoke_reason", "revoked_by", "user_agent", "device", "first_place", "last_place", "time_zone"},
+	"sessions":       {"token_hash", "id", "user_id", "created_at", "last_active", "revoked_at", "revoke_reason", "revoked_by", "user_agent", "device", "first_place", "last_place", "time_zone", "auth", "confirmed_at"},
+	"two_step":       {"user_id", "sealed", "last_step", "codes", "enabled_at"},
 	"events":         {"user_id", "at", "kind", "body"},
 	"event_versions": {"user_id", "version"},
 }
@@ -176,7 +177,7 @@ func (w *importer) add(r store.Record) error {
 		if a.Partner != "" {
 			partner = &a.Partner
 		}
-		return w.row("accounts", a.ID, a.Name, string(a.Kind), partner, micro(a.CreatedAt))
+		return w.row("accounts", a.ID, a.Name, string(a.Kind), partner, micro(a.CreatedAt), a.RequireTwoStep)
 	case r.User != nil:
 		u := r.User
 		return w.row("users", u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, micro(u.CreatedAt))
@@ -187,8 +188,16 @@ func (w *importer) add(r store.Record) error {
 			t := micro(x.EndedAt)
 			revokedAt = &t
 		}
+		var confirmed *time.Time
+		if !x.ConfirmedAt.IsZero() {
+			t := micro(x.ConfirmedAt)
+			confirmed = &t
+		}
 		return w.row("sessions", x.Hash[:], x.ID, x.UserID, micro(x.CreatedAt), micro(x.LastActive), revokedAt,
-			string(x.EndReason), x.RevokedBy, x.UserAgent, x.Device, x.FirstPlace, x.LastPlace, x.TimeZone)
+			string(x.EndReason), x.RevokedBy, x.UserAgent, x.Device, x.FirstPlace, x.LastPlace, x.TimeZone, string(x.Auth), confirmed)
+	case r.TwoStep != nil:
+		t := r.TwoStep
+		return w.row("two_step", t.UserID, t.Sealed, t.LastStep, t.Codes, micro(t.EnabledAt))
 	case r.Event != nil:
 		e := r.Event.Event
 		e.At = micro(e.At) // as addEventsTx writes it

@@ -61,10 +61,14 @@ func newBboltSource(t *testing.T, clk *clock) *bboltSource {
 	x, src.revoked, err = st.CreateSession(src.user.ID, store.NewSession{UserAgent: "revoked"})
 	must(err)
 	src.revokedID = x.ID
-	x, src.live, err = st.CreateSession(src.user.ID, store.NewSession{UserAgent: "live", Place: place, TimeZone: "Europe/Berlin"})
+	x, src.live, err = st.CreateSession(src.user.ID, store.NewSession{UserAgent: "live", Place: place, TimeZone: "Europe/Berlin", Auth: store.AuthPasswordApp})
 	must(err)
 	src.liveID = x.ID
 	_, err = st.PartnerRevokeSession(src.partner.ID, src.partnerUser.ID, src.user.ID, src.revokedID)
+	must(err)
+	must(st.EnableTwoStep(src.user.ID, store.Actor{}, []byte("12345678901234567890"), []string{"CODE-ONE", "CODE-TWO"}))
+	must(st.AcceptCode(src.user.ID, 1234))
+	_, err = st.UseRecoveryCode(src.user.ID, "code-one")
 	must(err)
 	clk.Advance(1500 * time.Nanosecond) // times below PostgreSQL's microsecond
 	st.RecordSignInFailure(src.user.ID, place, false)
@@ -102,7 +106,7 @@ func TestImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.Counts{Keys: 1, Accounts: 2, Users: 3, Sessions: 3, Ended: 1, Live: 1, Events: 5, Logs: 1, At: clk.Now().UTC()}
+	want := store.Counts{Keys: 1, Accounts: 2, Users: 3, Sessions: 3, Ended: 1, Live: 1, Events: 7, Logs: 1, TwoSteps: 1, At: clk.Now().UTC()}
 	if n != want {
 		t.Fatalf("Import: %+v, want %+v", n, want)
 	}
@@ -115,7 +119,19 @@ func TestImport(t *testing.T) {
 	if !keyIs(pg, src.st.CSRFKey())() {
 		t.Error("the CSRF key did not move")
 	}
+	// Two-step sign-in moves sealed, with the key that opens it: the same
+	// secret, the same used step and recovery codes.
+	ts, err := pg.TwoStep(src.user.ID)
+	if err != nil || string(ts.Secret) != "12345678901234567890" || ts.LastStep != 1234 || ts.CodesLeft != 1 {
+		t.Errorf("two-step sign-in after the copy: %+v, %v", ts, err)
+	}
+	if _, err := pg.UseRecoveryCode(src.user.ID, "CODE-ONE"); !errors.Is(err, store.ErrCodeUsed) {
+		t.Errorf("a recovery code used before the copy: %v, want ErrCodeUsed", err)
+	}
 	sess := wantLive(t, pg, src.live)
+	if sess.Auth != store.AuthPasswordApp {
+		t.Errorf("the live session signed in with %q after the copy, want %q", sess.Auth, store.AuthPasswordApp)
+	}
 	if sess.ID != src.liveID || sess.TimeZone != "Europe/Berlin" || sess.LastPlace.Location.City != "Berlin" {
 		t.Errorf("live session %+v", sess)
 	}

@@ -92,7 +92,7 @@ func managedUser(ctx context.Context, q querier, partnerID, userID string, lock 
 	}
 	var x userScan
 	var a store.Account
-	err := q.QueryRow(ctx, sql, userID, partnerID).Scan(append(x.dests(), &a.ID, &a.Name, &a.Kind, &a.Partner, &a.CreatedAt)...)
+	err := q.QueryRow(ctx, sql, userID, partnerID).Scan(append(x.dests(), accountDests(&a)...)...)
 	if err != nil {
 		return store.User{}, store.Account{}, notFound(err)
 	}

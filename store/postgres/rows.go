@@ -18,7 +18,8 @@ type sessionRow struct {
 
 // sessionCols are the columns sessionScan reads, in its order.
 const sessionCols = `s.token_hash, s.id, s.user_id, s.created_at, s.last_active, s.revoked_at,
-	s.revoke_reason, s.revoked_by, s.user_agent, s.device, s.first_place, s.last_place, s.time_zone`
+	s.revoke_reason, s.revoked_by, s.user_agent, s.device, s.first_place, s.last_place, s.time_zone,
+	s.auth, s.confirmed_at`
 
 // sessionScan receives sessionCols.
 type sessionScan struct {
@@ -26,12 +27,14 @@ type sessionScan struct {
 	hash      []byte
 	revokedAt *time.Time
 	reason    string
+	confirmed *time.Time
 }
 
 func (x *sessionScan) dests() []any {
 	r := &x.r
 	return []any{&x.hash, &r.ID, &r.UserID, &r.CreatedAt, &r.LastActive, &x.revokedAt,
-		&x.reason, &r.RevokedBy, &r.UserAgent, &r.Device, &r.FirstPlace, &r.LastPlace, &r.TimeZone}
+		&x.reason, &r.RevokedBy, &r.UserAgent, &r.Device, &r.FirstPlace, &r.LastPlace, &r.TimeZone,
+		&r.Auth, &x.confirmed}
 }
 
 func (x *sessionScan) row() sessionRow {
@@ -42,6 +45,9 @@ func (x *sessionScan) row() sessionRow {
 		r.EndedAt = x.revokedAt.UTC()
 	}
 	r.EndReason = store.Reason(x.reason)
+	if x.confirmed != nil {
+		r.ConfirmedAt = x.confirmed.UTC()
+	}
 	return r
 }
 
@@ -62,13 +68,18 @@ func (x *userScan) user() store.User {
 }
 
 // accountCols are the columns scanAccount reads, in its order.
-const accountCols = `a.id, a.name, a.kind, coalesce(a.partner_id, ''), a.created_at`
+const accountCols = `a.id, a.name, a.kind, coalesce(a.partner_id, ''), a.created_at, a.require_two_step`
 
 func scanAccount(row pgx.Row) (store.Account, error) {
 	var a store.Account
-	err := row.Scan(&a.ID, &a.Name, &a.Kind, &a.Partner, &a.CreatedAt)
+	err := row.Scan(accountDests(&a)...)
 	a.CreatedAt = a.CreatedAt.UTC()
 	return a, notFound(err)
+}
+
+// accountDests receive accountCols into a.
+func accountDests(a *store.Account) []any {
+	return []any{&a.ID, &a.Name, &a.Kind, &a.Partner, &a.CreatedAt, &a.RequireTwoStep}
 }
 
 // notFound turns "no rows" into store.ErrNotFound, and marks an error
