@@ -95,6 +95,7 @@ func (d Describer) Describe(e store.Event) Entry {
 		if where := placeText(e.Place); where != "" {
 			out.Sentence += " from " + where
 		}
+		out.Sentence += " using " + authText(e.Auth)
 	case store.EventEnded:
 		out.Sentence = d.ended(e)
 	case store.EventPasswordChanged:

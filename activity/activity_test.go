@@ -65,12 +65,13 @@ func TestDescribe(t *testing.T) {
 		want string
 	}{
 		{"sign-in", store.Event{At: at, Kind: store.EventSignedIn, SessionID: firefoxID, Device: firefox.Device, Place: berlin},
-			"Signed in with Firefox 133 on Windows from Berlin, Germany (203.0.113.x)"},
+			"Signed in with Firefox 133 on Windows from Berlin, Germany (203.0.113.x) using the password"},
 		{"sign-in from a private network", store.Event{At: at, Kind: store.EventSignedIn, Device: firefox.Device,
-			Place: geo.Place{Masked: "10.1.2.x", Location: geo.Location{Private: true}}}, "Signed in with Firefox 133 on Windows from a private network (10.1.2.x)"},
+			Place: geo.Place{Masked: "10.1.2.x", Location: geo.Location{Private: true}}}, "Signed in with Firefox 133 on Windows from a private network (10.1.2.x) using the password"},
 		{"sign-in, place unknown", store.Event{At: at, Kind: store.EventSignedIn, Device: phone.Device, Place: geo.Place{Masked: "198.51.100.x"}},
-			"Signed in with Safari on iPhone from 198.51.100.x"},
-		{"sign-in, nothing known", store.Event{At: at, Kind: store.EventSignedIn}, "Signed in with Unknown browser"},
+			"Signed in with Safari on iPhone from 198.51.100.x using the password"},
+		{"sign-in, nothing known", store.Event{At: at, Kind: store.EventSignedIn}, "Signed in with Unknown browser using the password"},
+		{"sign-in with an app code", store.Event{At: at, Kind: store.EventSignedIn, Device: firefox.Device, Auth: store.AuthPasswordApp}, "Signed in with Firefox 133 on Windows using the password and an authenticator app"},
 
 		{"own sign-out", ended(store.ReasonSignedOut, store.Actor{}), "Signed out in that browser"},
 		{"signed out from another session", ended(store.ReasonRevoked, byFirefox), "Signed out from Firefox 133 on Windows (Berlin, Germany)"},

@@ -50,6 +50,17 @@ func networkText(e store.Event) string {
 	return "an unknown network"
 }
 
+// authText is how a sign-in signed in, as a sentence ends with it.
+func authText(m store.AuthMethod) string {
+	switch m {
+	case store.AuthPasswordApp:
+		return "the password and an authenticator app"
+	case store.AuthPasswordRecovery:
+		return "the password and a recovery code"
+	}
+	return "the password"
+}
+
 // Duration writes d the way a person would: "12 hours", "14 days",
 // "2 minutes".
 func Duration(d time.Duration) string {

@@ -238,7 +238,7 @@ func TestCommands(t *testing.T) {
 					m := row.FindStringSubmatch(line)
 					want := "Signed out of every device by an administrator"
 					if i >= 2 {
-						want = "Signed in with Chrome 131 on macOS from Berlin, Germany (203.0.113.x)"
+						want = "Signed in with Chrome 131 on macOS from Berlin, Germany (203.0.113.x) using the password"
 					}
 					if m == nil || m[1] != want {
 						t.Errorf("line %d: %q, want a UTC time, a session and %q", i+1, line, want)

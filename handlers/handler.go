@@ -58,6 +58,10 @@ type Config struct {
 	// LiveHeartbeat is how often an idle stream sends a comment, so that
 	// proxies keep it open and dead peers are found; 25 s if zero.
 	LiveHeartbeat time.Duration
+	// ReauthWindow is how long a sign-in, or a confirmation that it is
+	// them ("Confirm it's you"), lets a user change their two-step
+	// sign-in; default 15 minutes.
+	ReauthWindow time.Duration
 	// LiveWriteStall is how long a write to a stream may block before the
 	// peer counts as gone; 10 s if zero.
 	LiveWriteStall time.Duration
@@ -102,6 +106,9 @@ func New(st store.Backend, loc Locator, cfg Config) (*fiber.App, error) {
 	}
 	if cfg.ProxyHeader == "" {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+	}
+	if cfg.ReauthWindow <= 0 {
+		cfg.ReauthWindow = 15 * time.Minute
 	}
 	engine, _, err := loadTemplates()
 	if err != nil {

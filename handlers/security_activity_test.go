@@ -242,8 +242,8 @@ func TestActivitySentences(t *testing.T) {
 	if got := view().activity("&kind=password_changed"); len(got) != 1 || got[0] != "Password changed from "+firefoxBerlin {
 		t.Errorf("password changes: %q", got)
 	}
-	if got := view().activity("&kind=signed_in"); len(got) < 2 || got[0] != "Signed in with Firefox 133 on Windows from Berlin, Germany (203.0.113.x)" ||
-		got[1] != "Signed in with Chrome 131 on macOS from London, United Kingdom (203.0.113.x)" {
+	if got := view().activity("&kind=signed_in"); len(got) < 2 || got[0] != "Signed in with Firefox 133 on Windows from Berlin, Germany (203.0.113.x) using the password" ||
+		got[1] != "Signed in with Chrome 131 on macOS from London, United Kingdom (203.0.113.x) using the password" {
 		t.Errorf("sign-ins: %q", got[:min(2, len(got))])
 	}
 
@@ -342,7 +342,7 @@ func TestSecurityActivitySection(t *testing.T) {
 	if n := strings.Count(page, `<li class="activity-entry">`); n != store.EventPageSize {
 		t.Errorf("page 1 lists %d entries, want %d", n, store.EventPageSize)
 	}
-	if got := b.activity("&page=3"); len(got) != 20 || got[19] != "Signed in with Unknown browser" {
+	if got := b.activity("&page=3"); len(got) != 20 || got[19] != "Signed in with Unknown browser using the password" {
 		t.Errorf("page 3: %d entries, last %q", len(got), got[len(got)-1:])
 	}
 	if r := b.get("/settings?section=security-activity&page=4"); !strings.Contains(r.body, "There is no page 4. The last page is 3.") {
@@ -376,7 +376,7 @@ func TestSecurityActivitySection(t *testing.T) {
 	if got := b.activity("&kind=password_changed"); len(got) != 0 || !strings.Contains(b.get("/settings?section=security-activity&kind=password_changed").body, "No activity of the kinds ticked.") {
 		t.Errorf("no password changes: %q", got)
 	}
-	for _, bad := range []string{"&kind=everything", "&kind=ended&kind=ended&kind=ended&kind=ended&kind=ended&kind=ended", "&page=0", "&page=x"} {
+	for _, bad := range []string{"&kind=everything", strings.Repeat("&kind=ended", len(store.EventKinds)+1), "&page=0", "&page=x"} {
 		if r := b.get("/settings?section=security-activity" + bad); r.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", bad, r.StatusCode)
 		}
@@ -439,7 +439,7 @@ func TestPartnerSeesUserActivity(t *testing.T) {
 		`<form method="get" action="/partner/users/` + w.ann.ID + `#security-activity" class="activity-filter">`,
 		`Session: <a href="#ended-` + targetID + `">Firefox 133 on Windows (Berlin, Germany)</a>`,
 		`Session: <a href="#session-` + live + `">`,
-		"Signed in with Firefox 133 on Windows from Berlin, Germany (203.0.113.x)",
+		"Signed in with Firefox 133 on Windows from Berlin, Germany (203.0.113.x) using the password",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the user's page lacks %s", want)

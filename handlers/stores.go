@@ -58,6 +58,21 @@ type eventStore interface {
 	UserEventsVersion(userID string) (uint64, error)
 }
 
+// twoStepStore is two-step sign-in: turning it on and off, checking its
+// codes once each, re-authentication, and the accounts that require it.
+type twoStepStore interface {
+	EnableTwoStep(userID string, by store.Actor, secret []byte, codes []string) error
+	TwoStep(userID string) (store.TwoStep, error)
+	AcceptCode(userID string, step int64) error
+	UseRecoveryCode(userID, code string) (left int, err error)
+	NewRecoveryCodes(userID string, by store.Actor, codes []string) error
+	DisableTwoStep(userID string, by store.Actor) error
+	ResetTwoStep(partnerID, userID string, by store.Actor) (revoked int, err error)
+	ConfirmSession(userID, sessionID string) error
+	SetRequireTwoStep(partnerID, accountID string, by store.Actor, on bool) error
+	RecordCodeFailure(userID string, place geo.Place)
+}
+
 // database is the store as a whole: whether it answers, the key CSRF
 // tokens are signed with, and the rules sessions live by.
 type database interface {
@@ -73,6 +88,7 @@ type stores struct {
 	accounts accountStore
 	partners partnerStore
 	events   eventStore
+	twoStep  twoStepStore
 	db       database
 	// lookups answers the activity sentences' reads of sessions and names.
 	lookups activity.Store
@@ -80,5 +96,5 @@ type stores struct {
 
 // storesOf is every view of b.
 func storesOf(b store.Backend) stores {
-	return stores{sessions: b, accounts: b, partners: b, events: b, db: b, lookups: b}
+	return stores{sessions: b, accounts: b, partners: b, events: b, twoStep: b, db: b, lookups: b}
 }

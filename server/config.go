@@ -33,6 +33,7 @@ type Config struct {
 	LiveStreamsPerUser int
 	LiveStreams        int
 	LiveHeartbeat      time.Duration
+	ReauthWindow       time.Duration
 	// PostgreSQL: the pool's size and the wait for the database at start.
 	DBPool           int
 	DBConnectTimeout time.Duration
@@ -83,6 +84,7 @@ var options = []option{
 	{"live-streams-per-user", "PORTAL_LIVE_STREAMS_PER_USER", "10", "live-update streams one user may hold open (tabs of a browser share one); a new one closes that user's oldest"},
 	{"live-streams", "PORTAL_LIVE_STREAMS", "20000", "live-update streams in all; beyond it browsers are asked to come back later (pages still work)"},
 	{"live-heartbeat", "PORTAL_LIVE_HEARTBEAT", "25s", "how often an idle live-update stream sends a heartbeat; keep it under your proxy's read timeout"},
+	{"reauth-window", "PORTAL_REAUTH_WINDOW", "15m", "how long a sign-in or a confirmation lets a user change two-step sign-in without confirming it is them again"},
 	{"trusted-proxies", "PORTAL_TRUSTED_PROXIES", "", "comma-separated IPs/CIDRs of reverse proxies whose forwarding header is believed"},
 	{"proxy-header", "PORTAL_PROXY_HEADER", "X-Forwarded-For", "header carrying the client address from a trusted proxy"},
 	{"secure-cookies", "PORTAL_SECURE_COOKIES", "false", "mark cookies Secure and use the __Host- prefix (set when served over HTTPS)"},
@@ -185,6 +187,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	c.DBConnectTimeout = dur("db-connect-timeout", time.Second)
 	c.LiveStreamsPerUser = count("live-streams-per-user", 1, 1000)
 	c.LiveStreams = count("live-streams", 1, 1000000)
+	c.ReauthWindow = dur("reauth-window", time.Minute)
 	c.LiveHeartbeat = dur("live-heartbeat", time.Second)
 	if c.LiveHeartbeat > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("-live-heartbeat must be at most 10m, got %q", *raw["live-heartbeat"]))

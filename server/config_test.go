@@ -29,6 +29,7 @@ func cfgDefaults() Config {
 		LiveStreamsPerUser: 10,
 		LiveStreams:        20000,
 		LiveHeartbeat:      25 * time.Second,
+		ReauthWindow:       15 * time.Minute,
 		ProxyHeader:        "X-Forwarded-For",
 		LogFormat:          "text",
 	}
@@ -143,6 +144,7 @@ func TestConfigErrors(t *testing.T) {
 		{args: []string{"-live-streams-per-user", "0"}, want: `-live-streams-per-user must be a whole number from 1 to 1000, got "0"`},
 		{env: map[string]string{"PORTAL_LIVE_STREAMS": "many"}, want: `-live-streams must be a whole number from 1 to 1000000, got "many"`},
 		{args: []string{"-live-heartbeat", "500ms"}, want: `-live-heartbeat must be a duration like 30m, 12h or 14d, at least 1s, got "500ms"`},
+		{args: []string{"-reauth-window", "30s"}, want: `-reauth-window must be a duration like 30m, 12h or 14d, at least 1m0s, got "30s"`},
 		{args: []string{"-live-heartbeat", "1h"}, want: `-live-heartbeat must be at most 10m, got "1h"`},
 		{env: map[string]string{"PORTAL_MAX_SESSIONS": "lots"}, want: `-max-sessions must be a whole number from 0 to 100000, got "lots"`},
 		{args: []string{"-max-sessions", "100001"}, want: `-max-sessions must be a whole number from 0 to 100000, got "100001"`},

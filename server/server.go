@@ -99,7 +99,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	cfgH := handlers.Config{
 		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, ProxyHeader: cfg.ProxyHeader,
-		Demo: cfg.Demo, Logger: log, Live: hub, LiveHeartbeat: cfg.LiveHeartbeat, DBKind: DBKind(cfg.DB),
+		Demo: cfg.Demo, Logger: log, Live: hub, LiveHeartbeat: cfg.LiveHeartbeat, ReauthWindow: cfg.ReauthWindow, DBKind: DBKind(cfg.DB),
 		PasswordGate: s.hashGate,
 	}
 	if cfg.Demo {

@@ -45,6 +45,12 @@ func (k EventKind) Failure() bool {
 var EventKinds = []EventKind{EventSignedIn, EventEnded, EventPasswordChanged, EventSignInFailed, EventSignInThrottled,
 	EventCodeFailed, EventTwoStepOn, EventTwoStepOff, EventRecoveryCodeUsed, EventRecoveryCodesNew, EventTwoStepRequired, EventTwoStepNotRequired}
 
+// SignedInEvent is the event of x having signed in, as every database
+// writes it with the session.
+func SignedInEvent(x Session) Event {
+	return Event{At: x.CreatedAt, Kind: EventSignedIn, SessionID: x.ID, Device: x.Device, Place: x.FirstPlace, Auth: x.Auth}
+}
+
 // Actor is who made a change for a user: one of the user's own sessions
 // (signing out another device), a partner user, or nobody recorded (the
 // session's own sign-out, the policy, an operator command).
@@ -64,6 +70,8 @@ type Event struct {
 	Place     geo.Place   `json:"place,omitzero"`  // of a sign-in or failed attempts
 	Count     int         `json:"count,omitempty"` // attempts in a group
 	Until     time.Time   `json:"until,omitzero"`  // the last attempt of a group
+	// Auth is how a sign-in signed in (EventSignedIn).
+	Auth AuthMethod `json:"auth,omitempty"`
 	// Networks, if set, is how many networks a group's attempts came
 	// from, folded into one event past MaxFailureNetworks (Place unset).
 	Networks int `json:"networks,omitempty"`

@@ -43,6 +43,18 @@ const (
 	AuthPasswordRecovery AuthMethod = "password+recovery" // the password and a recovery code
 )
 
+// Label is how the method reads on a session's row: "Password",
+// "Password and authenticator app", "Password and recovery code".
+func (m AuthMethod) Label() string {
+	switch m {
+	case AuthPasswordApp:
+		return "Password and authenticator app"
+	case AuthPasswordRecovery:
+		return "Password and recovery code"
+	}
+	return "Password"
+}
+
 // TwoStep reports whether m had a second step.
 func (m AuthMethod) TwoStep() bool { return m != AuthPassword }
 

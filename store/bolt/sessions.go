@@ -75,7 +75,7 @@ func (s *Store) createSessionTx(tx *bbolt.Tx, sess store.Session, now time.Time)
 	if err := putSession(tx, sess); err != nil {
 		return nil, err
 	}
-	signedIn := store.Event{At: sess.CreatedAt, Kind: store.EventSignedIn, SessionID: sess.ID, Device: sess.Device, Place: sess.FirstPlace}
+	signedIn := store.SignedInEvent(sess)
 	if err := addEventTx(tx, sess.UserID, signedIn); err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func CopySessions(s *Store, batch []store.SessionFor) ([]store.Session, []string
 		r := newSession(b.UserID, b.NewSession, tokens[i], now)
 		out[i] = r.Session
 		sessions[i] = []any{r.Hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone, string(r.Auth)}
-		body, err := json.Marshal(store.Event{At: r.CreatedAt, Kind: store.EventSignedIn, SessionID: r.ID, Device: r.Device, Place: r.FirstPlace})
+		body, err := json.Marshal(store.SignedInEvent(r.Session))
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: encode a sign-in event: %w", err)
 		}

@@ -77,7 +77,7 @@ func (s *Store) createSessionTx(ctx context.Context, tx pgx.Tx, fx *effects, r s
 		return err
 	}
 	fx.changes = append(fx.changes, store.Change{Kind: store.SessionStarted, UserID: r.UserID, SessionID: r.ID})
-	signedIn := store.Event{At: r.CreatedAt, Kind: store.EventSignedIn, SessionID: r.ID, Device: r.Device, Place: r.FirstPlace}
+	signedIn := store.SignedInEvent(r.Session)
 	return addEventsTx(ctx, tx, fx, []userEvent{{r.UserID, signedIn}})
 }
 
