@@ -24,6 +24,14 @@ var kindLabels = map[store.EventKind]string{
 	store.EventPasswordChanged: "Password changes",
 	store.EventSignInFailed:    "Failed sign-ins",
 	store.EventSignInThrottled: "Refused sign-ins",
+	store.EventCodeFailed:      "Wrong two-step codes",
+
+	store.EventTwoStepOn:          "Two-step sign-in turned on",
+	store.EventTwoStepOff:         "Two-step sign-in turned off",
+	store.EventRecoveryCodeUsed:   "Recovery codes used",
+	store.EventRecoveryCodesNew:   "New recovery codes",
+	store.EventTwoStepRequired:    "Two-step sign-in required",
+	store.EventTwoStepNotRequired: "Two-step sign-in made optional",
 }
 
 var errBadKind = &userError{status: fiber.StatusBadRequest,
@@ -180,7 +188,7 @@ func (h *handler) describer(c *fiber.Ctx, userID, partner, partnerID string) act
 // on, and the old partner's never.
 func (h *handler) ownDescriber(c *fiber.Ctx) (activity.Describer, error) {
 	u := authOf(c).User
-	acct, err := h.accounts.AccountByID(u.AccountID)
+	acct, err := h.accounts.AccountOf(u)
 	if err != nil {
 		return activity.Describer{}, err
 	}

@@ -615,3 +615,13 @@ func TestPreviousPartnerUnnamed(t *testing.T) {
 		}
 	}
 }
+
+// Every kind of event has its filter label: a checkbox without one is
+// unlabelled for screen readers (axe flagged it).
+func TestEveryKindHasAFilterLabel(t *testing.T) {
+	for _, k := range store.EventKinds {
+		if kindLabels[k] == "" {
+			t.Errorf("kind %s has no label in the activity filter", k)
+		}
+	}
+}

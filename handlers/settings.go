@@ -183,7 +183,7 @@ type profileView struct {
 
 func (h *handler) profile(c *fiber.Ctx) (any, error) {
 	u := authOf(c).User
-	acct, err := h.accounts.AccountByID(u.AccountID)
+	acct, err := h.accounts.AccountOf(u)
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,7 @@ type sessionStore interface {
 type accountStore interface {
 	UserByEmail(email string) (store.User, error)
 	AccountByID(id string) (store.Account, error)
+	AccountOf(u store.User) (store.Account, error)
 	SetPasswordHash(userID, hash string, revokeSessions bool, keepID string) (revoked int, err error)
 }
 

@@ -31,6 +31,7 @@ type Backend interface {
 	CreateClientAccount(name, partnerID string) (Account, error)
 	SetAccountPartner(accountID, partnerID string) (Account, error)
 	AccountByID(id string) (Account, error)
+	AccountOf(u User) (Account, error)
 	Accounts() ([]Account, error)
 	CreateUser(in NewUser) (User, error)
 	CreateUsers(in []NewUser) ([]User, error)

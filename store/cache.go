@@ -18,6 +18,7 @@ type sessionCache struct {
 	entries  map[TokenHash]*Tracked
 	lists    map[string][]Session // by user id
 	versions map[string]uint64    // by user id
+	accounts map[string]Account   // the user's account, by user id
 	gen      uint64               // bumped under mu by every forget
 	trusted  bool
 	limit    int
@@ -25,7 +26,7 @@ type sessionCache struct {
 
 func newSessionCache(limit int) *sessionCache {
 	return &sessionCache{entries: make(map[TokenHash]*Tracked),
-		lists: make(map[string][]Session), versions: make(map[string]uint64), limit: limit}
+		lists: make(map[string][]Session), versions: make(map[string]uint64), accounts: make(map[string]Account), limit: limit}
 }
 
 func (c *sessionCache) peek(h TokenHash) *Tracked {
@@ -102,6 +103,7 @@ func (c *sessionCache) setTrusted(t bool) {
 	clear(c.entries)
 	clear(c.lists)
 	clear(c.versions)
+	clear(c.accounts)
 	c.gen++
 	c.trusted = t
 	c.mu.Unlock()
@@ -115,6 +117,7 @@ func (c *sessionCache) forgetUsers(ids ...string) {
 	for _, id := range ids {
 		delete(c.lists, id)
 		delete(c.versions, id)
+		delete(c.accounts, id)
 	}
 	c.gen++
 	c.mu.Unlock()
@@ -124,6 +127,7 @@ func (c *sessionCache) forgetAllUsers() {
 	c.mu.Lock()
 	clear(c.lists)
 	clear(c.versions)
+	clear(c.accounts)
 	c.gen++
 	c.mu.Unlock()
 }

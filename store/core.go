@@ -37,6 +37,7 @@ type Storage interface {
 	// (a zero User otherwise).
 	SessionByHash(h TokenHash) (Session, User, error)
 	UserByID(id string) (User, error)
+	AccountByID(id string) (Account, error)
 	// SessionsNotRevoked is userID's sessions that are not revoked, as
 	// stored: some may have expired.
 	SessionsNotRevoked(userID string) ([]Session, error)
@@ -178,6 +179,16 @@ func indexOf(list []Session, id string) int {
 		}
 	}
 	return -1
+}
+
+// AccountOf is u's account, kept with u's other per-user state: pages
+// read it on every view (the partner that manages the user names its
+// people in the user's activity), and a change to an account drops it
+// for the account's users (ForgetUsers) on every instance.
+func (c *Core) AccountOf(u User) (Account, error) {
+	return userValue(c.cache, c.cache.accounts, u.ID, func() (Account, error) {
+		return c.db.AccountByID(u.AccountID)
+	})
 }
 
 // UserEventsVersion is a number that changes whenever userID's security

@@ -40,12 +40,22 @@ func (s *Store) CreateClientAccount(name, partnerID string) (store.Account, erro
 // nothing of it is cached.
 func (s *Store) SetAccountPartner(accountID, partnerID string) (store.Account, error) {
 	var a store.Account
-	err := s.write(func(ctx context.Context, tx pgx.Tx, _ *effects) error {
+	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
 		var err error
 		if a, err = scanAccount(tx.QueryRow(ctx, "SELECT "+accountCols+" FROM accounts a WHERE a.id = $1 FOR UPDATE", accountID)); err != nil {
 			return err
 		}
-		return setPartnerTx(ctx, tx, &a, partnerID)
+		if err := setPartnerTx(ctx, tx, &a, partnerID); err != nil {
+			return err
+		}
+		// Every instance drops the account its users' pages keep.
+		rows, err := tx.Query(ctx, "SELECT id FROM users WHERE account_id = $1", accountID)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		fx.users = append(fx.users, ids...)
+		return err
 	})
 	if err != nil {
 		return store.Account{}, fmt.Errorf("store: set the partner of account %s: %w", accountID, err)

@@ -9,6 +9,7 @@ import (
 	"portal/geo"
 	"portal/internal/pgtest"
 	"portal/store"
+	"portal/store/storetest"
 )
 
 // listed is how ListUserSessions on s shows userID's sessions: ids and
@@ -122,5 +123,24 @@ func TestUserStateAfterListenerLoss(t *testing.T) {
 	waitFor(t, "b to listen again", func() bool { p := b.listener.pid.Load(); return p != 0 && p != old })
 	if got := listed(t, b, u.ID); got != "" {
 		t.Errorf("after listening again b lists %q, want no session", got)
+	}
+}
+
+// The account a user's pages keep follows a move made on another
+// instance, from that instance's next read on.
+func TestAccountOfSeenByOtherInstance(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDB(t)
+	a := mustOpenURL(t, url, Options{})
+	b := mustOpenURL(t, url, Options{})
+	w := storetest.NewPartnerWorld(t, a, storetest.NewClock(), &storetest.Recorder{})
+	if acct, err := b.AccountOf(w.Mine); err != nil || acct.Partner != w.P1.ID {
+		t.Fatalf("B's AccountOf = %+v, %v", acct, err)
+	}
+	if _, err := a.SetAccountPartner(w.C1.ID, w.P2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if acct, err := b.AccountOf(w.Mine); err != nil || acct.Partner != w.P2.ID {
+		t.Errorf("B's AccountOf after A moved the client = %+v, %v; want under %s", acct, err, w.P2.ID)
 	}
 }

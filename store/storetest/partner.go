@@ -13,6 +13,7 @@ var partnerTests = []test{
 	{"PartnerScope", testPartnerScope},
 	{"PartnerRevoke", testPartnerRevoke},
 	{"PartnerMovedClient", testPartnerMovedClient},
+	{"AccountOfFollowsChanges", testAccountOfFollowsChanges},
 	{"SetAccountPartnerRefusesWrongKinds", testSetAccountPartnerRefusesWrongKinds},
 	{"PartnerCounts", testPartnerCounts},
 	{"PartnerUsersSearchAndPages", testPartnerUsersSearchAndPages},
@@ -349,5 +350,27 @@ func testPartnerUsersSearchAndPages(t *testing.T, open Opener) {
 	}
 	if _, err := w.Store.PartnerUsers(w.P1.ID, store.UserQuery{AccountID: w.C3.ID}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another partner's account: %v, want ErrNotFound", err)
+	}
+}
+
+// AccountOf (kept with the user's other state) follows a move of the
+// client to another partner and a change of what it requires.
+func testAccountOfFollowsChanges(t *testing.T, open Opener) {
+	w := newPartnerWorld(t, open)
+	s := w.Store
+	if a, err := s.AccountOf(w.Mine); err != nil || a.ID != w.C1.ID || a.Partner != w.P1.ID {
+		t.Fatalf("AccountOf = %+v, %v; want %s under %s", a, err, w.C1.ID, w.P1.ID)
+	}
+	if _, err := s.SetAccountPartner(w.C1.ID, w.P2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.AccountOf(w.Mine); err != nil || a.Partner != w.P2.ID {
+		t.Errorf("AccountOf after the move = %+v, %v; want under %s", a, err, w.P2.ID)
+	}
+	if err := s.SetRequireTwoStep("", w.C1.ID, store.Actor{}, true); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.AccountOf(w.Mine); err != nil || !a.RequireTwoStep {
+		t.Errorf("AccountOf after requiring two-step sign-in = %+v, %v", a, err)
 	}
 }
