@@ -72,6 +72,13 @@ func cliOpenStore(t *testing.T, path string) *bolt.Store {
 // a Mac in Berlin, and returns the tokens.
 func cliAddSessions(t *testing.T, db, email string, n int) []string {
 	t.Helper()
+	return cliAddSessionsWith(t, db, email, n, store.AuthPassword)
+}
+
+// cliAddSessionsWith is cliAddSessions with sessions that signed in with
+// auth.
+func cliAddSessionsWith(t *testing.T, db, email string, n int, auth store.AuthMethod) []string {
+	t.Helper()
 	st := cliOpenStore(t, db)
 	defer st.Close()
 	u, err := st.UserByEmail(email)
@@ -81,6 +88,7 @@ func cliAddSessions(t *testing.T, db, email string, n int) []string {
 	var tokens []string
 	for range n {
 		_, tok, err := st.CreateSession(u.ID, store.NewSession{
+			Auth:      auth,
 			UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 			Device:    device.Info{Browser: "Chrome", BrowserVersion: "131", OS: "macOS", Type: "desktop"},
 			Place:     geo.Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", Location: geo.Location{City: "Berlin", Country: "Germany", CountryCode: "DE"}},
@@ -200,8 +208,13 @@ func TestCommands(t *testing.T) {
 			out:    "Chrome 131 on macOS  Berlin, Germany  203.0.113.x",
 			after: func(t *testing.T, r cliResult) {
 				lines := strings.Split(strings.TrimSpace(r.out), "\n")
-				if len(lines) != 3 || !regexp.MustCompile(`^SESSION +DEVICE +LOCATION +NETWORK +SIGNED IN +LAST ACTIVE$`).MatchString(lines[0]) {
+				if len(lines) != 3 || !regexp.MustCompile(`^SESSION +DEVICE +LOCATION +NETWORK +SIGNED IN +LAST ACTIVE +SIGNED IN WITH$`).MatchString(lines[0]) {
 					t.Errorf("want a header and two rows:\n%s", r.out)
+				}
+				for _, line := range lines[1:] {
+					if !strings.HasSuffix(line, " UTC  Password") {
+						t.Errorf("want how each session signed in at the end of its row:\n%s", r.out)
+					}
 				}
 				for _, tok := range strings.Fields(ids["TOKENS"]) {
 					h := store.HashToken(tok)
