@@ -83,13 +83,17 @@ func listAccounts(c *cli, st store.Backend) error {
 	}
 	sort.Slice(accounts, func(i, j int) bool { return accounts[i].Name < accounts[j].Name })
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tNAME\tUSERS\tPARTNER")
+	fmt.Fprintln(tw, "ID\tKIND\tNAME\tUSERS\tPARTNER\tTWO-STEP")
 	for _, a := range accounts {
 		partner := "-"
 		if a.Partner != "" {
 			partner = printable(names[a.Partner]) + " (" + a.Partner[:8] + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", a.ID, a.Kind, printable(a.Name), count[a.ID], partner)
+		twoStep := "-"
+		if a.RequireTwoStep {
+			twoStep = "required"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Kind, printable(a.Name), count[a.ID], partner, twoStep)
 	}
 	return tw.Flush()
 }

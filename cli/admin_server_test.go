@@ -146,6 +146,23 @@ func TestCommandsWhileServing(t *testing.T) {
 		t.Fatalf("user list while serving: exit %d\n%s", code, out)
 	}
 
+	// Two-step sign-in: the server runs the operator's reset and switch.
+	if code, out, errOut := cli("", "user", "reset-two-step", "-email", "twostep@client.example"); code != 0 ||
+		!regexp.MustCompile(`^Turned off two-step sign-in for twostep@client\.example and signed them out of [3-5] sessions\.\n$`).MatchString(out) {
+		t.Fatalf("reset-two-step while serving: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := cli("", "user", "reset-two-step", "-email", "twostep@client.example"); code != 1 || !strings.Contains(errOut, "does not use two-step sign-in; nothing changed") {
+		t.Fatalf("a second reset-two-step while serving: exit %d, %q", code, errOut)
+	}
+	_, list, _ := cli("", "account", "list")
+	northwind := regexp.MustCompile(`(?m)^([0-9a-f]{32}) +client +Northwind Traders `).FindStringSubmatch(list)
+	if northwind == nil {
+		t.Fatalf("account list while serving shows no Northwind:\n%s", list)
+	}
+	if code, out, errOut := cli("", "account", "set", "-account", northwind[1], "-require-two-step", "true"); code != 0 || !strings.Contains(out, "Northwind Traders now requires two-step sign-in") {
+		t.Fatalf("account set while serving: exit %d\n%s%s", code, out, errOut)
+	}
+
 	// Failures come back as they would offline: the sentence and the code.
 	if code, _, errOut := cli("", "user", "disable", "-email", "nobody@client.example"); code != 1 || !strings.Contains(errOut, "there is no user with email nobody@client.example") {
 		t.Fatalf("unknown user while serving: exit %d, %q", code, errOut)

@@ -26,6 +26,7 @@ import (
 	"portal/password"
 	"portal/store"
 	"portal/store/bolt"
+	"portal/twostep"
 )
 
 const cliPassword = "correct horse battery"
@@ -72,6 +73,13 @@ func cliOpenStore(t *testing.T, path string) *bolt.Store {
 // a Mac in Berlin, and returns the tokens.
 func cliAddSessions(t *testing.T, db, email string, n int) []string {
 	t.Helper()
+	return cliAddSessionsWith(t, db, email, n, store.AuthPassword)
+}
+
+// cliAddSessionsWith is cliAddSessions with sessions that signed in with
+// auth.
+func cliAddSessionsWith(t *testing.T, db, email string, n int, auth store.AuthMethod) []string {
+	t.Helper()
 	st := cliOpenStore(t, db)
 	defer st.Close()
 	u, err := st.UserByEmail(email)
@@ -81,6 +89,7 @@ func cliAddSessions(t *testing.T, db, email string, n int) []string {
 	var tokens []string
 	for range n {
 		_, tok, err := st.CreateSession(u.ID, store.NewSession{
+			Auth:      auth,
 			UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 			Device:    device.Info{Browser: "Chrome", BrowserVersion: "131", OS: "macOS", Type: "desktop"},
 			Place:     geo.Place{Network: "203.0.113.0/24", Masked: "203.0.113.x", Location: geo.Location{City: "Berlin", Country: "Germany", CountryCode: "DE"}},
@@ -200,8 +209,13 @@ func TestCommands(t *testing.T) {
 			out:    "Chrome 131 on macOS  Berlin, Germany  203.0.113.x",
 			after: func(t *testing.T, r cliResult) {
 				lines := strings.Split(strings.TrimSpace(r.out), "\n")
-				if len(lines) != 3 || !regexp.MustCompile(`^SESSION +DEVICE +LOCATION +NETWORK +SIGNED IN +LAST ACTIVE$`).MatchString(lines[0]) {
+				if len(lines) != 3 || !regexp.MustCompile(`^SESSION +DEVICE +LOCATION +NETWORK +SIGNED IN +LAST ACTIVE +SIGNED IN WITH$`).MatchString(lines[0]) {
 					t.Errorf("want a header and two rows:\n%s", r.out)
+				}
+				for _, line := range lines[1:] {
+					if !strings.HasSuffix(line, " UTC  Password") {
+						t.Errorf("want how each session signed in at the end of its row:\n%s", r.out)
+					}
 				}
 				for _, tok := range strings.Fields(ids["TOKENS"]) {
 					h := store.HashToken(tok)
@@ -273,6 +287,64 @@ func TestCommands(t *testing.T) {
 		{name: "enable without -email", args: []string{"user", "enable"}, code: 2, errOut: "portal: -email is required"},
 		{name: "enable", args: []string{"user", "enable", "-email", "ann@example.com"}, out: "Enabled ann@example.com; they can sign in again."},
 		{name: "user list shows enabled", args: []string{"user", "list"}, out: "ann@example.com      Client Admin   Acme Dental     no        0"},
+
+		// Two-step sign-in: an account that requires it, a user's reset.
+		{name: "help lists account set", args: []string{"help", "account"}, out: "account set -account ID -require-two-step true|false"},
+		{name: "account set without -require-two-step", args: []string{"account", "set", "-account", "$CLIENT"}, code: 2, errOut: "portal: -require-two-step is required: true or false"},
+		{name: "account set with a bad value", args: []string{"account", "set", "-account", "$CLIENT", "-require-two-step", "yes"}, code: 2, errOut: `portal: -require-two-step must be true or false, got "yes"`},
+		{name: "account set without -account", args: []string{"account", "set", "-require-two-step", "true"}, code: 2, errOut: `-account must be an account id like those 'portal account list' shows, got ""`},
+		{name: "account set of no account", args: []string{"account", "set", "-account", "0123456789abcdef0123456789abcdef", "-require-two-step", "true"}, code: 1, errOut: "portal: there is no account 0123456789abcdef0123456789abcdef; 'portal account list' shows them"},
+		{name: "account set true", args: []string{"account", "set", "-account", "$CLIENT", "-require-two-step", "true"}, out: "Acme Dental now requires two-step sign-in",
+			after: func(t *testing.T, r cliResult) {
+				st := cliOpenStore(t, db)
+				defer st.Close()
+				if a, _ := st.AccountByID(ids["CLIENT"]); !a.RequireTwoStep {
+					t.Error("the account does not require two-step sign-in")
+				}
+				if page, err := st.UserEvents(ids["ANN"], store.EventQuery{Kinds: []store.EventKind{store.EventTwoStepRequired}, Page: 1}); err != nil || len(page.Events) != 1 || page.Events[0].By != (store.Actor{}) {
+					t.Errorf("ann's activity: %+v %v, want one event by an operator", page.Events, err)
+				}
+			}},
+		{name: "account list shows it", args: []string{"account", "list"}, out: "Acme Dental     1      AiDial Partner (",
+			after: func(t *testing.T, r cliResult) {
+				if !regexp.MustCompile(`Acme Dental .* required\n`).MatchString(r.out) || strings.Count(r.out, "required") != 1 {
+					t.Errorf("want Acme Dental alone marked required:\n%s", r.out)
+				}
+			}},
+		{name: "account set false", args: []string{"account", "set", "-account", "$CLIENT", "-require-two-step", "false"}, out: "Acme Dental no longer requires two-step sign-in",
+			after: func(t *testing.T, r cliResult) {
+				st := cliOpenStore(t, db)
+				defer st.Close()
+				if a, _ := st.AccountByID(ids["CLIENT"]); a.RequireTwoStep {
+					t.Error("the account still requires two-step sign-in")
+				}
+			}},
+		{name: "reset-two-step without -email", args: []string{"user", "reset-two-step"}, code: 2, errOut: "portal: -email is required"},
+		{name: "reset-two-step of an unknown user", args: []string{"user", "reset-two-step", "-email", "nobody@example.com"}, code: 1, errOut: "there is no user with email nobody@example.com"},
+		{name: "reset-two-step of a user without it", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "portal: ann@example.com does not use two-step sign-in; nothing changed"},
+		{name: "sessions list says how each signed in", args: []string{"sessions", "list", "-email", "ann@example.com"}, out: "  Password and authenticator app\n",
+			before: func(t *testing.T) {
+				st := cliOpenStore(t, db)
+				k, err := twostep.NewKey("ann@example.com")
+				if err == nil {
+					err = st.EnableTwoStep(ids["ANN"], store.Actor{}, k.Secret, twostep.RecoveryCodes(store.RecoveryCodes))
+				}
+				st.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids["TOKENS"] = strings.Join(cliAddSessionsWith(t, db, "ann@example.com", 2, store.AuthPasswordApp), " ")
+			}},
+		{name: "reset-two-step", args: []string{"user", "reset-two-step", "-email", "Ann@example.com"}, out: "Turned off two-step sign-in for ann@example.com and signed them out of 2 sessions.",
+			after: func(t *testing.T, r cliResult) {
+				cliWantEnded(t, db, ids["TOKENS"], store.ReasonTwoStepReset)
+				st := cliOpenStore(t, db)
+				defer st.Close()
+				if _, err := st.TwoStep(ids["ANN"]); !errors.Is(err, store.ErrTwoStepOff) {
+					t.Errorf("two-step sign-in: %v, want off", err)
+				}
+			}},
+		{name: "reset-two-step again", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "does not use two-step sign-in; nothing changed"},
 	}
 	for _, s := range steps {
 		expand := func(v string) string {

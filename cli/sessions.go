@@ -21,14 +21,14 @@ func cmdSessionsList(c *cli, args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "SESSION\tDEVICE\tLOCATION\tNETWORK\tSIGNED IN\tLAST ACTIVE")
+		fmt.Fprintln(tw, "SESSION\tDEVICE\tLOCATION\tNETWORK\tSIGNED IN\tLAST ACTIVE\tSIGNED IN WITH")
 		for _, s := range list {
 			network := s.LastPlace.Masked
 			if network == "" {
 				network = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID[:8], s.Device.Label(), sessionLocation(s),
-				network, s.CreatedAt.UTC().Format(cliTime), s.LastActive.UTC().Format(cliTime))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID[:8], s.Device.Label(), sessionLocation(s),
+				network, s.CreatedAt.UTC().Format(cliTime), s.LastActive.UTC().Format(cliTime), s.Auth.Label())
 		}
 		return tw.Flush()
 	})

@@ -14,6 +14,7 @@ import (
 	"portal/geo"
 	"portal/password"
 	"portal/store"
+	"portal/twostep"
 )
 
 // Password is every demo user's password. It is printed on the demo's
@@ -26,6 +27,10 @@ type Login struct {
 	Name    string
 	Role    store.Role
 	Account string // the name of its demo account
+	// TwoStep: the user has two-step sign-in on, with a random secret and
+	// recovery codes nobody is shown; in -demo mode the second-step page
+	// shows the current code.
+	TwoStep bool
 }
 
 // The demo accounts. Contoso manages Northwind and Fabrikam; Litware
@@ -42,13 +47,15 @@ const (
 var managedBy = map[string]string{northwind: contoso, fabrikam: contoso, tailspin: litware}
 
 // Logins are the demo users the sign-in page lists: one per customer role
-// in Northwind, and an admin and a staff user of each partner.
+// in Northwind and one with two-step sign-in, and an admin and a staff
+// user of each partner (Contoso's staff user with two-step sign-in).
 var Logins = []Login{
 	{Email: "admin@client.example", Name: "Alex Admin", Role: store.RoleClientAdmin, Account: northwind},
 	{Email: "manager@client.example", Name: "Morgan Manager", Role: store.RoleClientManager, Account: northwind},
 	{Email: "staff@client.example", Name: "Sam Staff", Role: store.RoleClientStaff, Account: northwind},
+	{Email: "twostep@client.example", Name: "Taylor Twostep", Role: store.RoleClientStaff, Account: northwind, TwoStep: true},
 	{Email: "partner@partner.example", Name: "Pat Partner", Role: store.RolePartnerAdmin, Account: contoso},
-	{Email: "partner-staff@partner.example", Name: "Parker Staff", Role: store.RolePartnerStaff, Account: contoso},
+	{Email: "partner-staff@partner.example", Name: "Parker Staff", Role: store.RolePartnerStaff, Account: contoso, TwoStep: true},
 	{Email: "admin@litware.example", Name: "Lee Litware", Role: store.RolePartnerAdmin, Account: litware},
 	{Email: "staff@litware.example", Name: "Lou Litware", Role: store.RolePartnerStaff, Account: litware},
 }
@@ -118,6 +125,11 @@ func Seed(st store.Backend, loc Locator, now time.Time) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		if l.TwoStep {
+			if err := turnOnTwoStep(st, u); err != nil {
+				return false, err
+			}
+		}
 		if !l.Role.IsCustomer() {
 			continue
 		}
@@ -139,6 +151,20 @@ func Seed(st store.Backend, loc Locator, now time.Time) (bool, error) {
 		}
 	}
 	return seeded, nil
+}
+
+// turnOnTwoStep gives u two-step sign-in with a random secret and random
+// recovery codes, as if they had set it up themselves (the second-step
+// page shows the demo's users their current code).
+func turnOnTwoStep(st store.Backend, u store.User) error {
+	k, err := twostep.NewKey(u.Email)
+	if err != nil {
+		return err
+	}
+	if err := st.EnableTwoStep(u.ID, store.Actor{}, k.Secret, twostep.RecoveryCodes(store.RecoveryCodes)); err != nil {
+		return fmt.Errorf("demo: two-step sign-in for %s: %w", u.Email, err)
+	}
+	return nil
 }
 
 func anyDemoUser(users []store.User) bool {

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -156,5 +157,34 @@ func TestSeedPartners(t *testing.T) {
 		if fmt.Sprint(names) != fmt.Sprint(want) {
 			t.Errorf("%s manages %v, want %v", email, names, want)
 		}
+	}
+}
+
+// TestSeedTwoStep: one demo customer and one demo partner user have
+// two-step sign-in on, each with a full set of recovery codes; nobody
+// else has it.
+func TestSeedTwoStep(t *testing.T) {
+	st, res := open(t)
+	if _, err := Seed(st, res, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[bool]int{} // customer or not
+	for _, l := range append(Logins[:len(Logins):len(Logins)], clientUsers...) {
+		u, err := st.UserByEmail(l.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, err := st.TwoStep(u.ID)
+		switch {
+		case !l.TwoStep && !errors.Is(err, store.ErrTwoStepOff):
+			t.Errorf("%s: two-step sign-in %v, want off", l.Email, err)
+		case l.TwoStep && (err != nil || len(ts.Secret) < 16 || ts.CodesLeft != store.RecoveryCodes):
+			t.Errorf("%s: two-step sign-in %+v, %v; want on with %d recovery codes", l.Email, ts.CodesLeft, err, store.RecoveryCodes)
+		case l.TwoStep:
+			kinds[l.Role.IsCustomer()]++
+		}
+	}
+	if kinds[true] != 1 || kinds[false] != 1 {
+		t.Errorf("two-step users: %d customers and %d partner users, want one of each", kinds[true], kinds[false])
 	}
 }

@@ -108,6 +108,9 @@ func (h *handler) takeFlash(c *fiber.Ctx) string {
 	if err != nil || n < 0 || n > 1_000_000 {
 		return ""
 	}
+	if msg := partnerFlash(code, n); msg != "" {
+		return msg
+	}
 	switch code {
 	case "revoked":
 		return signedOutOne

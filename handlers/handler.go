@@ -194,6 +194,9 @@ func (h *handler) routes(app *fiber.App) {
 	pc.Get("/users/:id/sign-out-everywhere", h.partnerSignOutEverywhereConfirm)
 	pc.Post("/users/:id/sign-out-everywhere", h.sameOrigin, h.requireCSRF, h.partnerSignOutEverywhere)
 	pc.Post("/users/:id/sessions/:sid/sign-out", h.sameOrigin, h.requireCSRF, h.partnerSignOutSession)
+	pc.Post("/accounts/:id/require-two-step", h.sameOrigin, h.requireCSRF, h.partnerRequireTwoStep)
+	pc.Get("/users/:id/two-step/turn-off", h.partnerTwoStepOffConfirm)
+	pc.Post("/users/:id/two-step/turn-off", h.sameOrigin, h.requireCSRF, h.partnerTwoStepOff)
 	// No catch-all: Fiber answers 404 for unknown paths and 405 for a known
 	// path with the wrong method (GET on a sign-out endpoint).
 }

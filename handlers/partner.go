@@ -122,13 +122,14 @@ func (h *handler) renderPartner(c *fiber.Ctx, v *partnerView) error {
 }
 
 // partnerPages are the templates rendered inside the console's sidebar.
-var partnerPages = []string{pageClients, pageUsers, pageUser, pageConfirmEverywhere}
+var partnerPages = []string{pageClients, pageUsers, pageUser, pageConfirmEverywhere, pageConfirmTwoStepOff}
 
 const (
 	pageClients           = "partner/clients"
 	pageUsers             = "partner/users"
 	pageUser              = "partner/user"
 	pageConfirmEverywhere = "partner/confirm_sign_out_everywhere"
+	pageConfirmTwoStepOff = "partner/confirm_two_step_off"
 )
 
 // pathID is the id named name in the path, or a 404 when it cannot be one.

@@ -16,10 +16,13 @@ func partnerRoutes(account, user, session string) []struct{ method, path string 
 	return []struct{ method, path string }{
 		{http.MethodGet, partnerAccountURL(account)},
 		{http.MethodGet, partnerAccountURL(account) + "?page=2"},
+		{http.MethodPost, partnerRequireTwoStepURL(account)},
 		{http.MethodGet, partnerUserURL(user)},
 		{http.MethodGet, partnerEverywhereURL(user)},
 		{http.MethodPost, partnerEverywhereURL(user)},
 		{http.MethodPost, partnerSessionsBase(user) + session + "/sign-out"},
+		{http.MethodGet, partnerTwoStepOffURL(user)},
+		{http.MethodPost, partnerTwoStepOffURL(user)},
 	}
 }
 
@@ -122,11 +125,12 @@ func TestPartnerScope(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var routes []struct{ method, path string }
 			for _, a := range append(tt.other.accounts, w.free.ID, w.p1.ID, w.p2.ID, none) {
-				routes = append(routes, struct{ method, path string }{http.MethodGet, partnerAccountURL(a)})
+				routes = append(routes, struct{ method, path string }{http.MethodGet, partnerAccountURL(a)},
+					struct{ method, path string }{http.MethodPost, partnerRequireTwoStepURL(a)})
 			}
 			for _, u := range append(tt.other.users, tt.extra...) {
 				for _, s := range append(tt.other.sessions, tt.mine.sessions[0]) {
-					routes = append(routes, partnerRoutes(none, u, s)[2:]...)
+					routes = append(routes, partnerRoutes(none, u, s)[3:]...)
 				}
 			}
 			// The partner's own user with another user's session id.

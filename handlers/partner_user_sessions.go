@@ -17,6 +17,7 @@ type userSessionsPage struct {
 	Crumbs                         []crumb
 	Rows                           []sessionRow
 	Everywhere                     *everywhereControl
+	TwoStep                        *userTwoStep // nil in fragments that do not show it
 	Message                        string
 	// Recent and Activity are the user's Recently signed out and security
 	// activity, on the page itself; nil in fragments that do not show them.
@@ -101,6 +102,11 @@ func (h *handler) userSessions(c *fiber.Ctx, id string) (*userSessionsPage, erro
 	p.Rows, live = h.partnerRows(u.ID, list, a.CSRF, zoneOf(c))
 	everywhere := newEverywhereControl(u, live, a.CSRF)
 	p.Everywhere = &everywhere
+	on, err := h.twoStepOn(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	p.TwoStep = &userTwoStep{On: on, TurnOff: partnerTwoStepOffURL(u.ID)}
 	return p, nil
 }
 

@@ -21,6 +21,8 @@ type usersPage struct {
 	ShowAccount bool // the table names each user's client
 	Crumbs      []crumb
 	Pager       pager
+	// RequireTwoStep is the switch on a client's page; nil elsewhere.
+	RequireTwoStep *requireTwoStepControl
 }
 
 // userItem is one user as a list shows them. It is a plain value, so the
@@ -108,11 +110,13 @@ func (h *handler) partnerAccount(c *fiber.Ctx) error {
 	if err != nil {
 		return err // ErrNotFound for an account that is not the partner's
 	}
-	name, err := h.clientName(c, id)
+	acct, err := h.clientAccount(c, id)
 	if err != nil {
 		return err
 	}
-	p := &usersPage{Heading: name, Summary: plural(res.Total, "user", "."), Crumbs: []crumb{clientsCrumb}}
+	name := acct.Name
+	p := &usersPage{Heading: name, Summary: plural(res.Total, "user", "."), Crumbs: []crumb{clientsCrumb},
+		RequireTwoStep: &requireTwoStepControl{On: acct.RequireTwoStep, Action: partnerRequireTwoStepURL(id), CSRF: authOf(c).CSRF}}
 	if res.Total == 0 {
 		p.Summary, p.Empty = "", "This client has no users yet."
 	}
@@ -121,20 +125,6 @@ func (h *handler) partnerAccount(c *fiber.Ctx) error {
 	v := h.newPartnerView(c, name, partnerNav{Under: navClients}, pageUsers)
 	v.Page = p
 	return h.renderPartner(c, v)
-}
-
-// clientName is the name of one of the partner's clients, or a 404.
-func (h *handler) clientName(c *fiber.Ctx, id string) (string, error) {
-	list, err := h.partners.PartnerClients(partnerOf(c))
-	if err != nil {
-		return "", err
-	}
-	for _, s := range list {
-		if s.Account.ID == id {
-			return s.Account.Name, nil
-		}
-	}
-	return "", fiber.ErrNotFound
 }
 
 // fillUsers puts a page of users and its pager on p; link is the address

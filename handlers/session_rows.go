@@ -45,7 +45,11 @@ type sessionRow struct {
 	Created      when
 	LastActive   when
 	SignOutLabel string
-	OOB          string // hx-swap-oob of a row sent by live updates; "" on pages
+	// AuthLabel is how the session signed in ("Password and authenticator
+	// app"); TwoStep marks a second step, shown as a badge.
+	AuthLabel string
+	TwoStep   bool
+	OOB       string // hx-swap-oob of a row sent by live updates; "" on pages
 }
 
 // activeSessionsBase is where a customer's Sign out of a row posts, up to
@@ -133,6 +137,7 @@ func (h *handler) row(s store.Session, current bool, csrf string, now time.Time,
 		MaskedIP:   s.LastPlace.Masked,
 		Created:    makeWhen(s.CreatedAt, now, loc),
 		NoLocation: "Unknown location",
+		AuthLabel:  s.Auth.Label(), TwoStep: s.Auth.TwoStep(),
 	}
 	// The current row says "Active now" rather than a time; leaving the
 	// time out keeps the row's value, and so its cached HTML, the same from

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
@@ -184,5 +185,71 @@ func TestRowFollowsBrowserUpdate(t *testing.T) {
 	u, _ := e.st.UserByEmail("s@example.com")
 	if s, _ := e.st.UserSession(u.ID, b.currentID()); s.Device.BrowserVersion != "133" || s.UserAgent != uaFirefox {
 		t.Fatalf("stored after flush: %+v", s.Device)
+	}
+}
+
+// rowOf is the HTML of the row of session id in page, or "".
+func rowOf(page, id string) string {
+	start := strings.Index(page, `<tr id="session-`+id+`"`)
+	if start < 0 {
+		return ""
+	}
+	end := strings.Index(page[start:], "</tr>")
+	if end < 0 {
+		return page[start:]
+	}
+	return page[start : start+end]
+}
+
+// TestRowAuthLabel: every row, on Active Sessions and in the partner
+// console (the one row partial), says how its session signed in, with a
+// badge for a second step; a session from before two-step sign-in reads
+// "Password".
+func TestRowAuthLabel(t *testing.T) {
+	e := newEnv(t)
+	w := newPartnerWorld(e)
+	tests := []struct {
+		auth  store.AuthMethod
+		label string
+		badge bool
+	}{
+		{store.AuthPassword, "Password", false},
+		{store.AuthPasswordApp, "Password and authenticator app", true},
+		{store.AuthPasswordRecovery, "Password and recovery code", true},
+	}
+	ids := make([]string, len(tests))
+	for i, tt := range tests {
+		in := store.SignIn(uaFirefox, e.geo.Place(netip.MustParseAddr("203.0.113.10")))
+		in.Auth = tt.auth
+		s, _, err := e.st.CreateSession(w.ann.ID, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = s.ID
+	}
+	me := e.browser(uaChrome)
+	me.signIn(w.ann.Email)
+	pages := map[string]string{
+		"Active Sessions":                   me.get(activeSessionsURL).body,
+		"the partner console":               w.partnerAs(w.p1Staff).mustGet(t, partnerUserURL(w.ann.ID)).body,
+		"the partner console's htmx reload": w.partnerAs(w.p1Admin).htmx(http.MethodGet, partnerUserURL(w.ann.ID), nil).body,
+	}
+	for where, page := range pages {
+		for i, tt := range tests {
+			row := rowOf(page, ids[i])
+			if row == "" {
+				t.Fatalf("%s: no row for the %q session", where, tt.label)
+			}
+			if !strings.Contains(row, `<div class="muted auth-method">`+tt.label+`<`) && !strings.Contains(row, `<div class="muted auth-method">`+tt.label+` <span`) {
+				t.Errorf("%s: the %q session's row lacks its label:\n%s", where, tt.label, row)
+			}
+			if got := strings.Contains(row, "badge-two-step"); got != tt.badge {
+				t.Errorf("%s: the %q session's row has a two-step badge: %v, want %v", where, tt.label, got, tt.badge)
+			}
+		}
+		// The browser signed in through the form signed in with the password.
+		if row := rowOf(page, me.currentID()); where == "Active Sessions" && !strings.Contains(row, `auth-method">Password<`) {
+			t.Errorf("%s: the current session's row does not read Password:\n%s", where, row)
+		}
 	}
 }
