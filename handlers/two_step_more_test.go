@@ -383,3 +383,25 @@ func TestSecurity_TwoStepSecretsAtRest(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoStep_SetupNeedsRecentSignIn: a session older than the window
+// confirms the password before it can add an app.
+func TestTwoStep_SetupNeedsRecentSignIn(t *testing.T) {
+	e := newEnv(t)
+	u := e.user(store.RoleClientStaff, "late@example.com")
+	b := e.browser(uaFirefox)
+	b.signIn(u.Email)
+	r := b.get(twoStepSetupPath)
+	_, sealed := keyOnPage(t, r.body)
+	e.clock.Advance(16 * time.Minute)
+	for _, r := range []resp{b.get(twoStepSetupPath), b.post(twoStepSetupPath, url.Values{"sealed": {sealed}, "code": {"123456"}})} {
+		if r.StatusCode != http.StatusSeeOther || r.header("Location") != confirmURL(twoStepSetupPath) {
+			t.Errorf("setup after the window: %d %q, want to confirm", r.StatusCode, r.header("Location"))
+		}
+	}
+	b.get(confirmURL(twoStepSetupPath))
+	if r := b.post(confirmPath, url.Values{"password": {testPassword}, "next": {twoStepSetupPath}}); r.header("Location") != twoStepSetupPath {
+		t.Fatalf("confirm: %d %q", r.StatusCode, r.header("Location"))
+	}
+	turnOnTwoStep(t, b)
+}

@@ -83,10 +83,27 @@ func (h *handler) settingsSetup(c *fiber.Ctx, secret []byte, status int, msg str
 	return h.renderTwoStep(c, partialTwoStepSet, s, status)
 }
 
+// setupAllowed answers the request unless the caller may set two-step
+// sign-in up now: it is off, and they signed in or confirmed recently (a
+// stolen cookie must not add the thief's phone, and with it their
+// recovery codes, to the account).
+func (h *handler) setupAllowed(c *fiber.Ctx) (done bool, err error) {
+	a := authOf(c)
+	switch on, err := h.isOn(a.User.ID); {
+	case err != nil:
+		return true, err
+	case on:
+		return true, h.redirect(c, twoStepURL)
+	case !h.confirmedRecently(a.Session):
+		return true, h.redirect(c, confirmURL(twoStepSetupPath))
+	}
+	return false, nil
+}
+
 // twoStepSetupPage shows a new key to scan; nothing is saved.
 func (h *handler) twoStepSetupPage(c *fiber.Ctx) error {
-	if on, err := h.isOn(authOf(c).User.ID); err != nil || on {
-		return orElse(err, func() error { return h.redirect(c, twoStepURL) })
+	if done, err := h.setupAllowed(c); done {
+		return err
 	}
 	return h.settingsSetup(c, nil, fiber.StatusOK, "")
 }
@@ -95,8 +112,8 @@ func (h *handler) twoStepSetupPage(c *fiber.Ctx) error {
 // key it showed, and shows the recovery codes once.
 func (h *handler) twoStepSetup(c *fiber.Ctx) error {
 	a := authOf(c)
-	if on, err := h.isOn(a.User.ID); err != nil || on {
-		return orElse(err, func() error { return h.redirect(c, twoStepURL) })
+	if done, err := h.setupAllowed(c); done {
+		return err
 	}
 	secret, ok := h.openSetup(sessionBind(a.Session.ID), formValue(c, setupSealField))
 	if !ok {
