@@ -61,6 +61,9 @@ func turnOnTwoStep(t testing.TB, b *browser) ([]byte, []string) {
 	if r.StatusCode != http.StatusOK || len(codes) != store.RecoveryCodes {
 		t.Fatalf("setup with the right code: %d, %d codes: %.600s", r.StatusCode, len(codes), r.body)
 	}
+	if !strings.Contains(r.body, `download="portal-recovery-codes.txt" href="data:text/plain;charset=utf-8,`) || !strings.Contains(r.body, codes[9]) {
+		t.Errorf("the codes page has no download link holding the codes: %.800s", r.body)
+	}
 	b.e.clock.Advance(30 * time.Second)
 	return secret, codes
 }
