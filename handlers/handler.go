@@ -172,10 +172,23 @@ func (h *handler) routes(app *fiber.App) {
 	app.Get("/", h.home)
 	app.Get("/login", h.loginPage)
 	app.Post("/login", h.sameOrigin, h.loginSubmit)
+	app.Get(secondStepPath, h.secondStepPage)
+	app.Post(secondStepPath, h.sameOrigin, h.secondStepSubmit)
+	app.Get(requiredSetupPath, h.requiredSetupPage)
+	app.Post(requiredSetupPath, h.sameOrigin, h.requiredSetupSubmit)
+	app.Get(confirmPath, h.requireSession, h.confirmPage)
+	app.Post(confirmPath, h.requireSession, h.sameOrigin, h.requireCSRF, h.confirmSubmit)
 	app.Post("/logout", h.requireSession, h.sameOrigin, h.requireCSRF, h.signOut)
 
 	app.Get("/settings", h.requireSession, h.settingsPage)
 	app.Post("/settings/password", h.requireSession, h.sameOrigin, h.requireCSRF, h.passwordChange)
+	ts := app.Group("/settings/two-step", h.requireSession)
+	ts.Get("/setup", h.twoStepSetupPage)
+	ts.Post("/setup", h.sameOrigin, h.requireCSRF, h.twoStepSetup)
+	ts.Get("/turn-off", h.twoStepOffPage)
+	ts.Post("/turn-off", h.sameOrigin, h.requireCSRF, h.twoStepOff)
+	ts.Get("/new-codes", h.twoStepNewCodesPage)
+	ts.Post("/new-codes", h.sameOrigin, h.requireCSRF, h.twoStepNewCodes)
 
 	// Every Active Sessions route: partners get 404 before anything else,
 	// whatever the method, so they cannot even learn the routes exist.

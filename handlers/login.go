@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -133,22 +134,45 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 		return h.loginFailed(c, fiber.StatusUnauthorized, email, errBadCredentials)
 	}
 	try.succeeded()
+	zone := browserZone(formValue(c, "tz"))
+	switch second, err := h.secondStepFor(user); {
+	case err != nil:
+		return err
+	case second != "":
+		// No session yet: the browser goes on to its second step (or to
+		// setting one up), bound to its pre-session cookie.
+		h.log.Info("password accepted, second step next", "user_id", user.ID, "ip", geo.Mask(addr))
+		h.startPending(c, user, zone)
+		return h.redirect(c, second)
+	}
+	if err := h.startSession(c, user, addr, zone, store.AuthPassword); err != nil {
+		return err
+	}
+	return h.redirect(c, landing(user.Role))
+}
+
+// startSession signs user in once every step has passed: a fresh session
+// recording how it signed in, the browser's device key, and the sign-in's
+// cookies cleared. The caller answers the request.
+func (h *handler) startSession(c *fiber.Ctx, user store.User, addr netip.Addr, zone string, method store.AuthMethod) error {
 	in := store.SignIn(string(c.Request().Header.UserAgent()), h.geo.Place(addr))
-	in.TimeZone = browserZone(formValue(c, "tz"))
+	in.TimeZone = zone
+	in.Auth = method
 	sess, token, err := h.sessions.CreateSession(user.ID, in)
 	if err != nil {
 		h.log.Error("sign-in could not be saved", "user_id", user.ID, "err", err)
 		return notSaved("sign you in", err)
 	}
-	h.log.Info("signed in", "user_id", user.ID, "session", sess.ID[:8], "ip", geo.Mask(addr))
+	h.log.Info("signed in", "user_id", user.ID, "session", sess.ID[:8], "ip", geo.Mask(addr), "auth", string(method))
 	h.cookie(c, preSessionCookie, "", -1)
+	h.endPending(c)
 	// The browser keeps its device key if it had one for this account and
 	// password, even one pushed out by newer browsers: it just proved the
 	// password.
 	nonce, _, _ := h.deviceCookieOf(c, user)
 	h.rememberDevice(c, user, nonce)
 	h.setSessionCookie(c, token)
-	return h.redirect(c, landing(user.Role))
+	return nil
 }
 
 // checkCredentials checks pw against the user's password, inside the

@@ -7,6 +7,7 @@ import (
 
 	"portal/password"
 	"portal/store"
+	"portal/twostep"
 )
 
 // passwordGuessesSignOut is how many wrong current passwords in a row (in
@@ -23,17 +24,26 @@ func (h *handler) passwordChange(c *fiber.Ctx) error {
 	a := authOf(c)
 	current, next := formValue(c, "current_password"), formValue(c, "new_password")
 	signOut := formValue(c, "sign_out_others") != ""
+	// A two-step user also gives a code from the app, unless they signed
+	// in or confirmed it was them recently.
+	ts, needCode, err := h.passwordNeedsCode(a)
+	if err != nil {
+		return err
+	}
+	code := twostep.Clean(formValue(c, "code"))
 	fail := func(status int, msg string) error {
 		v := h.newSettingsView(c, sectionNamed("password"))
-		v.Section = &passwordView{CSRF: a.CSRF, Error: msg}
+		v.Section = &passwordView{CSRF: a.CSRF, Error: msg, NeedCode: needCode}
 		c.Status(status)
 		return h.renderSettings(c, v)
 	}
 	if len(current) > password.MaxLen {
 		return fail(fiber.StatusBadRequest, "Your current password is incorrect.")
 	}
-	k := passwordChangeKey(a.User.ID)
-	try, wait := h.throttle.reserve(h.now(), k)
+	if needCode && !twostep.WellFormed(code) {
+		return fail(fiber.StatusBadRequest, "Enter the 6 digits your authenticator app shows.")
+	}
+	try, k, wait := h.reserveReauth(a.User.ID, needCode)
 	if try == nil {
 		retryAfter(c, wait)
 		return fail(fiber.StatusTooManyRequests, "Too many wrong passwords. Try again in "+humanDuration(wait)+".")
@@ -41,7 +51,7 @@ func (h *handler) passwordChange(c *fiber.Ctx) error {
 	var right bool
 	var problem, hash string
 	var hashErr error
-	err := h.hashing(password.Caller{}, func() {
+	err = h.hashing(password.Caller{}, func() {
 		if right = password.Verify(a.User.PasswordHash, current); !right {
 			return
 		}
@@ -59,6 +69,11 @@ func (h *handler) passwordChange(c *fiber.Ctx) error {
 			return h.endForGuessing(c, a)
 		}
 		return fail(fiber.StatusBadRequest, "Your current password is incorrect.")
+	}
+	if needCode {
+		if msg, err := h.checkCode(c, try, a.User.ID, ts.Secret, code); err != nil || msg != "" {
+			return orElse(err, func() error { return fail(fiber.StatusBadRequest, msg) })
+		}
 	}
 	try.succeeded()
 	if problem != "" {
@@ -93,4 +108,18 @@ func (h *handler) endForGuessing(c *fiber.Ctx, a *auth) error {
 	h.log.Warn("session ended after wrong current passwords", "user_id", a.User.ID, "session", a.Session.ID[:8])
 	h.clearSessionCookie(c)
 	return h.redirect(c, signInURL(store.ReasonPasswordGuesses))
+}
+
+// passwordNeedsCode reports whether the password form asks a for a code
+// from the app: they use two-step sign-in and did not sign in or confirm
+// it was them within the re-authentication window.
+func (h *handler) passwordNeedsCode(a *auth) (store.TwoStep, bool, error) {
+	ts, err := h.twoStep.TwoStep(a.User.ID)
+	switch {
+	case errors.Is(err, store.ErrTwoStepOff):
+		return ts, false, nil
+	case err != nil:
+		return ts, false, err
+	}
+	return ts, !h.confirmedRecently(a.Session), nil
 }

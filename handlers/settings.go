@@ -24,6 +24,8 @@ var sections = []section{
 		partial: "partials/profile", data: (*handler).profile},
 	{Slug: "password", Title: "Password", Group: accountAndSecurity,
 		partial: "partials/password", data: (*handler).passwordForm},
+	{Slug: twoStepSlug, Title: "Two-step sign-in", Group: accountAndSecurity,
+		partial: "partials/two_step", data: (*handler).twoStepSection},
 	{Slug: "active-sessions", Title: "Active Sessions", Group: accountAndSecurity, CustomerOnly: true,
 		partial: "partials/active_sessions", data: (*handler).activeSessions},
 	{Slug: securityActivitySlug, Title: "Security activity", Group: accountAndSecurity,
@@ -36,7 +38,7 @@ const confirmSignOutOthers = "partials/confirm_sign_out_others"
 
 // settingsPartials are the partials a Settings page may show.
 func settingsPartials() []string {
-	ps := []string{confirmSignOutOthers}
+	ps := append([]string{confirmSignOutOthers}, twoStepPartials...)
 	for _, s := range sections {
 		ps = append(ps, s.partial)
 	}
@@ -193,10 +195,13 @@ func (h *handler) profile(c *fiber.Ctx) (any, error) {
 // passwordView is the Password section's form.
 type passwordView struct {
 	CSRF, Error string
+	NeedCode    bool // asks for a code from the app too
 }
 
 func (h *handler) passwordForm(c *fiber.Ctx) (any, error) {
-	return &passwordView{CSRF: authOf(c).CSRF}, nil
+	a := authOf(c)
+	_, need, err := h.passwordNeedsCode(a)
+	return &passwordView{CSRF: a.CSRF, NeedCode: need}, err
 }
 
 // activeSessions is the caller's live sessions and, under them, those

@@ -35,6 +35,7 @@ type sessionStore interface {
 // password change, the account a page names.
 type accountStore interface {
 	UserByEmail(email string) (store.User, error)
+	UserByID(id string) (store.User, error)
 	AccountByID(id string) (store.Account, error)
 	AccountOf(u store.User) (store.Account, error)
 	SetPasswordHash(userID, hash string, revokeSessions bool, keepID string) (revoked int, err error)

@@ -48,6 +48,9 @@ type composition struct {
 // compositions lists every page rendered inside a layout.
 func compositions() []composition {
 	cs := []composition{{"login", defaultLayout, ""}, {"error", defaultLayout, ""}}
+	for _, p := range twoStepPages {
+		cs = append(cs, composition{p, defaultLayout, ""})
+	}
 	for _, p := range settingsPartials() {
 		cs = append(cs, composition{p, "settings", ""}, composition{p, "settings", defaultLayout})
 	}
