@@ -531,6 +531,7 @@ type row struct {
 	Device     string `json:"device"`
 	Location   string `json:"location"`
 	Badge      string `json:"badge"`
+	Auth       string `json:"auth"`       // how it signed in, with the Two-step badge
 	Button     string `json:"button"`     // text of the Sign out button, "" if none
 	ButtonName string `json:"buttonName"` // its aria-label
 	EndedText  string `json:"endedText"`
@@ -546,7 +547,8 @@ const rowsJS = `Array.from(document.querySelectorAll('table.sessions tbody tr'))
 		ended: tr.classList.contains('is-ended'),
 		device: txt('.device-name'),
 		location: txt('.col-location > span'),
-		badge: txt('.badge'),
+		badge: txt('.badge:not(.badge-two-step)'),
+		auth: txt('.auth-method'),
 		button: btn ? btn.textContent.trim() : '',
 		buttonName: btn ? (btn.getAttribute('aria-label') || '') : '',
 		endedText: txt('span.ended'),
