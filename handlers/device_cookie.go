@@ -34,17 +34,20 @@ const deviceCookieLifetime = 365 * 24 * time.Hour
 // nonceLen is the base64url length of the 16 random bytes of a nonce.
 const nonceLen = 22
 
-// deviceBinding is what a device cookie is only valid with: the account's
-// current credentials. Anything that should void every device cookie of
-// an account when it changes (a second factor, once there is one) belongs
-// here.
+// deviceBinding is a digest of the account's current password hash: a
+// device cookie (and a sign-in waiting for its second step) is only valid
+// with it, so a new password voids them.
 func deviceBinding(u store.User) string {
 	sum := sha256.Sum256([]byte(u.PasswordHash))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
+// deviceMAC binds a device cookie to the password and to when two-step
+// sign-in was last turned on or off: either change (a partner's or an
+// operator's reset among them) voids every device cookie of the account,
+// as a new password does.
 func (h *handler) deviceMAC(nonce string, u store.User) string {
-	return h.csrfToken(csrfDevice, nonce+":"+u.ID+":"+deviceBinding(u))
+	return h.csrfToken(csrfDevice, nonce+":"+u.ID+":"+deviceBinding(u)+":"+u.TwoStepChangedAt.UTC().Format(time.RFC3339Nano))
 }
 
 // rememberDevice gives the browser a device cookie for u, with nonce if

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"portal/password"
 	"portal/store"
@@ -36,6 +37,20 @@ func TestSecurity_CollectedDeviceCookies(t *testing.T) {
 			r := owner.post("/settings/password", url.Values{"current_password": {testPassword}, "new_password": {"a brand new password"}, "sign_out_others": {"1"}})
 			if r.StatusCode != http.StatusSeeOther {
 				e.t.Fatalf("password change: %d", r.StatusCode)
+			}
+		}},
+		// Two-step sign-in turned on, then reset by an operator (the owner
+		// lost their phone): each change voids the cookies.
+		{"two-step sign-in is turned on", func(e *env, _ *browser, u store.User) {
+			if err := e.st.EnableTwoStep(u.ID, store.Actor{}, []byte("12345678901234567890"), []string{"CODE"}); err != nil {
+				e.t.Fatal(err)
+			}
+			// The owner's own code sign-ins are not the thieves': the
+			// account's budget is what the test counts, so turn it off
+			// again as an operator would.
+			e.clock.Advance(time.Second)
+			if _, err := e.st.ResetTwoStep("", u.ID, store.Actor{}); err != nil {
+				e.t.Fatal(err)
 			}
 		}},
 		{"an operator resets the password", func(e *env, _ *browser, u store.User) {

@@ -99,6 +99,9 @@ type User struct {
 	PasswordHash string    `json:"password_hash"`
 	Disabled     bool      `json:"disabled,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
+	// TwoStepChangedAt is when two-step sign-in was last turned on or off
+	// (schema 3): what was proven before it, a device cookie, is void.
+	TwoStepChangedAt time.Time `json:"two_step_changed_at,omitzero"`
 }
 
 // Reason records why a session ended.

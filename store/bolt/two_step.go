@@ -57,6 +57,11 @@ func (s *Store) PutTwoStep(rec store.TwoStepRecord, ev store.Event) error {
 		if err := put(getTwoStepBucket(tx), []byte(rec.UserID), rec); err != nil {
 			return err
 		}
+		if ev.Kind == store.EventTwoStepOn {
+			if err := stampTwoStepTx(tx, rec.UserID, ev.At); err != nil {
+				return err
+			}
+		}
 		return addEventTx(tx, rec.UserID, ev)
 	})
 }
@@ -100,6 +105,9 @@ func (s *Store) DeleteTwoStep(partnerID, userID string, ev store.Event, signOut 
 			return err
 		}
 		if err := getTwoStepBucket(tx).Delete([]byte(userID)); err != nil {
+			return err
+		}
+		if err := stampTwoStepTx(tx, userID, ev.At); err != nil {
 			return err
 		}
 		if err := addEventTx(tx, userID, ev); err != nil {
@@ -162,4 +170,16 @@ func (s *Store) PutRequireTwoStep(partnerID, accountID string, on bool, ev store
 		return fmt.Errorf("store: require two-step sign-in for account %s: %w", accountID, err)
 	}
 	return nil
+}
+
+// stampTwoStepTx notes on the user when two-step sign-in was turned on or
+// off.
+func stampTwoStepTx(tx *bbolt.Tx, userID string, at time.Time) error {
+	b := getUsersBucket(tx)
+	var u store.User
+	if err := get(b, []byte(userID), &u); err != nil {
+		return err
+	}
+	u.TwoStepChangedAt = at
+	return put(b, []byte(userID), u)
 }

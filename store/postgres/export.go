@@ -155,7 +155,7 @@ type importer struct {
 
 var importCols = map[string][]string{
 	"accounts":       {"id", "name", "kind", "partner_id", "created_at", "require_two_step"},
-	"users":          {"id", "account_id", "email", "name", "role", "password_hash", "disabled", "created_at"},
+	"users":          {"id", "account_id", "email", "name", "role", "password_hash", "disabled", "created_at", "two_step_changed_at"},
 	"sessions":       {"token_hash", "id", "user_id", "created_at", "last_active", "revoked_at", "revoke_reason", "revoked_by", "user_agent", "device", "first_place", "last_place", "time_zone", "auth", "confirmed_at"},
 	"two_step":       {"user_id", "sealed", "last_step", "codes", "enabled_at"},
 	"events":         {"user_id", "at", "kind", "body"},
@@ -180,7 +180,12 @@ func (w *importer) add(r store.Record) error {
 		return w.row("accounts", a.ID, a.Name, string(a.Kind), partner, micro(a.CreatedAt), a.RequireTwoStep)
 	case r.User != nil:
 		u := r.User
-		return w.row("users", u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, micro(u.CreatedAt))
+		var twoStep *time.Time
+		if !u.TwoStepChangedAt.IsZero() {
+			t := micro(u.TwoStepChangedAt)
+			twoStep = &t
+		}
+		return w.row("users", u.ID, u.AccountID, u.Email, u.Name, string(u.Role), u.PasswordHash, u.Disabled, micro(u.CreatedAt), twoStep)
 	case r.Session != nil:
 		x := r.Session
 		var revokedAt *time.Time

@@ -52,18 +52,24 @@ func (x *sessionScan) row() sessionRow {
 }
 
 // userCols are the columns userScan reads, in its order.
-const userCols = `u.id, u.account_id, u.email, u.name, u.role, u.password_hash, u.disabled, u.created_at`
+const userCols = `u.id, u.account_id, u.email, u.name, u.role, u.password_hash, u.disabled, u.created_at, u.two_step_changed_at`
 
-type userScan struct{ u store.User }
+type userScan struct {
+	u       store.User
+	twoStep *time.Time
+}
 
 func (x *userScan) dests() []any {
 	u := &x.u
-	return []any{&u.ID, &u.AccountID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &u.CreatedAt}
+	return []any{&u.ID, &u.AccountID, &u.Email, &u.Name, &u.Role, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &x.twoStep}
 }
 
 func (x *userScan) user() store.User {
 	u := x.u
 	u.CreatedAt = u.CreatedAt.UTC()
+	if x.twoStep != nil {
+		u.TwoStepChangedAt = x.twoStep.UTC()
+	}
 	return u
 }
 

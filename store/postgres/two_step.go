@@ -34,6 +34,11 @@ func (s *Store) PutTwoStep(rec store.TwoStepRecord, ev store.Event) error {
 		if err := tx.QueryRow(ctx, "SELECT id FROM users WHERE id = $1 FOR UPDATE", rec.UserID).Scan(&id); err != nil {
 			return notFound(err)
 		}
+		if ev.Kind == store.EventTwoStepOn {
+			if _, err := tx.Exec(ctx, "UPDATE users SET two_step_changed_at = $2 WHERE id = $1", rec.UserID, ev.At); err != nil {
+				return err
+			}
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO two_step (user_id, sealed, last_step, codes, enabled_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (user_id) DO UPDATE SET sealed = excluded.sealed, last_step = excluded.last_step,
 				codes = excluded.codes, enabled_at = excluded.enabled_at`,
@@ -96,6 +101,9 @@ func (s *Store) DeleteTwoStep(partnerID, userID string, ev store.Event, signOut 
 		}
 		if tag.RowsAffected() == 0 {
 			return store.ErrTwoStepOff
+		}
+		if _, err := tx.Exec(ctx, "UPDATE users SET two_step_changed_at = $2 WHERE id = $1", userID, ev.At); err != nil {
+			return err
 		}
 		if err := addEventsTx(ctx, tx, fx, []userEvent{{userID, ev}}); err != nil {
 			return err

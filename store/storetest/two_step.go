@@ -37,15 +37,26 @@ var (
 // The secret comes back as it went in, but is never kept so; turning it
 // off forgets it; each change is one event.
 func testTwoStepOnAndOff(t *testing.T, open Opener) {
-	s, _ := openAt(t, open, Options{})
+	s, clk := openAt(t, open, Options{})
 	u := mustUser(t, s, store.RoleClientStaff)
+	// When it was turned on or off is noted on the user: device cookies
+	// from before either change are void.
+	stamped := func(want time.Time) {
+		t.Helper()
+		if got, err := s.UserByID(u.ID); err != nil || !got.TwoStepChangedAt.Equal(want) {
+			t.Errorf("the user's TwoStepChangedAt = %v, %v; want %v", got.TwoStepChangedAt, err, want)
+		}
+	}
+	stamped(time.Time{})
 	if _, err := s.TwoStep(u.ID); !errors.Is(err, store.ErrTwoStepOff) {
 		t.Fatalf("TwoStep of a new user: %v, want ErrTwoStepOff", err)
 	}
 	sess, _ := mustSession(t, s, u.ID, store.NewSession{})
+	on := clk.Advance(time.Minute)
 	if err := s.EnableTwoStep(u.ID, store.Actor{Session: sess.ID}, testSecret, testCodes); err != nil {
 		t.Fatal(err)
 	}
+	stamped(on)
 	ts, err := s.TwoStep(u.ID)
 	if err != nil || !bytes.Equal(ts.Secret, testSecret) || ts.CodesLeft != store.RecoveryCodes || ts.LastStep != 0 {
 		t.Fatalf("TwoStep = %+v, %v; want the secret back and %d codes", ts, err, store.RecoveryCodes)
@@ -69,9 +80,11 @@ func testTwoStepOnAndOff(t *testing.T, open Opener) {
 	if err := s.EnableTwoStep(noSuchID, store.Actor{}, testSecret, testCodes); err == nil {
 		t.Error("EnableTwoStep of no user succeeded")
 	}
+	off := clk.Advance(time.Minute)
 	if err := s.DisableTwoStep(u.ID, store.Actor{Session: sess.ID}); err != nil {
 		t.Fatal(err)
 	}
+	stamped(off)
 	if _, err := s.TwoStep(u.ID); !errors.Is(err, store.ErrTwoStepOff) {
 		t.Errorf("TwoStep after turning it off: %v, want ErrTwoStepOff", err)
 	}

@@ -11,6 +11,10 @@ CREATE TABLE two_step (
     enabled_at timestamptz NOT NULL
 );
 
+-- When the user's two-step sign-in was last turned on or off
+-- (store.User.TwoStepChangedAt).
+ALTER TABLE users ADD COLUMN two_step_changed_at timestamptz;
+
 -- Every user of the account must use it (store.Account.RequireTwoStep).
 ALTER TABLE accounts ADD COLUMN require_two_step boolean NOT NULL DEFAULT false;
 
