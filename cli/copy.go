@@ -79,6 +79,9 @@ func cmdCopy(c *cli, args []string) error {
 func describeCopy(n store.Counts) string {
 	s := fmt.Sprintf("%s, %s, %s (%d live), %s", plural(n.Accounts, "account"), plural(n.Users, "user"),
 		plural(n.Sessions, "session"), n.Live, plural(n.Events, "event"))
+	if n.TwoSteps > 0 {
+		s += fmt.Sprintf(", two-step sign-in of %s", plural(n.TwoSteps, "user"))
+	}
 	if n.Keys > 0 {
 		s += " and the CSRF key"
 	}

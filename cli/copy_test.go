@@ -151,7 +151,7 @@ func TestCopyToPostgres(t *testing.T) {
 
 	code, out = runPortal(t, bin, "copy", "-from", file, "-to", dbURL)
 	t.Logf("portal copy: %s", out)
-	if code != 0 || !regexp.MustCompile(`^Copied 5 accounts, 12 users, \d+ sessions \(\d+ live\), \d+ events and the CSRF key from .*portal\.db to postgres://postgres:xxxxx@`).MatchString(out) {
+	if code != 0 || !regexp.MustCompile(`^Copied 5 accounts, 13 users, \d+ sessions \(\d+ live\), \d+ events, two-step sign-in of 2 users and the CSRF key from .*portal\.db to postgres://postgres:xxxxx@`).MatchString(out) {
 		t.Fatalf("copy: exit %d\n%s", code, out)
 	}
 	if strings.Contains(out, "s3cr3t-pw") {
@@ -189,7 +189,7 @@ func TestCopyToPostgres(t *testing.T) {
 	// Again, into the database the server now uses: refused, and z,
 	// live in the file, stays signed out.
 	code, out = runPortal(t, bin, "copy", "-from", file, "-to", dbURL)
-	if code != 1 || !strings.Contains(out, "already holds 5 accounts, 12 users") || !strings.Contains(out, "pass -force") {
+	if code != 1 || !strings.Contains(out, "already holds 5 accounts, 13 users") || !strings.Contains(out, "pass -force") {
 		t.Fatalf("copy into a database that is not empty: exit %d\n%s", code, out)
 	}
 	wantRefused(t, z, "revoked", "after a refused copy")

@@ -67,11 +67,10 @@ func TestSecurity_TwoStepParallelGuesses(t *testing.T) {
 	e, u, _, _ := twoStepUser(t, store.RoleClientStaff)
 	b := e.browser(uaFirefox)
 	b.password(u.Email)
-	csrf := b.csrf()
 	if b.get(secondStepPath).StatusCode != http.StatusOK {
 		t.Fatal("no second step")
 	}
-	csrf = b.csrf()
+	csrf := b.csrf()
 	const n = 24
 	var start sync.WaitGroup
 	start.Add(1)

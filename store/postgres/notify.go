@@ -24,6 +24,11 @@ type effects struct {
 	allUsers bool     // every user's (an import)
 	changes  []store.Change
 	logUsers []string
+	// confirm asks the other instances to confirm they heard the
+	// transaction even when it makes no session stale: a change to an
+	// account, which users' pages keep (store.Core.AccountOf), takes
+	// effect on every instance's very next request.
+	confirm bool
 }
 
 // ended notes that x was closed: every instance forgets it, and, if
@@ -88,7 +93,7 @@ func (fx *effects) finishTx(ctx context.Context, tx pgx.Tx, instance, ackID stri
 	for _, p := range changePayloads(instance, fx.changes) {
 		channels, payloads = append(channels, changesChannel), append(payloads, p)
 	}
-	ask := ackID != "" && len(fx.forget) > 0
+	ask := ackID != "" && (len(fx.forget) > 0 || fx.confirm)
 	if ask {
 		channels, payloads = append(channels, channel), append(payloads, ackPrefix+ackID)
 	}

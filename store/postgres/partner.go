@@ -54,7 +54,7 @@ func (s *Store) SetAccountPartner(accountID, partnerID string) (store.Account, e
 			return err
 		}
 		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		fx.users = append(fx.users, ids...)
+		fx.users, fx.confirm = append(fx.users, ids...), true
 		return err
 	})
 	if err != nil {

@@ -166,7 +166,7 @@ func (s *Store) PutRequireTwoStep(partnerID, accountID string, on bool, ev store
 		for i, id := range ids {
 			evs[i] = userEvent{id, ev}
 		}
-		fx.users = append(fx.users, ids...) // their pages show the account's rule
+		fx.users, fx.confirm = append(fx.users, ids...), true // their pages and sign-ins follow the account's rule
 		return addEventsTx(ctx, tx, fx, evs)
 	})
 	if err != nil {
