@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"portal/store"
+
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
@@ -99,12 +101,13 @@ func TestRecentlySignedOutWithoutJavaScript(t *testing.T) {
 	if got := a.text("#security-activity .lede"); !strings.Contains(got, "Times are in UTC") {
 		t.Errorf("without JavaScript the section says %q; want UTC, named", got)
 	}
-	a.do("show sign-outs only",
-		chromedp.Click(chromedp.CSS(`input[name=kind][value=signed_in]`)),
-		chromedp.Click(chromedp.CSS(`input[name=kind][value=password_changed]`)),
-		chromedp.Click(chromedp.CSS(`input[name=kind][value=sign_in_failed]`)),
-		chromedp.Click(chromedp.CSS(`input[name=kind][value=sign_in_throttled]`)),
-	)
+	var untick []chromedp.Action[chromedp.Void]
+	for _, k := range store.EventKinds {
+		if k != store.EventEnded {
+			untick = append(untick, chromedp.Click(chromedp.CSS(`input[name=kind][value=`+string(k)+`]`)))
+		}
+	}
+	a.do("show sign-outs only", untick...)
 	a.clickAndLoad(`form.activity-filter button[type=submit]`)
 	a.assertPath("/settings?section=security-activity&kind=ended")
 	for _, s := range eval[[]string](a, `Array.from(document.querySelectorAll('.activity-sentence')).map(p => p.textContent)`) {

@@ -85,7 +85,13 @@
     tpl.content.querySelectorAll("template").forEach(function (inner) {
       inner.content.querySelectorAll("[hx-swap-oob]").forEach(function (el) {
         var how = el.getAttribute("hx-swap-oob");
-        if (how === "true" && el.id && !document.getElementById(el.id)) {
+        var here = how === "true" && el.id ? document.getElementById(el.id) : null;
+        if (how === "true" && el.id && !here) {
+          el.remove();
+          changed = true;
+        } else if (here && here.classList.contains("is-ended") && el.classList.contains("is-ended")) {
+          // Already shown signed out: this page's own action did it, and
+          // said so.
           el.remove();
           changed = true;
         } else if (how.indexOf(":") > 0) {
@@ -104,6 +110,12 @@
         }
       });
     });
+    // Nothing left to show changed: nothing to announce either, so the
+    // live region keeps what the page's own action said.
+    if (changed && !tpl.content.querySelector("template tr")) {
+      var flash = tpl.content.getElementById ? tpl.content.getElementById("flash") : tpl.content.querySelector("#flash");
+      if (flash) flash.remove();
+    }
     if (changed) msg.data = tpl.innerHTML;
   });
 
