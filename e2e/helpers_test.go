@@ -486,13 +486,7 @@ func (b *browser) assertText(sel, want string) {
 // starts: Settings for customers, the partner console for partners.
 func (b *browser) signIn(email string) {
 	b.t.Helper()
-	b.navigate("/login")
-	b.do("fill in the sign-in form",
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), email),
-		chromedp.SendKeys(chromedp.ID("password"), demoPassword),
-	)
-	b.clickAndLoad(`form[action="/login"] button[type=submit]`)
+	b.enterPassword(email)
 	want, heading := "/settings", "Profile"
 	if partnerEmails[email] {
 		want, heading = "/partner", "Clients"
@@ -501,6 +495,19 @@ func (b *browser) signIn(email string) {
 		b.t.Fatalf("%s: after signing in as %s the address bar shows %s, want %s:\n%s", b.name, email, u, want, b.text("main"))
 	}
 	b.assertText("h1", heading)
+}
+
+// enterPassword fills in the sign-in form with email and the demo
+// password and sends it.
+func (b *browser) enterPassword(email string) {
+	b.t.Helper()
+	b.navigate("/login")
+	b.do("fill in the sign-in form",
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), demoPassword),
+	)
+	b.clickAndLoad(`form[action="/login"] button[type=submit]`)
 }
 
 // openActiveSessions goes straight to the section by its URL.

@@ -54,13 +54,7 @@ func TestTwoStepSignIn(t *testing.T) {
 	signInWithSecondStep := func(fill func(), want string) {
 		t.Helper()
 		user.clickAndLoad(`form[action="/logout"] button[type=submit]`)
-		user.navigate("/login")
-		user.do("fill in the sign-in form",
-			chromedp.WaitVisible(chromedp.ID("email")),
-			chromedp.SendKeys(chromedp.ID("email"), adminEmail),
-			chromedp.SendKeys(chromedp.ID("password"), demoPassword),
-		)
-		user.clickAndLoad(`form[action="/login"] button[type=submit]`)
+		user.enterPassword(adminEmail)
 		user.assertPath("/login/code")
 		if ac := eval[string](user, `(document.getElementById('code') || {}).autocomplete || ''`); ac != "one-time-code" {
 			t.Errorf("the code field's autocomplete is %q, want one-time-code", ac)
