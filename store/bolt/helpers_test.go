@@ -4,44 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"portal/store"
+	"portal/store/storetest"
 )
 
-// t0 is the fake clock's starting instant: a fixed, unremarkable time so
-// that every expiry test is deterministic.
-var t0 = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+// The conformance suite's fake clock, so both kinds of test step the
+// same time: t0 is its start.
+type clock = storetest.Clock
 
-// clock is a fake time source for Options.Now. It only moves when told to.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+var t0 = storetest.T0
 
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+func newClock() *clock { return storetest.NewClock() }
 
 // MustOpen opens a new store in a fresh temporary directory and closes it
 // when the test ends. Closing twice is harmless, so tests may Close early.
