@@ -130,15 +130,22 @@ func TestLiveLetsGoOfAnIdlePeerWithinTwoHeartbeats(t *testing.T) {
 	conn := openSilentStream(t, e, base, b, 2048)
 	defer conn.Close()
 	uu, _ := url.Parse(base)
-	// A few sign-ins: more than the peer's window, far less than the
-	// server's send buffer, so no write waits.
-	for range 4 {
+	// Sign-ins until the server holds more than the peer's whole receive
+	// buffer (2 KiB, which the kernel doubles): then its window is shut,
+	// not merely slow to acknowledge on a loaded machine (a queue that was
+	// only in flight once passed for shut and was acknowledged, and
+	// nothing was dropped). Far less than the server's send buffer, so
+	// no write waits.
+	const held = 8 << 10
+	for i := 0; ; i++ {
+		if q, _ := sendQueue(t, uu.Host, conn.LocalAddr().String()); q >= held {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("100 sign-ins later the server holds less than %d bytes for the peer", held)
+		}
 		e.sessionAs(u, uaChrome, "198.51.100.140")
 	}
-	waitFor(t, "the server to hold bytes the peer has not taken", func() bool {
-		q, _ := sendQueue(t, uu.Host, conn.LocalAddr().String())
-		return q > 0
-	})
 	shut := time.Now()
 	waitFor(t, "the stream to be dropped", func() bool { return e.hub.Len() == 0 })
 	took := time.Since(shut)
