@@ -81,6 +81,18 @@ type Backend interface {
 	SetRequireTwoStep(partnerID, accountID string, by Actor, on bool) error
 	RecordCodeFailure(userID string, place geo.Place)
 
+	// Passkeys.
+	PasskeyHandle(userID string) ([]byte, error)
+	PasskeyOwner(handle, credentialID []byte) (User, Passkey, error)
+	Passkeys(userID string) ([]Passkey, error)
+	UserPasskey(userID string, id []byte) (Passkey, error)
+	AddPasskey(pk Passkey, by Actor) (Passkey, error)
+	UsePasskey(pk Passkey, use PasskeyUse) error
+	RenamePasskey(userID string, id []byte, name string) error
+	RemovePasskey(userID string, id []byte, by Actor) error
+	StartCeremony(id string, data []byte) error
+	FinishCeremony(id string) ([]byte, error)
+
 	// Security activity.
 	RecordSignInFailure(userID string, place geo.Place, throttled bool)
 	UserEvents(userID string, q EventQuery) (EventPage, error)

@@ -21,6 +21,7 @@ import (
 type Core struct {
 	db       Storage
 	two      TwoStepStorage // db, seen as what two-step sign-in needs
+	pk       PasskeyStorage // db, seen as what passkeys need
 	now      func() time.Time
 	policy   Policy
 	limit    int // live sessions per user; 0: no cap
@@ -67,6 +68,7 @@ type Storage interface {
 	// MergeUnflushed, has expired and nothing recorded its end.
 	WriteFlush(f Flush) (int, error)
 	TwoStepStorage
+	PasskeyStorage
 }
 
 // CoreOptions configure NewCore.
@@ -86,7 +88,7 @@ func NewCore(db Storage, o CoreOptions) *Core {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c := &Core{db: db, two: db, now: o.Now, policy: o.Policy, limit: o.MaxSessionsPerUser, cache: newSessionCache(max(o.CacheSize, 1))}
+	c := &Core{db: db, two: db, pk: db, now: o.Now, policy: o.Policy, limit: o.MaxSessionsPerUser, cache: newSessionCache(max(o.CacheSize, 1))}
 	c.cache.trusted = !o.Untrusted
 	return c
 }

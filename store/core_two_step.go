@@ -31,9 +31,12 @@ type TwoStepStorage interface {
 	// the user has no such code.
 	TakeRecoveryCode(userID, hash string, ev Event) (left int, err error)
 	// DeleteTwoStep turns userID's two-step sign-in off and records ev;
-	// with signOut set it also ends all of the user's sessions for that
-	// reason, by ev.By. partnerID, if set, must manage the user's account
-	// (else ErrNotFound, as for every partner change).
+	// with signOut set (a reset: the user lost their devices) it also
+	// removes all of the user's passkeys, setting ev.Count to how many,
+	// and ends all of the user's sessions for that reason, by ev.By; a
+	// reset of a user with passkeys but no app succeeds. ErrTwoStepOff
+	// when there was nothing to turn off. partnerID, if set, must manage
+	// the user's account (else ErrNotFound, as for every partner change).
 	DeleteTwoStep(partnerID, userID string, ev Event, signOut Reason) (revoked int, err error)
 	// SetConfirmedAt notes that the user confirmed it was them in
 	// sessionID at at (re-authentication).
@@ -111,7 +114,7 @@ func (c *Core) DisableTwoStep(userID string, by Actor) error {
 }
 
 // ResetTwoStep turns a user's two-step sign-in off for them (they lost
-// their phone) and signs them out everywhere: by a partner user of
+// their phone), removes their passkeys and signs them out everywhere: by a partner user of
 // partnerID, which must manage the user (else ErrNotFound), or by an
 // operator (partnerID "" and a zero by).
 func (c *Core) ResetTwoStep(partnerID, userID string, by Actor) (revoked int, err error) {

@@ -32,6 +32,10 @@ const (
 	EventRecoveryCodesNew   EventKind = "recovery_codes_new"    // a new set of recovery codes voided the old one
 	EventTwoStepRequired    EventKind = "two_step_required"     // the account now requires two-step sign-in (By: the partner user)
 	EventTwoStepNotRequired EventKind = "two_step_not_required" // it no longer does
+
+	EventPasskeyAdded   EventKind = "passkey_added"   // a passkey was added (Passkey: its name)
+	EventPasskeyRemoved EventKind = "passkey_removed" // one was removed
+	EventPasskeyRefused EventKind = "passkey_refused" // a sign-in with one was refused: its signature counter went backwards
 )
 
 // Failure reports whether k records attempts that did not sign in: they
@@ -43,12 +47,13 @@ func (k EventKind) Failure() bool {
 
 // EventKinds lists the kinds in the order a filter shows them.
 var EventKinds = []EventKind{EventSignedIn, EventEnded, EventPasswordChanged, EventSignInFailed, EventSignInThrottled,
-	EventCodeFailed, EventTwoStepOn, EventTwoStepOff, EventRecoveryCodeUsed, EventRecoveryCodesNew, EventTwoStepRequired, EventTwoStepNotRequired}
+	EventCodeFailed, EventTwoStepOn, EventTwoStepOff, EventRecoveryCodeUsed, EventRecoveryCodesNew, EventTwoStepRequired, EventTwoStepNotRequired,
+	EventPasskeyAdded, EventPasskeyRemoved, EventPasskeyRefused}
 
 // SignedInEvent is the event of x having signed in, as every database
 // writes it with the session.
 func SignedInEvent(x Session) Event {
-	return Event{At: x.CreatedAt, Kind: EventSignedIn, SessionID: x.ID, Device: x.Device, Place: x.FirstPlace, Auth: x.Auth}
+	return Event{At: x.CreatedAt, Kind: EventSignedIn, SessionID: x.ID, Device: x.Device, Place: x.FirstPlace, Auth: x.Auth, Passkey: x.Passkey}
 }
 
 // Actor is who made a change for a user: one of the user's own sessions
@@ -75,6 +80,9 @@ type Event struct {
 	// Networks, if set, is how many networks a group's attempts came
 	// from, folded into one event past MaxFailureNetworks (Place unset).
 	Networks int `json:"networks,omitempty"`
+	// Passkey is the name of the passkey a sign-in used or a change
+	// concerned (EventSignedIn, EventPasskey*).
+	Passkey string `json:"passkey,omitempty"`
 }
 
 // Bounds of the log: a user keeps at most MaxEventsPerUser events (the

@@ -163,6 +163,9 @@ type Session struct {
 	// them (re-authentication), zero if never.
 	Auth        AuthMethod `json:"auth,omitempty"`
 	ConfirmedAt time.Time  `json:"confirmed_at,omitzero"`
+	// Passkey is the name of the passkey it signed in with, as it was
+	// then (schema 4); "" for none.
+	Passkey string `json:"passkey,omitempty"`
 
 	// Hash is the key it is stored under, the hash of its token: never
 	// written inside the record, never shown.

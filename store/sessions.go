@@ -48,6 +48,7 @@ type NewSession struct {
 	LastActive time.Time
 	TimeZone   string // the browser's IANA time zone, already checked; "" for none
 	Auth       AuthMethod
+	Passkey    string // the name of the passkey it signed in with, if it did
 }
 
 // SignIn describes a sign-in from a browser sending user agent ua, seen at

@@ -41,6 +41,8 @@ const (
 	AuthPassword         AuthMethod = ""                  // the password alone (and every session from before two-step sign-in)
 	AuthPasswordApp      AuthMethod = "password+app"      // the password and an authenticator app's code
 	AuthPasswordRecovery AuthMethod = "password+recovery" // the password and a recovery code
+	AuthPasskey          AuthMethod = "passkey"           // a user-verified passkey alone: both steps in one
+	AuthPasswordPasskey  AuthMethod = "password+passkey"  // the password, then a passkey as the second step
 )
 
 // Label is how the method reads on a session's row: "Password",
@@ -51,11 +53,16 @@ func (m AuthMethod) Label() string {
 		return "Password and authenticator app"
 	case AuthPasswordRecovery:
 		return "Password and recovery code"
+	case AuthPasskey:
+		return "Passkey"
+	case AuthPasswordPasskey:
+		return "Password and passkey"
 	}
 	return "Password"
 }
 
-// TwoStep reports whether m had a second step.
+// TwoStep reports whether m had a second step (a user-verified passkey
+// is something the user has and something they are or know at once).
 func (m AuthMethod) TwoStep() bool { return m != AuthPassword }
 
 var (
