@@ -25,6 +25,7 @@ type confirmView struct {
 	CSRF    string
 	Next    string
 	TwoStep bool // asks for a code too
+	Passkey bool // offers one of the user's passkeys instead
 	Error   string
 }
 
@@ -47,7 +48,11 @@ func (h *handler) renderConfirm(c *fiber.Ctx, next string, status int, msg strin
 	if err != nil {
 		return err
 	}
-	v := &confirmView{Layout: h.newLayout(c, "Confirm it's you"), CSRF: a.CSRF, Next: next, TwoStep: on, Error: msg}
+	pk, err := h.hasPasskeys(c, a.User.ID)
+	if err != nil {
+		return err
+	}
+	v := &confirmView{Layout: h.newLayout(c, "Confirm it's you"), CSRF: a.CSRF, Next: next, TwoStep: on, Passkey: pk, Error: msg}
 	v.Layout.Area = areaSettings
 	return c.Status(status).Render("confirm", v)
 }

@@ -120,6 +120,10 @@ func (h *handler) takeFlash(c *fiber.Ctx) string {
 		return passwordChanged(n)
 	case "everywhere":
 		return signedOutEverywhere(n)
+	case "passkey-added":
+		return "Passkey added. You can now sign in with it, without your password."
+	case "passkey-removed":
+		return "Passkey removed. It no longer signs you in."
 	}
 	return ""
 }

@@ -112,6 +112,9 @@ func (h *handler) handleError(c *fiber.Ctx, err error) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Status(status)
+	if wantsJSON(c) { // the passkey calls of static/passkeys.js
+		return c.JSON(passkeyReply{Error: msg})
+	}
 	if isHTMX(c) {
 		c.Set(hxRetarget, "#flash")
 		c.Set(hxReswap, "innerHTML")

@@ -65,6 +65,11 @@ type Config struct {
 	// LiveWriteStall is how long a write to a stream may block before the
 	// peer counts as gone; 10 s if zero.
 	LiveWriteStall time.Duration
+	// PublicURL is the portal's public address (https://portal.example.com,
+	// or http://localhost:PORT), checked by ParsePublicURL: its host is
+	// the relying party id of passkeys and its origin the only one they
+	// are accepted from. "" turns passkeys off.
+	PublicURL string
 	// DBKind names the database for /readyz ("bbolt" if empty).
 	DBKind string
 	// Now replaces time.Now in tests.
@@ -84,6 +89,7 @@ type handler struct {
 	hashGate *password.Gate
 	ended    *endedSessions
 	views    *viewEngine
+	rp       *relyingParty // nil: passkeys off
 }
 
 // Body and header limits: every form here is a few hundred bytes.
@@ -117,8 +123,16 @@ func New(st store.Backend, loc Locator, cfg Config) (*fiber.App, error) {
 	if cfg.PasswordGate == nil {
 		cfg.PasswordGate = newHashGate()
 	}
+	origin, err := ParsePublicURL(cfg.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("handlers: the public address %w", err)
+	}
+	rp, err := newRelyingParty(origin)
+	if err != nil {
+		return nil, err
+	}
 	h := &handler{stores: storesOf(st), geo: loc, cfg: cfg, log: cfg.Logger, now: cfg.Now, throttle: newThrottle(), hashGate: cfg.PasswordGate,
-		ended: newEndedSessions(maxEndedSessions), views: engine}
+		ended: newEndedSessions(maxEndedSessions), views: engine, rp: rp}
 
 	fcfg := fiber.Config{
 		Views:                 engine,
@@ -179,6 +193,12 @@ func (h *handler) routes(app *fiber.App) {
 	app.Get(confirmPath, h.requireSession, h.confirmPage)
 	app.Post(confirmPath, h.requireSession, h.sameOrigin, h.requireCSRF, h.confirmSubmit)
 	app.Post("/logout", h.requireSession, h.sameOrigin, h.requireCSRF, h.signOut)
+	app.Post(passkeySignInPath+optionsSuffix, h.requirePasskeys, h.sameOrigin, h.passkeySignInOptions)
+	app.Post(passkeySignInPath, h.requirePasskeys, h.sameOrigin, h.passkeySignIn)
+	app.Post(passkeySecondPath+optionsSuffix, h.requirePasskeys, h.sameOrigin, h.passkeySecondOptions)
+	app.Post(passkeySecondPath, h.requirePasskeys, h.sameOrigin, h.passkeySecond)
+	app.Post(passkeyConfirmPath+optionsSuffix, h.requireSession, h.requirePasskeys, h.sameOrigin, h.requireCSRF, h.passkeyConfirmOptions)
+	app.Post(passkeyConfirmPath, h.requireSession, h.requirePasskeys, h.sameOrigin, h.requireCSRF, h.passkeyConfirm)
 
 	app.Get("/settings", h.requireSession, h.settingsPage)
 	app.Post("/settings/password", h.requireSession, h.sameOrigin, h.requireCSRF, h.passwordChange)
@@ -189,6 +209,12 @@ func (h *handler) routes(app *fiber.App) {
 	ts.Post("/turn-off", h.sameOrigin, h.requireCSRF, h.twoStepOff)
 	ts.Get("/new-codes", h.twoStepNewCodesPage)
 	ts.Post("/new-codes", h.sameOrigin, h.requireCSRF, h.twoStepNewCodes)
+	pk := app.Group(passkeysPath, h.requireSession)
+	pk.Post(optionsSuffix, h.requirePasskeys, h.sameOrigin, h.requireCSRF, h.passkeyAddOptions)
+	pk.Post("/", h.requirePasskeys, h.sameOrigin, h.requireCSRF, h.passkeyAdd)
+	pk.Post("/:id/rename", h.sameOrigin, h.requireCSRF, h.passkeyRename)
+	pk.Get("/:id/remove", h.passkeyRemovePage)
+	pk.Post("/:id/remove", h.sameOrigin, h.requireCSRF, h.passkeyRemove)
 
 	// Every Active Sessions route: partners get 404 before anything else,
 	// whatever the method, so they cannot even learn the routes exist.

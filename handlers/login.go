@@ -56,11 +56,12 @@ type loginView struct {
 	Email, Error, Reason string
 	DemoLogins           []DemoLogin
 	DemoPassword         string
+	Passkeys             passkeyState
 }
 
 func (h *handler) newLoginView(c *fiber.Ctx) *loginView {
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	v := &loginView{Layout: h.newLayout(c, "Sign in"), CSRF: h.csrfToken(csrfLogin, h.preSession(c))}
+	v := &loginView{Layout: h.newLayout(c, "Sign in"), CSRF: h.csrfToken(csrfLogin, h.preSession(c)), Passkeys: h.passkeysHere(c)}
 	if h.cfg.Demo {
 		v.DemoLogins, v.DemoPassword = h.cfg.DemoLogins, h.cfg.DemoPassword
 	}
@@ -145,19 +146,19 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 		h.startPending(c, user, zone)
 		return h.redirect(c, second)
 	}
-	if err := h.startSession(c, user, addr, zone, store.AuthPassword); err != nil {
+	if err := h.startSession(c, user, addr, zone, store.AuthPassword, ""); err != nil {
 		return err
 	}
 	return h.redirect(c, landing(user.Role))
 }
 
 // startSession signs user in once every step has passed: a fresh session
-// recording how it signed in, the browser's device key, and the sign-in's
-// cookies cleared. The caller answers the request.
-func (h *handler) startSession(c *fiber.Ctx, user store.User, addr netip.Addr, zone string, method store.AuthMethod) error {
+// recording how it signed in (and with which passkey, if one), the
+// browser's device key, and the sign-in's cookies cleared. The caller
+// answers the request.
+func (h *handler) startSession(c *fiber.Ctx, user store.User, addr netip.Addr, zone string, method store.AuthMethod, passkey string) error {
 	in := store.SignIn(string(c.Request().Header.UserAgent()), h.geo.Place(addr))
-	in.TimeZone = zone
-	in.Auth = method
+	in.TimeZone, in.Auth, in.Passkey = zone, method, passkey
 	sess, token, err := h.sessions.CreateSession(user.ID, in)
 	if err != nil {
 		h.log.Error("sign-in could not be saved", "user_id", user.ID, "err", err)

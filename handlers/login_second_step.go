@@ -52,11 +52,16 @@ type secondStepView struct {
 	Recovery bool   // asks for a recovery code rather than the app's
 	Error    string // what was wrong with the last try
 	DemoCode string // -demo only: the user's current code
+	Passkey  bool   // offers one of the user's passkeys instead
 }
 
 func (h *handler) renderSecondStep(c *fiber.Ctx, p pending, ts store.TwoStep, recovery bool, status int, msg string) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	v := &secondStepView{Layout: h.newLayout(c, "Two-step sign-in"), CSRF: h.csrfToken(csrfLogin, h.preSession(c)), Recovery: recovery, Error: msg}
+	pk, err := h.hasPasskeys(c, p.User.ID)
+	if err != nil {
+		return err
+	}
+	v := &secondStepView{Layout: h.newLayout(c, "Two-step sign-in"), CSRF: h.csrfToken(csrfLogin, h.preSession(c)), Recovery: recovery, Error: msg, Passkey: pk}
 	if h.cfg.Demo && !recovery {
 		v.DemoCode = twostep.Code(ts.Secret, h.now())
 	}
@@ -160,7 +165,7 @@ func (h *handler) secondStepSubmit(c *fiber.Ctx) error {
 		return fail(fiber.StatusUnauthorized, msg)
 	}
 	try.succeeded()
-	if err := h.startSession(c, p.User, addr, p.Zone, method); err != nil {
+	if err := h.startSession(c, p.User, addr, p.Zone, method, ""); err != nil {
 		return err
 	}
 	return h.redirect(c, landing(p.User.Role))
@@ -245,8 +250,10 @@ func (h *handler) enableWithCode(c *fiber.Ctx, u store.User, by store.Actor, sec
 // requiredSetupView is the setup page of a user whose account requires
 // two-step sign-in, before they have a session.
 type requiredSetupView struct {
-	Layout layoutView
-	Setup  *setupView
+	Layout  layoutView
+	Setup   *setupView
+	CSRF    string
+	Passkey bool // offers one of the user's passkeys instead
 }
 
 // requiredCodesView shows the recovery codes at the end of that setup.
@@ -286,7 +293,11 @@ func (h *handler) renderRequiredSetup(c *fiber.Ctx, p pending, secret []byte, st
 		return err
 	}
 	s.Action, s.CSRF, s.Error = requiredSetupPath, h.csrfToken(csrfLogin, pre), msg
-	return c.Status(status).Render("login_setup", &requiredSetupView{Layout: h.newLayout(c, "Set up two-step sign-in"), Setup: s})
+	pk, err := h.hasPasskeys(c, p.User.ID)
+	if err != nil {
+		return err
+	}
+	return c.Status(status).Render("login_setup", &requiredSetupView{Layout: h.newLayout(c, "Set up two-step sign-in"), Setup: s, CSRF: s.CSRF, Passkey: pk})
 }
 
 // requiredSetupPage shows the setup to a user who must turn it on.
@@ -321,7 +332,7 @@ func (h *handler) requiredSetupSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.startSession(c, p.User, addr, p.Zone, store.AuthPasswordApp); err != nil {
+	if err := h.startSession(c, p.User, addr, p.Zone, store.AuthPasswordApp, ""); err != nil {
 		return err
 	}
 	return c.Render("login_codes", &requiredCodesView{Layout: h.newLayout(c, "Your recovery codes"), Codes: newCodesView(codes, landing(p.User.Role))})

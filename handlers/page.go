@@ -19,6 +19,8 @@ type layoutView struct {
 	User  *signedIn // nil when nobody is signed in
 	Flash string
 	Area  string // areaPartner or areaSettings: the header link marked current
+	// Passkeys loads static/passkeys.js: passkeys are on.
+	Passkeys bool
 }
 
 // signedIn is who the top bar says is signed in, with the session's CSRF
@@ -32,7 +34,7 @@ type signedIn struct {
 
 // newLayout fills the layout for the caller, signed in or not.
 func (h *handler) newLayout(c *fiber.Ctx, title string) layoutView {
-	l := layoutView{Title: title, Demo: h.cfg.Demo}
+	l := layoutView{Title: title, Demo: h.cfg.Demo, Passkeys: h.rp != nil}
 	if a := authOf(c); a != nil {
 		l.User = &signedIn{Name: a.User.Name, RoleLabel: a.User.Role.Label(), CSRF: a.CSRF, Partner: isPartner(a.User.Role),
 			Live: h.cfg.Live != nil, Since: h.now().UnixMilli()}

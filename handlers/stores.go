@@ -75,6 +75,21 @@ type twoStepStore interface {
 	RecordCodeFailure(userID string, place geo.Place)
 }
 
+// passkeyStore is passkeys: the user handle, the passkeys and their uses,
+// and the ceremonies between begin and finish.
+type passkeyStore interface {
+	PasskeyHandle(userID string) ([]byte, error)
+	PasskeyOwner(handle, credentialID []byte) (store.User, store.Passkey, error)
+	Passkeys(userID string) ([]store.Passkey, error)
+	UserPasskey(userID string, id []byte) (store.Passkey, error)
+	AddPasskey(pk store.Passkey, by store.Actor) (store.Passkey, error)
+	UsePasskey(pk store.Passkey, use store.PasskeyUse) error
+	RenamePasskey(userID string, id []byte, name string) error
+	RemovePasskey(userID string, id []byte, by store.Actor) error
+	StartCeremony(id string, data []byte) error
+	FinishCeremony(id string) ([]byte, error)
+}
+
 // database is the store as a whole: whether it answers, the key CSRF
 // tokens are signed with, and the rules sessions live by.
 type database interface {
@@ -91,6 +106,7 @@ type stores struct {
 	partners partnerStore
 	events   eventStore
 	twoStep  twoStepStore
+	passkeys passkeyStore
 	db       database
 	// lookups answers the activity sentences' reads of sessions and names.
 	lookups activity.Store
@@ -98,5 +114,5 @@ type stores struct {
 
 // storesOf is every view of b.
 func storesOf(b store.Backend) stores {
-	return stores{sessions: b, accounts: b, partners: b, events: b, twoStep: b, db: b, lookups: b}
+	return stores{sessions: b, accounts: b, partners: b, events: b, twoStep: b, passkeys: b, db: b, lookups: b}
 }

@@ -27,7 +27,7 @@ const (
 )
 
 // twoStepPartials are the section's pages besides its main one.
-var twoStepPartials = []string{partialTwoStepSet, partialTwoStepNew, partialTwoStepOff, partialTwoStepReg}
+var twoStepPartials = []string{partialTwoStepSet, partialTwoStepNew, partialTwoStepOff, partialTwoStepReg, partialPasskeyGone}
 
 // twoStepView is the section's main page.
 type twoStepView struct {
@@ -37,11 +37,16 @@ type twoStepView struct {
 	Low       bool // 3 or fewer codes left
 	Notice    string
 	CSRF      string
+	Passkeys  passkeysView
 }
 
 func (h *handler) twoStepSection(c *fiber.Ctx) (any, error) {
 	a := authOf(c)
 	v := &twoStepView{CSRF: a.CSRF}
+	var err error
+	if v.Passkeys, err = h.passkeysPart(c); err != nil {
+		return nil, err
+	}
 	ts, err := h.twoStep.TwoStep(a.User.ID)
 	switch {
 	case errors.Is(err, store.ErrTwoStepOff):
@@ -156,7 +161,16 @@ func (h *handler) twoStepOff(c *fiber.Ctx) error {
 			return notSaved("turn off two-step sign-in", err)
 		}
 		h.log.Info("two-step sign-in turned off", "user_id", a.User.ID, "session", a.Session.ID[:8])
-		return h.renderTwoStep(c, "partials/two_step", &twoStepView{CSRF: a.CSRF, Notice: "Two-step sign-in is off. Your password alone now signs you in."}, fiber.StatusOK)
+		v, err := h.twoStepSection(c)
+		if err != nil {
+			return h.savedButNotShown(c, "Two-step sign-in is off.", err)
+		}
+		tv := v.(*twoStepView)
+		tv.Notice = "Two-step sign-in is off. Your password alone now signs you in."
+		if len(tv.Passkeys.Rows) > 0 {
+			tv.Notice = "Two-step sign-in with an app is off. Your password alone, or one of your passkeys, now signs you in."
+		}
+		return h.renderTwoStep(c, "partials/two_step", tv, fiber.StatusOK)
 	})
 }
 
