@@ -95,7 +95,7 @@ func (d Describer) Describe(e store.Event) Entry {
 		if where := placeText(e.Place); where != "" {
 			out.Sentence += " from " + where
 		}
-		out.Sentence += " using " + authText(e.Auth)
+		out.Sentence += " using " + authText(e.Auth, e.Passkey)
 	case store.EventEnded:
 		out.Sentence = d.ended(e)
 	case store.EventPasswordChanged:
@@ -108,6 +108,15 @@ func (d Describer) Describe(e store.Event) Entry {
 		out.Sentence = d.withFrom("Two-step sign-in turned on", e.By)
 	case store.EventTwoStepOff:
 		out.Sentence = d.twoStepChange(e.By, "turned off two-step sign-in", "Two-step sign-in turned off")
+		if e.Count > 0 {
+			out.Sentence += " and removed " + plural(e.Count, "passkey")
+		}
+	case store.EventPasskeyAdded:
+		out.Sentence = d.withFrom("Passkey "+quoted(e.Passkey)+" added", e.By)
+	case store.EventPasskeyRemoved:
+		out.Sentence = d.withFrom("Passkey "+quoted(e.Passkey)+" removed", e.By)
+	case store.EventPasskeyRefused:
+		out.Sentence = "A sign-in with the passkey " + quoted(e.Passkey) + " was refused: its signature counter went backwards, which happens when a passkey has been copied. Remove it if you did not expect this."
 	case store.EventRecoveryCodeUsed:
 		out.Sentence = "Signed in with a recovery code (" + plural(e.Count, "code") + " left)"
 	case store.EventRecoveryCodesNew:

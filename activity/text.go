@@ -50,15 +50,28 @@ func networkText(e store.Event) string {
 	return "an unknown network"
 }
 
-// authText is how a sign-in signed in, as a sentence ends with it.
-func authText(m store.AuthMethod) string {
+// authText is how a sign-in signed in, as a sentence ends with it;
+// passkey is the passkey's name, if one was used.
+func authText(m store.AuthMethod, passkey string) string {
 	switch m {
 	case store.AuthPasswordApp:
 		return "the password and an authenticator app"
 	case store.AuthPasswordRecovery:
 		return "the password and a recovery code"
+	case store.AuthPasskey:
+		return "the passkey " + quoted(passkey)
+	case store.AuthPasswordPasskey:
+		return "the password and the passkey " + quoted(passkey)
 	}
 	return "the password"
+}
+
+// quoted is a name the user gave, in quotation marks.
+func quoted(name string) string {
+	if name == "" {
+		return "(removed)"
+	}
+	return "“" + name + "”"
 }
 
 // Duration writes d the way a person would: "12 hours", "14 days",

@@ -148,7 +148,7 @@ func TestCommandsWhileServing(t *testing.T) {
 
 	// Two-step sign-in: the server runs the operator's reset and switch.
 	if code, out, errOut := cli("", "user", "reset-two-step", "-email", "twostep@client.example"); code != 0 ||
-		!regexp.MustCompile(`^Turned off two-step sign-in for twostep@client\.example and signed them out of [3-5] sessions\.\n$`).MatchString(out) {
+		!regexp.MustCompile(`^Turned off two-step sign-in for twostep@client\.example, removed 0 passkeys and signed them out of [3-5] sessions\.\n$`).MatchString(out) {
 		t.Fatalf("reset-two-step while serving: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, _, errOut := cli("", "user", "reset-two-step", "-email", "twostep@client.example"); code != 1 || !strings.Contains(errOut, "does not use two-step sign-in; nothing changed") {

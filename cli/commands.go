@@ -40,7 +40,7 @@ var cliCommands = []*cliCommand{
 	{"user passwd", "-email EMAIL", "Set a user's password from standard input and sign out all of their sessions.", cmdUserPasswd, true},
 	{"user disable", "-email EMAIL", "Stop a user from signing in and sign out all of their sessions.", cmdUserDisable, true},
 	{"user enable", "-email EMAIL", "Let a disabled user sign in again.", cmdUserEnable, true},
-	{"user reset-two-step", "-email EMAIL", "Turn off a user's two-step sign-in (they lost their phone) and sign out all of their sessions.", cmdUserResetTwoStep, true},
+	{"user reset-two-step", "-email EMAIL", "Turn off a user's two-step sign-in, remove their passkeys (they lost their devices) and sign out all of their sessions.", cmdUserResetTwoStep, true},
 	{"user list", "", "List users: email, role, account, whether disabled, live sessions.", cmdUserList, true},
 	{"sessions list", "-email EMAIL", "List a user's live sessions: device, location, sign-in and last-active times.", cmdSessionsList, true},
 	{"sessions revoke-all", "-email EMAIL", "Sign a user out everywhere.", cmdSessionsRevokeAll, true},

@@ -335,7 +335,7 @@ func TestCommands(t *testing.T) {
 				}
 				ids["TOKENS"] = strings.Join(cliAddSessionsWith(t, db, "ann@example.com", 2, store.AuthPasswordApp), " ")
 			}},
-		{name: "reset-two-step", args: []string{"user", "reset-two-step", "-email", "Ann@example.com"}, out: "Turned off two-step sign-in for ann@example.com and signed them out of 2 sessions.",
+		{name: "reset-two-step", args: []string{"user", "reset-two-step", "-email", "Ann@example.com"}, out: "Turned off two-step sign-in for ann@example.com, removed 0 passkeys and signed them out of 2 sessions.",
 			after: func(t *testing.T, r cliResult) {
 				cliWantEnded(t, db, ids["TOKENS"], store.ReasonTwoStepReset)
 				st := cliOpenStore(t, db)

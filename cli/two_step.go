@@ -54,13 +54,17 @@ func cmdAccountSet(c *cli, args []string) error {
 
 func cmdUserResetTwoStep(c *cli, args []string) error {
 	return c.withUser(args, nil, func(st store.Backend, u store.User) error {
+		pks, err := st.Passkeys(u.ID)
+		if err != nil {
+			return err
+		}
 		n, err := st.ResetTwoStep("", u.ID, store.Actor{})
 		if errors.Is(err, store.ErrTwoStepOff) {
-			return fmt.Errorf("%s does not use two-step sign-in; nothing changed", u.Email)
+			return fmt.Errorf("%s does not use two-step sign-in or passkeys; nothing changed", u.Email)
 		} else if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "Turned off two-step sign-in for %s and signed them out of %s.\n", u.Email, plural(n, "session"))
+		fmt.Fprintf(c.stdout, "Turned off two-step sign-in for %s, removed %s and signed them out of %s.\n", u.Email, plural(len(pks), "passkey"), plural(n, "session"))
 		return nil
 	})
 }

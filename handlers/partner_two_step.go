@@ -47,14 +47,19 @@ func (r requireTwoStepControl) Next() string {
 // userTwoStep is a client user's two-step sign-in on their page: whether
 // it is on and, if so, where Turn off two-step sign-in leads.
 type userTwoStep struct {
-	On      bool
-	TurnOff string // the confirmation page
+	On       bool
+	Passkeys int    // how many passkeys the user has
+	TurnOff  string // the confirmation page
 }
+
+// Any reports whether there is anything to turn off: the app, passkeys.
+func (t *userTwoStep) Any() bool { return t.On || t.Passkeys > 0 }
 
 // turnOffPage is the confirmation step of Turn off two-step sign-in.
 type turnOffPage struct {
 	Name, Action, Back, CSRF string
 	Everywhere               string // what signing the user out everywhere does
+	Passkeys                 int    // the passkeys it removes
 }
 
 // twoStepOn reports whether userID has two-step sign-in on; the caller has
@@ -132,7 +137,7 @@ func (h *handler) partnerTwoStepOffConfirm(c *fiber.Ctx) error {
 	if !h.confirmedRecently(authOf(c).Session) {
 		return h.redirect(c, confirmURL(partnerTwoStepOffURL(p.UserID)))
 	}
-	if p.TwoStep == nil || !p.TwoStep.On {
+	if p.TwoStep == nil || !p.TwoStep.Any() {
 		h.setFlash(c, flashTwoStepAlreadyOff, 0)
 		return h.redirect(c, partnerUserURL(p.UserID))
 	}
@@ -141,7 +146,7 @@ func (h *handler) partnerTwoStepOffConfirm(c *fiber.Ctx) error {
 	if p.Everywhere.Live == 0 {
 		everywhere = p.Name + " is not signed in anywhere now."
 	}
-	v.Page = turnOffPage{Name: p.Name, Action: partnerTwoStepOffURL(p.UserID), Back: partnerUserURL(p.UserID), CSRF: authOf(c).CSRF, Everywhere: everywhere}
+	v.Page = turnOffPage{Name: p.Name, Action: partnerTwoStepOffURL(p.UserID), Back: partnerUserURL(p.UserID), CSRF: authOf(c).CSRF, Everywhere: everywhere, Passkeys: p.TwoStep.Passkeys}
 	return h.renderPartner(c, v)
 }
 

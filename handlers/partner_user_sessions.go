@@ -106,7 +106,11 @@ func (h *handler) userSessions(c *fiber.Ctx, id string) (*userSessionsPage, erro
 	if err != nil {
 		return nil, err
 	}
-	p.TwoStep = &userTwoStep{On: on, TurnOff: partnerTwoStepOffURL(u.ID)}
+	pks, err := h.passkeys.Passkeys(u.ID)
+	if err != nil {
+		return nil, err
+	}
+	p.TwoStep = &userTwoStep{On: on, Passkeys: len(pks), TurnOff: partnerTwoStepOffURL(u.ID)}
 	return p, nil
 }
 

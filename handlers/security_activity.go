@@ -32,6 +32,9 @@ var kindLabels = map[store.EventKind]string{
 	store.EventRecoveryCodesNew:   "New recovery codes",
 	store.EventTwoStepRequired:    "Two-step sign-in required",
 	store.EventTwoStepNotRequired: "Two-step sign-in made optional",
+	store.EventPasskeyAdded:       "Passkeys added",
+	store.EventPasskeyRemoved:     "Passkeys removed",
+	store.EventPasskeyRefused:     "Passkeys refused",
 }
 
 var errBadKind = &userError{status: fiber.StatusBadRequest,

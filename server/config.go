@@ -40,10 +40,13 @@ type Config struct {
 	TrustedProxies   []netip.Prefix
 	ProxyHeader      string
 	SecureCookies    bool
-	LogFormat        string
-	Demo             bool
-	DemoReset        bool
-	Version          bool
+	// PublicURL is where users open the portal; its origin is the only one
+	// passkeys work at. "" turns them off (the demo picks localhost).
+	PublicURL string
+	LogFormat string
+	Demo      bool
+	DemoReset bool
+	Version   bool
 
 	// The operator commands live in package cli, which starts the server;
 	// the admin socket runs them for a CLI that found the database locked.
@@ -87,6 +90,7 @@ var options = []option{
 	{"reauth-window", "PORTAL_REAUTH_WINDOW", "15m", "how long a sign-in or a confirmation lets a user change two-step sign-in without confirming it is them again"},
 	{"trusted-proxies", "PORTAL_TRUSTED_PROXIES", "", "comma-separated IPs/CIDRs of reverse proxies whose forwarding header is believed"},
 	{"proxy-header", "PORTAL_PROXY_HEADER", "X-Forwarded-For", "header carrying the client address from a trusted proxy"},
+	{"public-url", "PORTAL_PUBLIC_URL", "", "the address users open the portal at, like https://portal.example.com: turns passkeys on for that origin (with -demo, http://localhost:PORT if empty)"},
 	{"secure-cookies", "PORTAL_SECURE_COOKIES", "false", "mark cookies Secure and use the __Host- prefix (set when served over HTTPS)"},
 	{"log-format", "PORTAL_LOG_FORMAT", "text", "log format: text or json"},
 	{"demo", "PORTAL_DEMO", "false", "seed demo users and sessions into an empty database and show the demo sign-ins"},
@@ -200,6 +204,10 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		errs = append(errs, fmt.Errorf("-proxy-header must be a header name like X-Forwarded-For, got %q", *raw["proxy-header"]))
 	}
 	c.SecureCookies = boolean("secure-cookies")
+	c.PublicURL = str("public-url")
+	if _, err := handlers.ParsePublicURL(c.PublicURL); err != nil {
+		errs = append(errs, fmt.Errorf("-public-url %w", err))
+	}
 	c.LogFormat = str("log-format")
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("-log-format must be text or json, got %q", *raw["log-format"]))

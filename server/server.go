@@ -100,7 +100,10 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	cfgH := handlers.Config{
 		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedProxies, ProxyHeader: cfg.ProxyHeader,
 		Demo: cfg.Demo, Logger: log, Live: hub, LiveHeartbeat: cfg.LiveHeartbeat, ReauthWindow: cfg.ReauthWindow, DBKind: DBKind(cfg.DB),
-		PasswordGate: s.hashGate,
+		PasswordGate: s.hashGate, PublicURL: publicURL(cfg),
+	}
+	if cfgH.PublicURL == "" {
+		log.Info("passkeys are off: set -public-url to the address users open the portal at (https://…) to turn them on")
 	}
 	if cfg.Demo {
 		var seeded bool
@@ -165,6 +168,9 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- s.app.Listener(ln) }()
 	// The real address, so -addr 127.0.0.1:0 works for tests and scripts.
 	s.log.Info("portal listening", "addr", "http://"+ln.Addr().String(), "db", ShowDB(s.cfg.DB), "demo", s.cfg.Demo)
+	if url := publicURL(s.cfg); url != "" {
+		s.log.Info("open the portal at "+url, "passkeys", "on for "+url)
+	}
 	var fatal error
 	select {
 	case err := <-errc:
@@ -312,4 +318,23 @@ func (s *Server) reloadOnHUP(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// publicURL is where users open the portal: -public-url, or for the demo
+// http://localhost and its port (a passkey cannot be bound to an IP
+// address, and browsers allow them over plain http only on localhost).
+// "" when neither, or the demo's port is not known yet (-addr with :0).
+func publicURL(cfg Config) string {
+	if cfg.PublicURL != "" || !cfg.Demo {
+		return cfg.PublicURL
+	}
+	addr := cfg.Addr
+	if cfg.Listener != nil {
+		addr = cfg.Listener.Addr().String()
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" {
+		return ""
+	}
+	return "http://localhost:" + port
 }
