@@ -82,6 +82,9 @@ func describeCopy(n store.Counts) string {
 	if n.TwoSteps > 0 {
 		s += fmt.Sprintf(", two-step sign-in of %s", plural(n.TwoSteps, "user"))
 	}
+	if n.Passkeys > 0 {
+		s += ", " + plural(n.Passkeys, "passkey")
+	}
 	if n.Keys > 0 {
 		s += " and the CSRF key"
 	}

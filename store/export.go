@@ -19,6 +19,15 @@ type Record struct {
 	Event   *UserEvent
 	Log     *EventLog
 	TwoStep *TwoStepRecord // sealed as stored: the copy moves the key too
+	Passkey *Passkey
+	Handle  *PasskeyHandle
+}
+
+// PasskeyHandle is a user's WebAuthn user handle: a copy must keep it, or
+// the user's passkeys, which name them by it, stop signing in.
+type PasskeyHandle struct {
+	UserID string
+	Handle []byte
 }
 
 // Key is a random key kept with the data (the CSRF key).
@@ -51,5 +60,6 @@ type EventLog struct {
 // policy; Ended are the sessions recorded as ended (EndedAt set).
 type Counts struct {
 	Keys, Accounts, Users, Sessions, Ended, Live, Events, Logs, TwoSteps int
+	Passkeys, Handles                                                    int
 	At                                                                   time.Time
 }

@@ -91,6 +91,13 @@ func CleanPasskeyName(name string) (string, error) {
 	return name, nil
 }
 
+// SignCountForward reports whether a sign-in's signature counter next
+// may follow the kept one: it must move forward, unless both are 0 (an
+// authenticator without a counter, as synced passkeys are).
+func SignCountForward(kept, next uint32) bool {
+	return next > kept || (next == 0 && kept == 0)
+}
+
 // PasskeyStorage is what the Core asks of a database for passkeys. Each
 // call is one transaction, its event written in it.
 type PasskeyStorage interface {

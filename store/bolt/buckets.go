@@ -37,6 +37,19 @@ import (
 //	two_step/            (schema 3)
 //	    <user id>        -> TwoStepRecord (JSON): the app's secret sealed,
 //	                        the last step accepted, recovery code hashes
+//	passkeys/            (schema 4)
+//	    <credential id>  -> Passkey (JSON)
+//	user_passkeys/       (schema 4)
+//	    <user id>/       -> one bucket per user: its passkeys' credential ids
+//	        <credential id> -> 8 bytes big-endian: the order they were added
+//	                        in, for passkeys added in the same instant
+//	passkey_handles/     (schema 4)
+//	    <user id>        -> the user's WebAuthn user handle (32 bytes)
+//	passkey_users/       (schema 4)
+//	    <user handle>    -> user id
+//
+// WebAuthn ceremonies between their begin and finish are not in the file
+// at all: see ceremonies.go.
 //
 // Session ids are random and public (they appear in URLs and HTML); token
 // hashes are never rendered. Ownership checks go through user_sessions, so a
@@ -55,9 +68,14 @@ var (
 	bucketPartnerClients = []byte("partner_clients")
 	bucketEvents         = []byte("events")
 	bucketTwoStep        = []byte("two_step")
+	bucketPasskeys       = []byte("passkeys")
+	bucketUserPasskeys   = []byte("user_passkeys")
+	bucketPasskeyHandles = []byte("passkey_handles")
+	bucketPasskeyUsers   = []byte("passkey_users")
 	keySchemaVersion     = []byte("schema_version")
 	keyCSRFKey           = []byte("csrf_key")
-	topLevelBuckets      = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions, bucketAccountUsers, bucketPartnerClients, bucketEvents, bucketTwoStep}
+	topLevelBuckets      = [][]byte{bucketMeta, bucketAccounts, bucketUsers, bucketUsersByEmail, bucketSessions, bucketSessionsByID, bucketUserSessions, bucketAccountUsers, bucketPartnerClients, bucketEvents, bucketTwoStep,
+		bucketPasskeys, bucketUserPasskeys, bucketPasskeyHandles, bucketPasskeyUsers}
 )
 
 // bucketSince is the schema version that added a top-level bucket: a file
@@ -68,6 +86,8 @@ func bucketSince(name []byte) uint64 {
 		return 2
 	case string(bucketTwoStep):
 		return 3
+	case string(bucketPasskeys), string(bucketUserPasskeys), string(bucketPasskeyHandles), string(bucketPasskeyUsers):
+		return 4
 	}
 	return 1
 }
@@ -83,6 +103,19 @@ func getUsersByEmailBucket(tx *bbolt.Tx) *bbolt.Bucket { return tx.Bucket(bucket
 func getSessionsBucket(tx *bbolt.Tx) *bbolt.Bucket     { return tx.Bucket(bucketSessions) }
 func getSessionsByIDBucket(tx *bbolt.Tx) *bbolt.Bucket { return tx.Bucket(bucketSessionsByID) }
 func getTwoStepBucket(tx *bbolt.Tx) *bbolt.Bucket      { return tx.Bucket(bucketTwoStep) }
+func getPasskeysBucket(tx *bbolt.Tx) *bbolt.Bucket     { return tx.Bucket(bucketPasskeys) }
+func getHandlesBucket(tx *bbolt.Tx) *bbolt.Bucket      { return tx.Bucket(bucketPasskeyHandles) }
+func getHandleUsersBucket(tx *bbolt.Tx) *bbolt.Bucket  { return tx.Bucket(bucketPasskeyUsers) }
+
+// getPasskeySetBucket is the set of userID's credential ids, or nil if the
+// user never had a passkey.
+func getPasskeySetBucket(tx *bbolt.Tx, userID string) *bbolt.Bucket {
+	return tx.Bucket(bucketUserPasskeys).Bucket([]byte(userID))
+}
+
+func createPasskeySetBucket(tx *bbolt.Tx, userID string) (*bbolt.Bucket, error) {
+	return tx.Bucket(bucketUserPasskeys).CreateBucketIfNotExists([]byte(userID))
+}
 
 // getUserSessionsBucket is the bucket of every user's session set.
 func getUserSessionsBucket(tx *bbolt.Tx) *bbolt.Bucket { return tx.Bucket(bucketUserSessions) }

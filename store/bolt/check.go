@@ -64,7 +64,67 @@ func checkIndexes(tx *bbolt.Tx) error {
 	if err != nil {
 		return err
 	}
+	if err := checkPasskeyIndexes(tx); err != nil {
+		return err
+	}
 	return checkAccountIndexes(tx)
+}
+
+// checkPasskeyIndexes verifies user_passkeys against the passkeys, and the
+// two ways of the user handles against each other, both ways, and that
+// each belongs to a user.
+func checkPasskeyIndexes(tx *bbolt.Tx) error {
+	users, all, sets := getUsersBucket(tx), getPasskeysBucket(tx), tx.Bucket(bucketUserPasskeys)
+	err := all.ForEach(func(id, _ []byte) error {
+		var pk store.Passkey
+		if err := get(all, id, &pk); err != nil {
+			return err
+		}
+		if !bytes.Equal(pk.ID, id) {
+			return fmt.Errorf("passkey %x is kept under %x", pk.ID, id)
+		}
+		if users.Get([]byte(pk.UserID)) == nil {
+			return fmt.Errorf("passkey %x: no user %s", id, pk.UserID)
+		}
+		if set := getPasskeySetBucket(tx, pk.UserID); set == nil || set.Get(id) == nil {
+			return fmt.Errorf("passkey %x: missing from user %s's set", id, pk.UserID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = sets.ForEach(func(uid, _ []byte) error {
+		return sets.Bucket(uid).ForEach(func(id, _ []byte) error {
+			var pk store.Passkey
+			if err := get(all, id, &pk); err != nil || pk.UserID != string(uid) {
+				return fmt.Errorf("user %s's set names passkey %x, which is not theirs", uid, id)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	handles, byHandle := getHandlesBucket(tx), getHandleUsersBucket(tx)
+	err = handles.ForEach(func(uid, h []byte) error {
+		if users.Get(uid) == nil {
+			return fmt.Errorf("a user handle of no user %s", uid)
+		}
+		if !bytes.Equal(byHandle.Get(h), uid) {
+			return fmt.Errorf("user %s's handle does not lead back to them", uid)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return byHandle.ForEach(func(h, uid []byte) error {
+		if !bytes.Equal(handles.Get(uid), h) {
+			return fmt.Errorf("a user handle names user %s, whose handle it is not", uid)
+		}
+		return nil
+	})
 }
 
 // checkAccountIndexes verifies account_users against the users and

@@ -16,7 +16,9 @@ const KeyCSRF = "csrf_key"
 // Export hands every record of s to fn, in an order a target with
 // references can insert them in: keys, accounts (those a partner manages
 // after the partners), users, sessions, then each user's events oldest
-// first followed by the version of the user's log. It reads in one read
+// first followed by the version of the user's log; two-step records,
+// user handles and passkeys (each user's oldest first) come after the
+// users. It reads in one read
 // transaction, a consistent snapshot, and stops at fn's first error. A
 // function rather than a method, so that *Store keeps the method set it
 // shares with the PostgreSQL store.
@@ -33,6 +35,9 @@ func Export(s *Store, fn func(store.Record) error) (store.Counts, error) {
 			return err
 		}
 		if err := exportTwoSteps(tx, fn, &n); err != nil {
+			return err
+		}
+		if err := exportPasskeys(tx, fn, &n); err != nil {
 			return err
 		}
 		if err := s.exportSessions(tx, fn, &n); err != nil {
@@ -86,6 +91,33 @@ func exportTwoSteps(tx *bbolt.Tx, fn func(store.Record) error, n *store.Counts) 
 		}
 		n.TwoSteps++
 		return fn(store.Record{TwoStep: &rec})
+	})
+}
+
+// exportPasskeys hands over the user handles, then each user's passkeys
+// in the order they were added, which a target keeps for passkeys added
+// in the same instant.
+func exportPasskeys(tx *bbolt.Tx, fn func(store.Record) error, n *store.Counts) error {
+	err := getHandlesBucket(tx).ForEach(func(user, handle []byte) error {
+		n.Handles++
+		return fn(store.Record{Handle: &store.PasskeyHandle{UserID: string(user), Handle: bytes.Clone(handle)}})
+	})
+	if err != nil {
+		return err
+	}
+	sets := tx.Bucket(bucketUserPasskeys)
+	return sets.ForEach(func(user, _ []byte) error {
+		list, err := passkeysOfTx(tx, string(user))
+		if err != nil {
+			return fmt.Errorf("user %s: %w", user, err)
+		}
+		for i := range list {
+			n.Passkeys++
+			if err := fn(store.Record{Passkey: &list[i]}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

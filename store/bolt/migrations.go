@@ -35,6 +35,9 @@ var migrations = []migration{
 	{version: 3, name: "two-step sign-in", migrate: func(*bbolt.Tx) error {
 		return nil // a bucket of its own, and fields older records read as unset
 	}},
+	{version: 4, name: "passkeys", migrate: func(*bbolt.Tx) error {
+		return nil // buckets of their own, and a session field older records read as unset
+	}},
 }
 
 // indexAccountUsers fills account_users from every user. No account is

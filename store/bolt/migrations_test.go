@@ -85,8 +85,8 @@ func TestOpenV1Fixture(t *testing.T) {
 	checkV1Records(t, path, f)
 	after := dumpFile(t, path)
 	// Schema 2 adds the account_users index and the empty partner_clients
-	// set, schema 3 the empty two_step bucket, and neither changes
-	// anything else: every record of schema 1 is kept byte for byte, and
+	// set, schema 3 the empty two_step bucket, schema 4 the empty passkey
+	// buckets, and none changes anything else: every record of schema 1 is kept byte for byte, and
 	// no account becomes managed.
 	for k, v := range before {
 		if k == "meta/schema_version" {
@@ -96,8 +96,8 @@ func TestOpenV1Fixture(t *testing.T) {
 			t.Errorf("migrating schema 1 changed or lost %s", k)
 		}
 	}
-	if got := after["meta/schema_version"]; got != string([]byte{0, 0, 0, 0, 0, 0, 0, 3}) {
-		t.Errorf("schema version after opening: %x, want 3", got)
+	if got := after["meta/schema_version"]; got != string([]byte{0, 0, 0, 0, 0, 0, 0, 4}) {
+		t.Errorf("schema version after opening: %x, want 4", got)
 	}
 	for _, u := range f.Users {
 		if _, ok := after["account_users/"+u.AccountID+"/"+u.ID]; !ok {
@@ -105,7 +105,7 @@ func TestOpenV1Fixture(t *testing.T) {
 		}
 	}
 	for k := range after {
-		if _, old := before[k]; !old && !strings.HasPrefix(k, "account_users/") && k != "partner_clients/" && k != "events/" && k != "two_step/" {
+		if _, old := before[k]; !old && !strings.HasPrefix(k, "account_users/") && k != "partner_clients/" && k != "events/" && k != "two_step/" && !passkeyBuckets[k] {
 			t.Errorf("migrating schema 1 added %s", k)
 		}
 	}
@@ -354,10 +354,11 @@ func TestOpenForeignFile(t *testing.T) {
 // testdata/v2.db is a schema-2 file as the schema-2 code left it: the v1
 // fixture opened by that code (so migrated once already), a client moved
 // under a partner, a session the partner signed out, and a group of failed
-// sign-ins; testdata/v2.json names them. Opening it migrates to schema 3,
-// which adds the empty two_step bucket and keeps every record byte for
-// byte; what schema 2 held reads back the same, and every session reads
-// as signed in with the password alone.
+// sign-ins; testdata/v2.json names them. Opening it migrates to schema 4,
+// which adds the empty two_step bucket and the empty passkey buckets and
+// keeps every record byte for byte; what schema 2 held reads back the
+// same, every session reads as signed in with the password alone, and no
+// user has passkeys or a user handle.
 func TestOpenV2Fixture(t *testing.T) {
 	var f struct {
 		Now         time.Time    `json:"now"`
@@ -407,6 +408,13 @@ func TestOpenV2Fixture(t *testing.T) {
 	if _, err := s.TwoStepRecord(f.User); !errors.Is(err, store.ErrTwoStepOff) {
 		t.Errorf("two-step sign-in of a schema-2 user: %v, want off", err)
 	}
+	if list, err := s.Passkeys(f.User); err != nil || len(list) != 0 {
+		t.Errorf("passkeys of a schema-2 user: %v, %v; want none", list, err)
+	}
+	if x.Passkey != "" {
+		t.Errorf("a schema-2 session signed in with passkey %q", x.Passkey)
+	}
+	mustCheck(t, s)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -417,11 +425,15 @@ func TestOpenV2Fixture(t *testing.T) {
 		}
 	}
 	for k := range after {
-		if _, old := before[k]; !old && k != "two_step/" {
+		if _, old := before[k]; !old && k != "two_step/" && !passkeyBuckets[k] {
 			t.Errorf("migrating schema 2 added %s", k)
 		}
 	}
-	if got := after["meta/schema_version"]; got != string([]byte{0, 0, 0, 0, 0, 0, 0, 3}) {
-		t.Errorf("schema version after opening: %x, want 3", got)
+	if got := after["meta/schema_version"]; got != string([]byte{0, 0, 0, 0, 0, 0, 0, 4}) {
+		t.Errorf("schema version after opening: %x, want 4", got)
 	}
 }
+
+// passkeyBuckets are the buckets schema 4 adds, as dumpFile names them:
+// empty in a migrated file.
+var passkeyBuckets = map[string]bool{"passkeys/": true, "user_passkeys/": true, "passkey_handles/": true, "passkey_users/": true}

@@ -43,7 +43,7 @@ func newSession(userID string, in store.NewSession, token string, now time.Time)
 	sess := store.Session{
 		ID: store.NewID(), UserID: userID, CreatedAt: in.CreatedAt, LastActive: in.LastActive,
 		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place,
-		TimeZone: in.TimeZone, Auth: in.Auth, Hash: store.HashToken(token),
+		TimeZone: in.TimeZone, Auth: in.Auth, Passkey: in.Passkey, Hash: store.HashToken(token),
 	}
 	if sess.CreatedAt.IsZero() {
 		sess.CreatedAt = now

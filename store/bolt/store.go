@@ -26,7 +26,10 @@ type Store struct {
 	dirs    partnerDirs
 	scopes  userAccounts
 	changes notifications
-	writes  atomic.Int64
+	// ceremonies is the WebAuthn ceremonies under way: in memory, not in
+	// the file (ceremonies.go).
+	ceremonies ceremonies
+	writes     atomic.Int64
 	// commits counts committed write transactions: a cached scope is
 	// good only for the count it was read at.
 	commits atomic.Uint64

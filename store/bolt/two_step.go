@@ -101,8 +101,20 @@ func (s *Store) DeleteTwoStep(partnerID, userID string, ev store.Event, signOut 
 				return err
 			}
 		}
-		if _, err := twoStepTx(tx, userID); err != nil {
+		_, err := twoStepTx(tx, userID)
+		on := err == nil
+		if err != nil && !errors.Is(err, store.ErrTwoStepOff) {
 			return err
+		}
+		ev.Count = 0
+		if signOut != "" {
+			// A reset: the user lost their devices, passkeys among them.
+			if ev.Count, err = deleteUserPasskeysTx(tx, userID); err != nil {
+				return err
+			}
+		}
+		if !on && ev.Count == 0 {
+			return store.ErrTwoStepOff
 		}
 		if err := getTwoStepBucket(tx).Delete([]byte(userID)); err != nil {
 			return err

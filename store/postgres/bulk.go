@@ -54,7 +54,7 @@ func CopySessions(s *Store, batch []store.SessionFor) ([]store.Session, []string
 		tokens[i] = store.NewToken()
 		r := newSession(b.UserID, b.NewSession, tokens[i], now)
 		out[i] = r.Session
-		sessions[i] = []any{r.Hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone, string(r.Auth)}
+		sessions[i] = []any{r.Hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone, string(r.Auth), r.Passkey}
 		body, err := json.Marshal(store.SignedInEvent(r.Session))
 		if err != nil {
 			return nil, nil, fmt.Errorf("store: encode a sign-in event: %w", err)
@@ -68,7 +68,7 @@ func CopySessions(s *Store, batch []store.SessionFor) ([]store.Session, []string
 	}
 	err := s.copyTx(func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sessions"},
-			[]string{"token_hash", "id", "user_id", "created_at", "last_active", "user_agent", "device", "first_place", "last_place", "time_zone", "auth"},
+			[]string{"token_hash", "id", "user_id", "created_at", "last_active", "user_agent", "device", "first_place", "last_place", "time_zone", "auth", "passkey"},
 			pgx.CopyFromRows(sessions)); err != nil {
 			return fmt.Errorf("sessions: %w", err)
 		}

@@ -46,14 +46,14 @@ func Import(ctx context.Context, s *Store, export Exporter, replace bool) (store
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// Writers on other instances wait until the copy commits, so
 		// the emptiness check and the counts hold for the whole of it.
-		if _, err := tx.Exec(ctx, "LOCK TABLE keys, accounts, users, sessions, events, event_versions, two_step IN EXCLUSIVE MODE"); err != nil {
+		if _, err := tx.Exec(ctx, "LOCK TABLE keys, accounts, users, sessions, events, event_versions, two_step, passkeys, passkey_handles IN EXCLUSIVE MODE"); err != nil {
 			return fmt.Errorf("lock the tables: %w", err)
 		}
 		before, err := countTx(ctx, tx, time.Time{}, s.opts.Policy, nil)
 		if err != nil {
 			return err
 		}
-		if before.Accounts+before.Users+before.Sessions+before.Events+before.Logs+before.TwoSteps > 0 {
+		if before.Accounts+before.Users+before.Sessions+before.Events+before.Logs+before.TwoSteps+before.Passkeys+before.Handles > 0 {
 			if !replace {
 				return &NotEmptyError{Has: before}
 			}
@@ -89,8 +89,8 @@ func Import(ctx context.Context, s *Store, export Exporter, replace bool) (store
 
 // describeCounts is c for a message.
 func describeCounts(c store.Counts) string {
-	return fmt.Sprintf("%d keys, %d accounts, %d users, %d sessions (%d ended, %d live), %d events, %d activity versions",
-		c.Keys, c.Accounts, c.Users, c.Sessions, c.Ended, c.Live, c.Events, c.Logs)
+	return fmt.Sprintf("%d keys, %d accounts, %d users, %d sessions (%d ended, %d live), %d events, %d activity versions, %d two-step records, %d passkeys, %d user handles",
+		c.Keys, c.Accounts, c.Users, c.Sessions, c.Ended, c.Live, c.Events, c.Logs, c.TwoSteps, c.Passkeys, c.Handles)
 }
 
 // countTx counts what the database holds, sessions live at at under p
@@ -108,16 +108,19 @@ func countTx(ctx context.Context, tx pgx.Tx, at time.Time, p store.Policy, keys 
 		(SELECT count(*) FROM sessions WHERE revoked_at IS NULL AND $2::timestamptz IS NOT NULL
 			AND ($3::bigint = 0 OR created_at > $2 - make_interval(secs => $3::double precision / 1e6))
 			AND ($4::bigint = 0 OR last_active > $2 - make_interval(secs => $4::double precision / 1e6))),
-		(SELECT count(*) FROM events), (SELECT count(*) FROM event_versions), (SELECT count(*) FROM two_step)`,
+		(SELECT count(*) FROM events), (SELECT count(*) FROM event_versions), (SELECT count(*) FROM two_step),
+		(SELECT count(*) FROM passkeys), (SELECT count(*) FROM passkey_handles)`,
 		keys, atArg, p.MaxLifetime.Microseconds(), p.IdleTimeout.Microseconds(),
-	).Scan(&c.Keys, &c.Accounts, &c.Users, &c.Sessions, &c.Ended, &c.Live, &c.Events, &c.Logs, &c.TwoSteps)
+	).Scan(&c.Keys, &c.Accounts, &c.Users, &c.Sessions, &c.Ended, &c.Live, &c.Events, &c.Logs, &c.TwoSteps, &c.Passkeys, &c.Handles)
 	if err != nil {
 		return c, fmt.Errorf("count what the database holds: %w", err)
 	}
 	return c, nil
 }
 
-// deleteAllTx deletes every account, user, session and event, and
+// deleteAllTx deletes every account, user, session, event, two-step
+// record, passkey and user handle (ceremonies under way stay: they
+// name no one until finished), and
 // returns the token hashes of the sessions it deleted.
 func deleteAllTx(ctx context.Context, tx pgx.Tx) ([]store.TokenHash, error) {
 	rows, err := tx.Query(ctx, "SELECT token_hash FROM sessions")
@@ -134,7 +137,7 @@ func deleteAllTx(ctx context.Context, tx pgx.Tx) ([]store.TokenHash, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the sessions to replace: %w", err)
 	}
-	if _, err := tx.Exec(ctx, "TRUNCATE two_step, events, event_versions, sessions, users, accounts"); err != nil {
+	if _, err := tx.Exec(ctx, "TRUNCATE passkeys, passkey_handles, two_step, events, event_versions, sessions, users, accounts"); err != nil {
 		return nil, fmt.Errorf("delete what the database held: %w", err)
 	}
 	return hashes, nil
@@ -154,12 +157,16 @@ type importer struct {
 }
 
 var importCols = map[string][]string{
-	"accounts":       {"id", "name", "kind", "partner_id", "created_at", "require_two_step"},
-	"users":          {"id", "account_id", "email", "name", "role", "password_hash", "disabled", "created_at", "two_step_changed_at"},
-	"sessions":       {"token_hash", "id", "user_id", "created_at", "last_active", "revoked_at", "revoke_reason", "revoked_by", "user_agent", "device", "first_place", "last_place", "time_zone", "auth", "confirmed_at"},
-	"two_step":       {"user_id", "sealed", "last_step", "codes", "enabled_at"},
-	"events":         {"user_id", "at", "kind", "body"},
-	"event_versions": {"user_id", "version"},
+	"accounts": {"id", "name", "kind", "partner_id", "created_at", "require_two_step"},
+	"users":    {"id", "account_id", "email", "name", "role", "password_hash", "disabled", "created_at", "two_step_changed_at"},
+	"sessions": {"token_hash", "id", "user_id", "created_at", "last_active", "revoked_at", "revoke_reason", "revoked_by", "user_agent", "device", "first_place", "last_place", "time_zone", "auth", "confirmed_at", "passkey"},
+	"two_step": {"user_id", "sealed", "last_step", "codes", "enabled_at"},
+	// passkeys' seq is left to its default, which numbers them in the
+	// order handed: each user's oldest first.
+	"passkeys":        {"id", "user_id", "name", "credential", "sign_count", "backup_eligible", "backup_state", "added_at", "last_used_at"},
+	"passkey_handles": {"user_id", "handle"},
+	"events":          {"user_id", "at", "kind", "body"},
+	"event_versions":  {"user_id", "version"},
 }
 
 func (w *importer) add(r store.Record) error {
@@ -199,10 +206,20 @@ func (w *importer) add(r store.Record) error {
 			confirmed = &t
 		}
 		return w.row("sessions", x.Hash[:], x.ID, x.UserID, micro(x.CreatedAt), micro(x.LastActive), revokedAt,
-			string(x.EndReason), x.RevokedBy, x.UserAgent, x.Device, x.FirstPlace, x.LastPlace, x.TimeZone, string(x.Auth), confirmed)
+			string(x.EndReason), x.RevokedBy, x.UserAgent, x.Device, x.FirstPlace, x.LastPlace, x.TimeZone, string(x.Auth), confirmed, x.Passkey)
 	case r.TwoStep != nil:
 		t := r.TwoStep
 		return w.row("two_step", t.UserID, t.Sealed, t.LastStep, t.Codes, micro(t.EnabledAt))
+	case r.Handle != nil:
+		return w.row("passkey_handles", r.Handle.UserID, r.Handle.Handle)
+	case r.Passkey != nil:
+		pk := r.Passkey
+		var used *time.Time
+		if !pk.LastUsedAt.IsZero() {
+			t := micro(pk.LastUsedAt)
+			used = &t
+		}
+		return w.row("passkeys", pk.ID, pk.UserID, pk.Name, pk.Credential, int64(pk.SignCount), pk.BackupEligible, pk.BackupState, micro(pk.AddedAt), used)
 	case r.Event != nil:
 		e := r.Event.Event
 		e.At = micro(e.At) // as addEventsTx writes it

@@ -19,7 +19,7 @@ type sessionRow struct {
 // sessionCols are the columns sessionScan reads, in its order.
 const sessionCols = `s.token_hash, s.id, s.user_id, s.created_at, s.last_active, s.revoked_at,
 	s.revoke_reason, s.revoked_by, s.user_agent, s.device, s.first_place, s.last_place, s.time_zone,
-	s.auth, s.confirmed_at`
+	s.auth, s.confirmed_at, s.passkey`
 
 // sessionScan receives sessionCols.
 type sessionScan struct {
@@ -34,7 +34,7 @@ func (x *sessionScan) dests() []any {
 	r := &x.r
 	return []any{&x.hash, &r.ID, &r.UserID, &r.CreatedAt, &r.LastActive, &x.revokedAt,
 		&x.reason, &r.RevokedBy, &r.UserAgent, &r.Device, &r.FirstPlace, &r.LastPlace, &r.TimeZone,
-		&r.Auth, &x.confirmed}
+		&r.Auth, &x.confirmed, &r.Passkey}
 }
 
 func (x *sessionScan) row() sessionRow {

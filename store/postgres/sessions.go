@@ -45,7 +45,7 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 func newSession(userID string, in store.NewSession, token string, now time.Time) sessionRow {
 	r := sessionRow{Session: store.Session{
 		ID: store.NewID(), UserID: userID, CreatedAt: in.CreatedAt.UTC().Truncate(time.Microsecond), LastActive: in.LastActive.UTC().Truncate(time.Microsecond),
-		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place, TimeZone: in.TimeZone, Auth: in.Auth,
+		UserAgent: in.UserAgent, Device: in.Device, FirstPlace: in.Place, LastPlace: in.Place, TimeZone: in.TimeZone, Auth: in.Auth, Passkey: in.Passkey,
 		Hash: store.HashToken(token),
 	}}
 	if in.CreatedAt.IsZero() {
@@ -70,9 +70,9 @@ func (s *Store) createSessionTx(ctx context.Context, tx pgx.Tx, fx *effects, r s
 	if err := s.enforceCapTx(ctx, tx, fx, r.UserID, r.ID, now); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, id, user_id, created_at, last_active, user_agent, device, first_place, last_place, time_zone, auth)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		r.Hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone, string(r.Auth))
+	_, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, id, user_id, created_at, last_active, user_agent, device, first_place, last_place, time_zone, auth, passkey)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		r.Hash[:], r.ID, r.UserID, r.CreatedAt, r.LastActive, r.UserAgent, r.Device, r.FirstPlace, r.LastPlace, r.TimeZone, string(r.Auth), r.Passkey)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,16 @@ func (s *Store) DeleteTwoStep(partnerID, userID string, ev store.Event, signOut 
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		ev.Count = 0
+		if signOut != "" {
+			// A reset: the user lost their devices, passkeys among them.
+			gone, err := tx.Exec(ctx, "DELETE FROM passkeys WHERE user_id = $1", userID)
+			if err != nil {
+				return err
+			}
+			ev.Count = int(gone.RowsAffected())
+		}
+		if tag.RowsAffected() == 0 && ev.Count == 0 {
 			return store.ErrTwoStepOff
 		}
 		if _, err := tx.Exec(ctx, "UPDATE users SET two_step_changed_at = $2 WHERE id = $1", userID, ev.At); err != nil {
