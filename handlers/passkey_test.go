@@ -259,14 +259,19 @@ func TestPasskey_CopiedKeyRefused(t *testing.T) {
 }
 
 // TestPasskey_CeremonyOnce: one ceremony's answer sent 12 times at once
-// signs in once.
+// signs in once. The passkey is a synced one, whose counter stays 0, so
+// only the ceremony being taken once can stop the copies.
 func TestPasskey_CeremonyOnce(t *testing.T) {
 	e := passkeyEnv(t)
 	u := e.user(store.RoleClientStaff, "pk@example.com")
 	owner := e.localBrowser(uaChrome)
 	owner.signIn(u.Email)
 	key := softkey.New()
+	key.SetOptions(softkey.Options{BackupEligible: true, BackupState: true, ZeroCounter: true})
 	addPasskey(t, owner, key, "Phone")
+	if page := owner.get(twoStepURL).body; !strings.Contains(page, `<span class="badge">Synced</span>`) {
+		t.Errorf("a synced passkey is not shown as synced:\n%s", page)
+	}
 
 	b := e.localBrowser(uaFirefox)
 	b.get("/login")
@@ -306,6 +311,9 @@ func TestPasskey_CeremonyOnce(t *testing.T) {
 	}
 	if live, _ := e.st.ListUserSessions(u.ID); len(live) != 2 {
 		t.Errorf("%d live sessions, want the owner's and one more", len(live))
+	}
+	if n := countKind(e.events(u), store.EventPasskeyRefused); n != 0 {
+		t.Errorf("%d refusals for a copied key recorded: a synced passkey's counter stays 0", n)
 	}
 }
 
