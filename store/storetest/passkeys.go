@@ -456,8 +456,8 @@ func testPasskeySignCountInParallel(t *testing.T, open Opener) {
 	if n := race(t, 16, func() error { return s.UsePasskey(pk, store.PasskeyUse{SignCount: 10}) }, store.ErrSignCountBack); n != 1 {
 		t.Errorf("%d of 16 parallel sign-ins with counter 10 accepted, want 1", n)
 	}
-	if got, err := s.UserPasskey(u.ID, pk.ID); err != nil || got.SignCount != 10 {
-		t.Errorf("kept counter %d, %v; want 10", got.SignCount, err)
+	if got, err := s.UserPasskey(u.ID, pk.ID); err != nil || got.SignCount != 10 || !bytes.Equal(got.Credential, pk.Credential) {
+		t.Errorf("kept counter %d, record %q, %v; want 10 and the record as it was (a use without one keeps it)", got.SignCount, got.Credential, err)
 	}
 	p, err := s.UserEvents(u.ID, store.EventQuery{Kinds: []store.EventKind{store.EventPasskeyRefused}})
 	if err != nil || p.Total != 15 {
