@@ -321,7 +321,7 @@ func TestCommands(t *testing.T) {
 			}},
 		{name: "reset-two-step without -email", args: []string{"user", "reset-two-step"}, code: 2, errOut: "portal: -email is required"},
 		{name: "reset-two-step of an unknown user", args: []string{"user", "reset-two-step", "-email", "nobody@example.com"}, code: 1, errOut: "there is no user with email nobody@example.com"},
-		{name: "reset-two-step of a user without it", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "portal: ann@example.com does not use two-step sign-in; nothing changed"},
+		{name: "reset-two-step of a user without it", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "portal: ann@example.com does not use two-step sign-in or passkeys; nothing changed"},
 		{name: "sessions list says how each signed in", args: []string{"sessions", "list", "-email", "ann@example.com"}, out: "  Password and authenticator app\n",
 			before: func(t *testing.T) {
 				st := cliOpenStore(t, db)
@@ -344,7 +344,7 @@ func TestCommands(t *testing.T) {
 					t.Errorf("two-step sign-in: %v, want off", err)
 				}
 			}},
-		{name: "reset-two-step again", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "does not use two-step sign-in; nothing changed"},
+		{name: "reset-two-step again", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "does not use two-step sign-in or passkeys; nothing changed"},
 	}
 	for _, s := range steps {
 		expand := func(v string) string {
