@@ -101,7 +101,9 @@ func TestPasskey_Refusals(t *testing.T) {
 	}
 	cases := []refusal{
 		{"unknown credential", func(t *testing.T, _ *browser, opts []byte) []byte { return get(t, stranger, opts, testOrigin) }, false},
-		{"wrong origin", func(t *testing.T, _ *browser, opts []byte) []byte { return get(t, key, opts, "http://localhost.evil.example") }, true},
+		{"wrong origin", func(t *testing.T, _ *browser, opts []byte) []byte {
+			return get(t, key, opts, "http://localhost.evil.example")
+		}, true},
 		{"bad signature", func(t *testing.T, _ *browser, opts []byte) []byte {
 			return tamper(t, get(t, key, opts, testOrigin), "signature")
 		}, true},
