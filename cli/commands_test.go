@@ -335,13 +335,26 @@ func TestCommands(t *testing.T) {
 				}
 				ids["TOKENS"] = strings.Join(cliAddSessionsWith(t, db, "ann@example.com", 2, store.AuthPasswordApp), " ")
 			}},
-		{name: "reset-two-step", args: []string{"user", "reset-two-step", "-email", "Ann@example.com"}, out: "Turned off two-step sign-in for ann@example.com, removed 0 passkeys and signed them out of 2 sessions.",
+		{name: "sessions list says a passkey signed in", args: []string{"sessions", "list", "-email", "ann@example.com"}, out: "  Passkey\n",
+			before: func(t *testing.T) {
+				st := cliOpenStore(t, db)
+				_, err := st.AddPasskey(store.Passkey{ID: []byte("credential-1"), UserID: ids["ANN"], Name: "Phone", Credential: []byte(`{}`)}, store.Actor{})
+				st.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids["TOKENS"] += " " + strings.Join(cliAddSessionsWith(t, db, "ann@example.com", 1, store.AuthPasskey), " ")
+			}},
+		{name: "reset-two-step", args: []string{"user", "reset-two-step", "-email", "Ann@example.com"}, out: "Turned off two-step sign-in for ann@example.com, removed 1 passkey and signed them out of 3 sessions.",
 			after: func(t *testing.T, r cliResult) {
 				cliWantEnded(t, db, ids["TOKENS"], store.ReasonTwoStepReset)
 				st := cliOpenStore(t, db)
 				defer st.Close()
 				if _, err := st.TwoStep(ids["ANN"]); !errors.Is(err, store.ErrTwoStepOff) {
 					t.Errorf("two-step sign-in: %v, want off", err)
+				}
+				if pks, err := st.Passkeys(ids["ANN"]); err != nil || len(pks) != 0 {
+					t.Errorf("passkeys after the reset: %d, %v", len(pks), err)
 				}
 			}},
 		{name: "reset-two-step again", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "does not use two-step sign-in or passkeys; nothing changed"},
