@@ -25,6 +25,12 @@ func TestPasskey_AddAndSignIn(t *testing.T) {
 	key := softkey.New()
 
 	page := b.get(twoStepURL).body
+	if !strings.Contains(page, `<script src="/static/passkeys.js" defer></script>`) {
+		t.Error("the page does not load passkeys.js")
+	}
+	if r := b.get("/static/passkeys.js"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "navigator.credentials.get") {
+		t.Errorf("GET /static/passkeys.js: %d", r.StatusCode)
+	}
 	if !strings.Contains(page, `value="Chrome 131 on macOS"`) || !strings.Contains(page, `data-passkey="add"`) {
 		t.Fatalf("the Passkeys part does not offer to add one named after this browser:\n%s", page)
 	}
