@@ -4,8 +4,8 @@ package static
 
 import "embed"
 
-// FS is the static tree: app.css, app.js, live.js, and the vendored
-// htmx and its SSE extension.
+// FS is the static tree: app.css, app.js, live.js, passkeys.js, and the
+// vendored htmx and its SSE extension.
 //
-//go:embed app.css app.js live.js vendor
+//go:embed app.css app.js live.js passkeys.js vendor
 var FS embed.FS
