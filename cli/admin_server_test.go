@@ -151,7 +151,7 @@ func TestCommandsWhileServing(t *testing.T) {
 		!regexp.MustCompile(`^Turned off two-step sign-in for twostep@client\.example, removed 0 passkeys and signed them out of [3-5] sessions\.\n$`).MatchString(out) {
 		t.Fatalf("reset-two-step while serving: exit %d\n%s%s", code, out, errOut)
 	}
-	if code, _, errOut := cli("", "user", "reset-two-step", "-email", "twostep@client.example"); code != 1 || !strings.Contains(errOut, "does not use two-step sign-in; nothing changed") {
+	if code, _, errOut := cli("", "user", "reset-two-step", "-email", "twostep@client.example"); code != 1 || !strings.Contains(errOut, "does not use two-step sign-in or passkeys; nothing changed") {
 		t.Fatalf("a second reset-two-step while serving: exit %d, %q", code, errOut)
 	}
 	_, list, _ := cli("", "account", "list")

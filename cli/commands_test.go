@@ -321,7 +321,7 @@ func TestCommands(t *testing.T) {
 			}},
 		{name: "reset-two-step without -email", args: []string{"user", "reset-two-step"}, code: 2, errOut: "portal: -email is required"},
 		{name: "reset-two-step of an unknown user", args: []string{"user", "reset-two-step", "-email", "nobody@example.com"}, code: 1, errOut: "there is no user with email nobody@example.com"},
-		{name: "reset-two-step of a user without it", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "portal: ann@example.com does not use two-step sign-in; nothing changed"},
+		{name: "reset-two-step of a user without it", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "portal: ann@example.com does not use two-step sign-in or passkeys; nothing changed"},
 		{name: "sessions list says how each signed in", args: []string{"sessions", "list", "-email", "ann@example.com"}, out: "  Password and authenticator app\n",
 			before: func(t *testing.T) {
 				st := cliOpenStore(t, db)
@@ -335,7 +335,17 @@ func TestCommands(t *testing.T) {
 				}
 				ids["TOKENS"] = strings.Join(cliAddSessionsWith(t, db, "ann@example.com", 2, store.AuthPasswordApp), " ")
 			}},
-		{name: "reset-two-step", args: []string{"user", "reset-two-step", "-email", "Ann@example.com"}, out: "Turned off two-step sign-in for ann@example.com, removed 0 passkeys and signed them out of 2 sessions.",
+		{name: "sessions list says a passkey signed in", args: []string{"sessions", "list", "-email", "ann@example.com"}, out: "  Passkey\n",
+			before: func(t *testing.T) {
+				st := cliOpenStore(t, db)
+				_, err := st.AddPasskey(store.Passkey{ID: []byte("credential-1"), UserID: ids["ANN"], Name: "Phone", Credential: []byte(`{}`)}, store.Actor{})
+				st.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids["TOKENS"] += " " + strings.Join(cliAddSessionsWith(t, db, "ann@example.com", 1, store.AuthPasskey), " ")
+			}},
+		{name: "reset-two-step", args: []string{"user", "reset-two-step", "-email", "Ann@example.com"}, out: "Turned off two-step sign-in for ann@example.com, removed 1 passkey and signed them out of 3 sessions.",
 			after: func(t *testing.T, r cliResult) {
 				cliWantEnded(t, db, ids["TOKENS"], store.ReasonTwoStepReset)
 				st := cliOpenStore(t, db)
@@ -343,8 +353,11 @@ func TestCommands(t *testing.T) {
 				if _, err := st.TwoStep(ids["ANN"]); !errors.Is(err, store.ErrTwoStepOff) {
 					t.Errorf("two-step sign-in: %v, want off", err)
 				}
+				if pks, err := st.Passkeys(ids["ANN"]); err != nil || len(pks) != 0 {
+					t.Errorf("passkeys after the reset: %d, %v", len(pks), err)
+				}
 			}},
-		{name: "reset-two-step again", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "does not use two-step sign-in; nothing changed"},
+		{name: "reset-two-step again", args: []string{"user", "reset-two-step", "-email", "ann@example.com"}, code: 1, errOut: "does not use two-step sign-in or passkeys; nothing changed"},
 	}
 	for _, s := range steps {
 		expand := func(v string) string {

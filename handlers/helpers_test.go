@@ -127,6 +127,7 @@ type browser struct {
 	cookies map[string]string
 	last    string            // body of the last page, for CSRF tokens
 	headers map[string]string // sent with every request, before do's own
+	host    string            // the Host requests name, if not example.com
 }
 
 func (e *env) browser(ua string) *browser {
@@ -148,6 +149,9 @@ func (b *browser) do(method, target string, form url.Values, hdr map[string]stri
 		body = strings.NewReader(form.Encode())
 	}
 	req := httptest.NewRequest(method, target, body)
+	if b.host != "" {
+		req.Host = b.host
+	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}

@@ -216,6 +216,8 @@ func TestRowAuthLabel(t *testing.T) {
 		{store.AuthPassword, "Password", false},
 		{store.AuthPasswordApp, "Password and authenticator app", true},
 		{store.AuthPasswordRecovery, "Password and recovery code", true},
+		{store.AuthPasskey, "Passkey", true},
+		{store.AuthPasswordPasskey, "Password and passkey", true},
 	}
 	ids := make([]string, len(tests))
 	for i, tt := range tests {

@@ -49,7 +49,7 @@ func (p Passkey) Synced() bool { return p.BackupEligible && p.BackupState }
 
 // PasskeyUse is what one sign-in with a passkey updates.
 type PasskeyUse struct {
-	Credential  []byte // the record as the library left it
+	Credential  []byte // the record as the library left it; nil keeps the one kept
 	SignCount   uint32
 	BackupState bool
 	At          time.Time

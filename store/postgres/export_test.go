@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -17,7 +19,8 @@ import (
 // bboltSource is a bbolt database with a partner managing a client, a
 // disabled user, and sessions in every state: live, revoked by the
 // partner, and expired without a record yet; events of each kind,
-// grouped failed sign-ins among them.
+// grouped failed sign-ins among them; passkeys (two added in the same
+// instant, one used) and the user handle they name the user by.
 type bboltSource struct {
 	st                   *bolt.Store
 	partner, client      store.Account
@@ -25,6 +28,8 @@ type bboltSource struct {
 	live, revoked, idle  string // tokens
 	liveID, revokedID    string
 	disabledEmail, email string
+	handle               []byte
+	passkeys             []store.Passkey // as the source keeps them
 }
 
 func newBboltSource(t *testing.T, clk *clock) *bboltSource {
@@ -61,7 +66,7 @@ func newBboltSource(t *testing.T, clk *clock) *bboltSource {
 	x, src.revoked, err = st.CreateSession(src.user.ID, store.NewSession{UserAgent: "revoked"})
 	must(err)
 	src.revokedID = x.ID
-	x, src.live, err = st.CreateSession(src.user.ID, store.NewSession{UserAgent: "live", Place: place, TimeZone: "Europe/Berlin", Auth: store.AuthPasswordApp})
+	x, src.live, err = st.CreateSession(src.user.ID, store.NewSession{UserAgent: "live", Place: place, TimeZone: "Europe/Berlin", Auth: store.AuthPasswordPasskey, Passkey: "Phone"})
 	must(err)
 	src.liveID = x.ID
 	_, err = st.PartnerRevokeSession(src.partner.ID, src.partnerUser.ID, src.user.ID, src.revokedID)
@@ -69,6 +74,17 @@ func newBboltSource(t *testing.T, clk *clock) *bboltSource {
 	must(st.EnableTwoStep(src.user.ID, store.Actor{}, []byte("12345678901234567890"), []string{"CODE-ONE", "CODE-TWO"}))
 	must(st.AcceptCode(src.user.ID, 1234))
 	_, err = st.UseRecoveryCode(src.user.ID, "code-one")
+	must(err)
+	src.handle, err = st.PasskeyHandle(src.user.ID)
+	must(err)
+	for _, name := range []string{"Phone", "Key"} { // in one instant: the copy keeps their order
+		_, err = st.AddPasskey(store.Passkey{ID: []byte("credential of " + name), UserID: src.user.ID, Name: name,
+			Credential: []byte(`{"name":"` + name + `"}`), SignCount: 0, BackupEligible: true, BackupState: name == "Phone"}, store.Actor{})
+		must(err)
+	}
+	clk.Advance(time.Second)
+	must(st.UsePasskey(store.Passkey{ID: []byte("credential of Key"), UserID: src.user.ID}, store.PasskeyUse{Credential: []byte(`{"used":1}`), SignCount: 7}))
+	src.passkeys, err = st.Passkeys(src.user.ID)
 	must(err)
 	clk.Advance(1500 * time.Nanosecond) // times below PostgreSQL's microsecond
 	st.RecordSignInFailure(src.user.ID, place, false)
@@ -106,7 +122,7 @@ func TestImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.Counts{Keys: 1, Accounts: 2, Users: 3, Sessions: 3, Ended: 1, Live: 1, Events: 7, Logs: 1, TwoSteps: 1, At: clk.Now().UTC()}
+	want := store.Counts{Keys: 1, Accounts: 2, Users: 3, Sessions: 3, Ended: 1, Live: 1, Events: 9, Logs: 1, TwoSteps: 1, Passkeys: 2, Handles: 1, At: clk.Now().UTC()}
 	if n != want {
 		t.Fatalf("Import: %+v, want %+v", n, want)
 	}
@@ -128,9 +144,20 @@ func TestImport(t *testing.T) {
 	if _, err := pg.UseRecoveryCode(src.user.ID, "CODE-ONE"); !errors.Is(err, store.ErrCodeUsed) {
 		t.Errorf("a recovery code used before the copy: %v, want ErrCodeUsed", err)
 	}
+	// Passkeys move with their handle, every field, in their order.
+	got, err := pg.Passkeys(src.user.ID)
+	if err != nil || !reflect.DeepEqual(got, src.passkeys) {
+		t.Errorf("passkeys after the copy:\n%+v, %v\nwant\n%+v", got, err, src.passkeys)
+	}
+	if h, err := pg.PasskeyHandle(src.user.ID); err != nil || !bytes.Equal(h, src.handle) {
+		t.Errorf("the user handle after the copy: %x, %v; want %x", h, err, src.handle)
+	}
+	if u, pk, err := pg.PasskeyOwner(src.handle, []byte("credential of Key")); err != nil || u.ID != src.user.ID || pk.SignCount != 7 {
+		t.Errorf("PasskeyOwner after the copy: %s, %+v, %v", u.ID, pk, err)
+	}
 	sess := wantLive(t, pg, src.live)
-	if sess.Auth != store.AuthPasswordApp {
-		t.Errorf("the live session signed in with %q after the copy, want %q", sess.Auth, store.AuthPasswordApp)
+	if sess.Auth != store.AuthPasswordPasskey || sess.Passkey != "Phone" {
+		t.Errorf("the live session signed in with %q, passkey %q after the copy, want %q, Phone", sess.Auth, sess.Passkey, store.AuthPasswordPasskey)
 	}
 	if sess.ID != src.liveID || sess.TimeZone != "Europe/Berlin" || sess.LastPlace.Location.City != "Berlin" {
 		t.Errorf("live session %+v", sess)
@@ -191,6 +218,10 @@ func TestImport(t *testing.T) {
 	pg = mustOpenURL(t, url, opts)
 	wantLive(t, pg, other.live)
 	mustCheck(t, pg)
+	// The counter a passkey reached before the copy holds after it.
+	if err := pg.UsePasskey(other.passkeys[1], store.PasskeyUse{SignCount: 7}); !errors.Is(err, store.ErrSignCountBack) {
+		t.Errorf("a counter seen before the copy: %v, want ErrSignCountBack", err)
+	}
 	if got := sqlInt(t, pg, "SELECT count(*) FROM users"); got != 3 {
 		t.Errorf("after replacing: %d users, want 3", got)
 	}

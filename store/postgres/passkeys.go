@@ -55,7 +55,10 @@ func (s *Store) PasskeyHandleUser(handle []byte) (string, error) {
 	defer cancel()
 	var userID string
 	err := s.pool.QueryRow(ctx, "SELECT user_id FROM passkey_handles WHERE handle = $1", handle).Scan(&userID)
-	return userID, notFound(err)
+	if err = notFound(err); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("store: the user of a user handle: %w", err)
+	}
+	return userID, err
 }
 
 // passkeyCols are the columns scanPasskey reads, in its order.
@@ -95,7 +98,11 @@ func (s *Store) PasskeysOf(userID string) ([]store.Passkey, error) {
 func (s *Store) PasskeyByID(id []byte) (store.Passkey, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	return scanPasskey(s.pool.QueryRow(ctx, "SELECT "+passkeyCols+" FROM passkeys WHERE id = $1", id))
+	pk, err := scanPasskey(s.pool.QueryRow(ctx, "SELECT "+passkeyCols+" FROM passkeys WHERE id = $1", id))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return pk, fmt.Errorf("store: passkey %x: %w", id, err)
+	}
+	return pk, err
 }
 
 // PutPasskey keeps a new passkey and records ev (store.PasskeyStorage).

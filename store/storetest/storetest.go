@@ -47,7 +47,7 @@ type test struct {
 // a parallel subtest on a store of its own.
 func Run(t *testing.T, open Opener) {
 	var all []test
-	for _, group := range [][]test{userTests, sessionTests, revokeTests, flushTests, partnerTests, eventTests, notifyTests, twoStepTests} {
+	for _, group := range [][]test{userTests, sessionTests, revokeTests, flushTests, partnerTests, eventTests, notifyTests, twoStepTests, passkeyTests} {
 		all = append(all, group...)
 	}
 	for _, tt := range all {
