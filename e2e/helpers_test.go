@@ -177,8 +177,19 @@ var listeningRE = regexp.MustCompile(`msg="portal listening" addr=(http://\S+)`)
 // and stops it when the test ends, checking that it shuts down cleanly.
 func startServer(t *testing.T) *server {
 	t.Helper()
+	s, err := startServerArgs(t, "-addr", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// startServerArgs is startServer with the flags after -demo and -db: it
+// includes -addr. An error says the portal exited before listening.
+func startServerArgs(t *testing.T, args ...string) (*server, error) {
+	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command(portalBin, "-demo", "-db", filepath.Join(dir, "portal.db"), "-addr", "127.0.0.1:0")
+	cmd := exec.Command(portalBin, append([]string{"-demo", "-db", filepath.Join(dir, "portal.db")}, args...)...)
 	// Only the flags configure it: no PORTAL_* from the caller's shell.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PORTAL_") {
@@ -217,11 +228,13 @@ func startServer(t *testing.T) *server {
 	select {
 	case s.URL = <-urlc:
 	case <-s.done:
-		t.Fatalf("the portal exited before listening:\n%s", s.log())
+		s.cmd.Wait()
+		s.cmd.Process = nil // stop has nothing to stop
+		return nil, fmt.Errorf("the portal exited before listening:\n%s", s.log())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the portal did not log that it listens within 30s:\n%s", s.log())
 	}
-	return s
+	return s, nil
 }
 
 type lockedWriter struct{ s *server }
