@@ -114,10 +114,15 @@
 
   // signIn runs one ceremony: options from base+"/options", the
   // browser's part, then the answer to base. extra are sent with both.
-  function signIn(base, csrf, extra, box, mediation, signal) {
+  // onOptions, if given, learns when the options have arrived (and with
+  // them the ceremony's cookie).
+  function signIn(base, csrf, extra, box, mediation, signal, onOptions) {
     var optionsPath = base + "/options" + (mediation ? "?mediation=" + mediation : "");
-    return post(optionsPath, csrf, extra).then(function (opts) {
+    var options = post(optionsPath, csrf, extra);
+    if (onOptions) onOptions(options);
+    return options.then(function (opts) {
       if (opts.error || opts.redirect) return opts;
+      if (signal && signal.aborted) return {};
       return navigator.credentials.get(requestOptions(opts, signal)).then(function (cred) {
         var fields = Object.assign({ credential: credentialJSON(cred), tz: zone() }, extra || {});
         return post(base, csrf, fields);
@@ -134,15 +139,28 @@
     });
   }
 
-  var conditional = null; // the autofill request on the sign-in page
+  // The sign-in page's autofill request. A browser has one ceremony at a
+  // time (its cookie), so the button's must begin after the autofill
+  // one's options have come back, and the autofill one must then stop.
+  var autofill = { controller: null, options: null, stopped: false };
 
   function startAutofill(box, csrf) {
     if (typeof PublicKeyCredential.isConditionalMediationAvailable !== "function") return;
     PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
-      if (!ok) return;
-      conditional = new AbortController();
-      signIn("/login/passkey", csrf, null, box, "conditional", conditional.signal);
+      if (!ok || autofill.stopped) return;
+      autofill.controller = new AbortController();
+      signIn("/login/passkey", csrf, null, box, "conditional", autofill.controller.signal, function (p) {
+        autofill.options = p.catch(function () {});
+      });
     });
+  }
+
+  // stopAutofill ends the autofill request and resolves once nothing of
+  // it can still replace the ceremony's cookie.
+  function stopAutofill() {
+    autofill.stopped = true;
+    if (autofill.controller) autofill.controller.abort();
+    return autofill.options || Promise.resolve();
   }
 
   function setUp(box) {
@@ -177,12 +195,9 @@
     var extra = kind === "confirm" ? { next: box.getAttribute("data-next") || "" } : null;
     box.querySelector("button").addEventListener("click", function () {
       showError(box, "");
-      if (conditional) {
-        // One request at a time: the autofill one gives way.
-        conditional.abort();
-        conditional = null;
-      }
-      signIn(paths[kind], csrf, extra, box, "", null);
+      stopAutofill().then(function () {
+        signIn(paths[kind], csrf, extra, box, "", null);
+      });
     });
     if (kind === "sign-in") startAutofill(box, csrf);
   }
