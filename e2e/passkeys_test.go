@@ -388,3 +388,27 @@ func TestPasskeys(t *testing.T) {
 	a.clickPasskeyButtonForError(passkeyRefused)
 	a.assertNoProblems()
 }
+
+// TestPasskeysWithoutJavaScript: passkeys need the script, so without it
+// their parts stay hidden rather than offering a button that does
+// nothing; the password signs in, and Settings says what adding one needs.
+func TestPasskeysWithoutJavaScript(t *testing.T) {
+	ctx, srv := setupPasskeys(t)
+	b := newBrowser(t, ctx, srv, "A", chromeLinux)
+	b.disableJavaScript()
+	shown := func(sel string) bool {
+		return eval[bool](b, `(() => { const e = document.querySelector(`+"`"+sel+"`"+`); return !!e && getComputedStyle(e).display !== "none"; })()`)
+	}
+	b.navigate("/login")
+	if shown(`[data-passkey=sign-in]`) {
+		t.Error("without JavaScript the sign-in page shows the passkey button")
+	}
+	b.signIn(adminEmail)
+	b.navigate("/settings?section=two-step")
+	if shown(`form[data-passkey=add]`) {
+		t.Error("without JavaScript Settings shows the Add a passkey form")
+	}
+	if got := b.text("section.passkeys noscript"); !strings.Contains(got, "Adding a passkey needs JavaScript.") {
+		t.Errorf("without JavaScript the Passkeys part says %q", got)
+	}
+}
