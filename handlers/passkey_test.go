@@ -337,6 +337,16 @@ func TestPasskey_CeremonyOnce(t *testing.T) {
 	if n := countKind(e.events(u), store.EventPasskeyRefused); n != 0 {
 		t.Errorf("%d refusals for a copied key recorded: a synced passkey's counter stays 0", n)
 	}
+	// A synced passkey signs in again and again: its backup flags were
+	// kept (the library refuses one whose backup eligibility "changed").
+	for range 2 {
+		if r, _ := passkeySignIn(t, e.localBrowser(uaChrome), key); r.StatusCode != http.StatusOK {
+			t.Fatalf("a synced passkey signing in again: %d %s", r.StatusCode, r.body)
+		}
+	}
+	if pk := e.passkeysOf(u)[0]; !pk.BackupEligible || !pk.BackupState || !pk.Synced() {
+		t.Errorf("the synced passkey's flags: %+v", pk)
+	}
 }
 
 // TestPasskey_Throttled: passkey failures count against the network like
