@@ -281,11 +281,13 @@ func TestPasskeys(t *testing.T) {
 			c.IsResidentCredential, c.RpID, c.UserHandle)
 	}
 	passkeyID := strings.TrimPrefix(eval[string](a, `document.querySelector('.passkey-list li.passkey').id`), "passkey-")
+	runAxe(t, a, "the Passkeys part")
 
 	// Sign out, and in with the passkey alone: the button, no email.
 	keyA.presence(false)
 	a.signOut()
 	a.passkeySignInReady(keyA)
+	runAxe(t, a, "sign-in with the passkey button")
 	a.clickAndLoad(`[data-passkey=sign-in] button`)
 	if u := a.location(); u.Path != "/settings" {
 		t.Fatalf("the passkey led to %s, want /settings:\n%s", u, a.text("main"))
@@ -356,12 +358,14 @@ func TestPasskeys(t *testing.T) {
 	a.clickAndLoad(`.passkey-list a[aria-label="Remove Test laptop"]`)
 	a.assertPath(removePage)
 	a.assertText("#section-title", "Remove the passkey “Test laptop”?")
+	runAxe(t, a, "Remove the passkey")
 	// "Confirm it's you" (where Remove sends a sign-in older than the
 	// window) takes the passkey instead of the password, and leads back.
 	a.navigate("/confirm?next=" + url.QueryEscape(removePage))
 	a.assertText("h1", "Confirm it's you")
 	a.do("wait for the passkey button", chromedp.WaitVisible(chromedp.CSS(`[data-passkey=confirm][data-passkey-ready] button`)))
 	a.waitLoaded()
+	runAxe(t, a, "Confirm it's you, with a passkey")
 	a.assertText(`[data-passkey=confirm] button`, "Use a passkey instead")
 	a.clickAndLoad(`[data-passkey=confirm] button`)
 	a.assertPath(removePage)
