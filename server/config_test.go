@@ -52,6 +52,8 @@ func TestConfigValues(t *testing.T) {
 		{name: "empty variables are unset", env: map[string]string{"PORTAL_ADDR": "", "PORTAL_DB": ""}, want: func(c *Config) {}},
 
 		{name: "-addr", args: []string{"-addr", "0.0.0.0:9000"}, want: func(c *Config) { c.Addr = "0.0.0.0:9000" }},
+		{name: "-public-url", args: []string{"-public-url", "https://portal.example.com"}, want: func(c *Config) { c.PublicURL = "https://portal.example.com" }},
+		{name: "PORTAL_PUBLIC_URL", env: map[string]string{"PORTAL_PUBLIC_URL": "http://localhost:8080"}, want: func(c *Config) { c.PublicURL = "http://localhost:8080" }},
 		{name: "PORTAL_ADDR", env: map[string]string{"PORTAL_ADDR": "[::1]:0"}, want: func(c *Config) { c.Addr = "[::1]:0" }},
 		{name: "-db", args: []string{"-db", "/var/lib/portal/portal.db"}, want: func(c *Config) { c.DB = "/var/lib/portal/portal.db" }},
 		{name: "PORTAL_DB", env: map[string]string{"PORTAL_DB": "/data/portal.db"}, want: func(c *Config) { c.DB = "/data/portal.db" }},
@@ -159,6 +161,9 @@ func TestConfigErrors(t *testing.T) {
 		{args: []string{"-version=maybe"}, want: `-version must be true or false, got "maybe"`},
 		{args: []string{"-addr", "127.0.0.1:1", "serve"}, want: `unexpected argument "serve"; commands come first and take their own flags, e.g. portal user list -db PATH (see 'portal help')`},
 		{args: []string{"-port", "80"}, want: "flag provided but not defined: -port"},
+		{args: []string{"-public-url", "https://10.0.0.5"}, want: `-public-url must name the host, not an IP address (a passkey is bound to a name), got "https://10.0.0.5"`},
+		{env: map[string]string{"PORTAL_PUBLIC_URL": "http://portal.example.com"}, want: `-public-url must use https:// (browsers allow passkeys over plain http only on localhost), got "http://portal.example.com"`},
+		{args: []string{"-public-url", "https://portal.example.com/app"}, want: `-public-url must be the portal's address alone, without a path, query or user, got "https://portal.example.com/app"`},
 	}
 	for _, tc := range tests {
 		name := strings.Join(tc.args, " ")
@@ -210,5 +215,25 @@ func TestConfigHelp(t *testing.T) {
 	}
 	if !strings.Contains(help, "PORTAL_IDLE_TIMEOUT") || strings.Contains(help, "PORTAL_VERSION") {
 		t.Errorf("wrong variables:\n%s", help)
+	}
+}
+
+// TestPublicURL: the demo's passkeys work at http://localhost and its
+// port; a real deployment's only at -public-url; none without it.
+func TestPublicURL(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Demo: true, Addr: "127.0.0.1:8080"}, "http://localhost:8080"},
+		{Config{Demo: true, Addr: "0.0.0.0:9000"}, "http://localhost:9000"},
+		{Config{Demo: true, Addr: "127.0.0.1:0"}, ""}, // the port is not known yet
+		{Config{Demo: true, Addr: "127.0.0.1:8080", PublicURL: "https://demo.example.com"}, "https://demo.example.com"},
+		{Config{Addr: "127.0.0.1:8080"}, ""},
+		{Config{Addr: "127.0.0.1:8080", PublicURL: "https://portal.example.com"}, "https://portal.example.com"},
+	} {
+		if got := publicURL(tc.cfg); got != tc.want {
+			t.Errorf("publicURL(demo %v, addr %s, public %q) = %q, want %q", tc.cfg.Demo, tc.cfg.Addr, tc.cfg.PublicURL, got, tc.want)
+		}
 	}
 }
