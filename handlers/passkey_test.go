@@ -633,3 +633,83 @@ func TestParsePublicURL(t *testing.T) {
 		}
 	}
 }
+
+// TestPasskey_AddRefusals: a new passkey whose answer does not check out
+// is not kept, and the page says so; past 20 none is added.
+func TestPasskey_AddRefusals(t *testing.T) {
+	e := passkeyEnv(t)
+	u := e.user(store.RoleClientStaff, "pk@example.com")
+	b := e.localBrowser(uaChrome)
+	b.signIn(u.Email)
+	create := func(t *testing.T, k *softkey.Authenticator, origin string) ([]byte, []byte) {
+		t.Helper()
+		b.get(twoStepURL)
+		opts := b.options(t, passkeysPath+optionsSuffix, url.Values{"name": {"New"}})
+		answer, err := k.Create(opts, origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return opts, answer
+	}
+	noUV := softkey.New()
+	noUV.SetOptions(softkey.Options{NoUserVerification: true})
+	for _, tc := range []struct {
+		name, want string
+		answer     func(t *testing.T) []byte
+	}{
+		{"wrong origin", "did not check out", func(t *testing.T) []byte {
+			_, a := create(t, softkey.New(), "http://localhost.evil.example")
+			return a
+		}},
+		{"no user verification", "did not check out", func(t *testing.T) []byte {
+			_, a := create(t, noUV, testOrigin)
+			return a
+		}},
+		{"answer to another ceremony", "did not check out", func(t *testing.T) []byte {
+			_, a := create(t, softkey.New(), testOrigin)
+			b.options(t, passkeysPath+optionsSuffix, url.Values{"name": {"New"}}) // begins another
+			return a
+		}},
+		{"not an answer", "could not be read", func(t *testing.T) []byte {
+			create(t, softkey.New(), testOrigin)
+			return []byte(`{"id":"x"}`)
+		}},
+		{"no ceremony", "took too long", func(t *testing.T) []byte {
+			_, a := create(t, softkey.New(), testOrigin)
+			delete(b.cookies, passkeyCookie)
+			return a
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := tc.answer(t)
+			r, reply, _ := b.jsonPost(passkeysPath, url.Values{"credential": {string(answer)}})
+			if r.StatusCode != http.StatusBadRequest || !strings.Contains(reply.Error, tc.want) {
+				t.Fatalf("status %d, reply %+v; want 400 saying %q", r.StatusCode, reply, tc.want)
+			}
+			if pks := e.passkeysOf(u); len(pks) != 0 {
+				t.Fatalf("a refused passkey was kept: %+v", pks)
+			}
+		})
+	}
+
+	// The same answer twice: the second finds its ceremony used.
+	_, answer := create(t, softkey.New(), testOrigin)
+	if r, _, _ := b.jsonPost(passkeysPath, url.Values{"credential": {string(answer)}}); r.StatusCode != http.StatusOK {
+		t.Fatalf("a good passkey: %d %s", r.StatusCode, r.body)
+	}
+	if r, _, _ := b.jsonPost(passkeysPath, url.Values{"credential": {string(answer)}}); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("the same answer again: %d, want 400", r.StatusCode)
+	}
+	for len(e.passkeysOf(u)) < store.MaxPasskeysPerUser {
+		addPasskey(t, b, softkey.New(), "Another")
+	}
+	if page := b.get(twoStepURL).body; !strings.Contains(page, "You have 20 passkeys, the most an account can have.") || strings.Contains(page, `data-passkey="add"`) {
+		t.Error("at 20 passkeys the section still offers to add one")
+	}
+	if r, reply, _ := b.jsonPost(passkeysPath+optionsSuffix, url.Values{"name": {"One more"}}); r.StatusCode != http.StatusBadRequest || !strings.Contains(reply.Error, "the most an account can have") {
+		t.Errorf("a 21st: %d %+v", r.StatusCode, reply)
+	}
+	if n := len(e.passkeysOf(u)); n != store.MaxPasskeysPerUser {
+		t.Errorf("%d passkeys, want %d", n, store.MaxPasskeysPerUser)
+	}
+}
