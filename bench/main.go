@@ -102,7 +102,7 @@ func main() {
 	flag.BoolVar(&cfg.Pin, "pin", false, "run the load generator in a child process and pin it and the server to different CPUs with taskset")
 	flag.StringVar(&cfg.ServerCPUs, "server-cpus", "0", "with -pin: CPU list for the server process")
 	flag.StringVar(&cfg.ClientCPUs, "client-cpus", "1", "with -pin: CPU list for the load generator process")
-	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of this process during one extra run of -profile (with -pin: the servers alone)")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of this process during one extra run of -profile (with -pin: the servers alone; with -passkeys: during the passkey sign-ins under the flood)")
 	flag.StringVar(&cfg.ProfileOf, "profile", "auth-fragment", "scenario profiled by -cpuprofile")
 	flag.StringVar(&cfg.MemProfile, "memprofile", "", "write heap profiles FILE.small and FILE.big at the heap measurements")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the databases (their directory is printed) instead of deleting them")

@@ -54,7 +54,8 @@ func TestPasskeysScenario(t *testing.T) {
 		t.Errorf("ratios %.2f and %.2f, want positive", res.Ratio(), res.FloodSlowdown())
 	}
 	for _, want := range []string{"3 passkeys added through Settings", "password sign-ins ", "passkey sign-ins ", "passkey sign-ins, flood",
-		"the flood: 2 clients", "passkey / password sign-ins per second:", "alone / under the flood:"} {
+		"the flood: 2 clients", "passkey / password sign-ins per second:", "process CPU per sign-in, password / passkey:",
+		"alone / under the flood:"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the report has no %q", want)
 		}
