@@ -13,6 +13,7 @@
 //	go run ./bench -pin         # server on CPU 0, load generator on CPU 1 (Linux, taskset)
 //	go run ./bench -live        # only the live-updates measurement (about a minute)
 //	go run ./bench -flood       # only the sign-in flood (about 25 seconds)
+//	go run ./bench -passkeys    # only passkey vs password sign-ins, and passkeys under a flood (about a minute)
 //	go run ./bench -db postgres # only bbolt vs PostgreSQL and the cross-instance revoke window
 //
 // After the scenarios it measures live updates (live.go): 10,000 open
@@ -66,6 +67,7 @@ type config struct {
 	Hub        bool    // portals with the live-updates hub (issue 17)
 	Live       liveConfig
 	Flood      floodConfig
+	Passkeys   passkeysConfig
 	PG         pgConfig
 }
 
@@ -100,7 +102,7 @@ func main() {
 	flag.BoolVar(&cfg.Pin, "pin", false, "run the load generator in a child process and pin it and the server to different CPUs with taskset")
 	flag.StringVar(&cfg.ServerCPUs, "server-cpus", "0", "with -pin: CPU list for the server process")
 	flag.StringVar(&cfg.ClientCPUs, "client-cpus", "1", "with -pin: CPU list for the load generator process")
-	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of this process during one extra run of -profile (with -pin: the servers alone)")
+	flag.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of this process during one extra run of -profile (with -pin: the servers alone; with -passkeys: during the passkey sign-ins under the flood)")
 	flag.StringVar(&cfg.ProfileOf, "profile", "auth-fragment", "scenario profiled by -cpuprofile")
 	flag.StringVar(&cfg.MemProfile, "memprofile", "", "write heap profiles FILE.small and FILE.big at the heap measurements")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the databases (their directory is printed) instead of deleting them")
@@ -120,6 +122,14 @@ func main() {
 	flag.IntVar(&cfg.Flood.Flooders, "flood-clients", 40, "with -flood: clients flooding sign-ins in parallel")
 	flag.DurationVar(&cfg.Flood.Duration, "flood-d", 10*time.Second, "with -flood: how long the flood (and the baseline before it) lasts")
 	flag.DurationVar(&cfg.Flood.Every, "flood-every", 300*time.Millisecond, "with -flood: how often the real user signs in")
+	flag.BoolVar(&cfg.Passkeys.Only, "passkeys", false, "run only the passkey benchmark: password vs passkey sign-ins per second, then passkey sign-ins under a password flood (about a minute)")
+	flag.IntVar(&cfg.Passkeys.Users, "passkeys-users", 100, "with -passkeys: users who add a passkey in Settings and sign in (at least -passkeys-c)")
+	flag.IntVar(&cfg.Passkeys.Workers, "passkeys-c", 8, "with -passkeys: closed-loop workers of each measurement, each from its own /24")
+	flag.DurationVar(&cfg.Passkeys.Duration, "passkeys-d", 10*time.Second, "with -passkeys: duration of each measurement")
+	flag.DurationVar(&cfg.Passkeys.Warmup, "passkeys-warmup", 2*time.Second, "with -passkeys: untimed sign-ins before each measurement")
+	flag.IntVar(&cfg.Passkeys.Flooders, "passkeys-flood", 40, "with -passkeys: clients flooding password sign-ins (known emails, wrong passwords, random /24s) during the third measurement")
+	flag.StringVar(&cfg.Passkeys.FloodKind, "passkeys-flood-emails", "known", "with -passkeys: the flood's emails: known (other users', each guess a full password check) or unknown (no account, as -flood)")
+	flag.IntVar(&cfg.Passkeys.FloodUsers, "passkeys-flood-users", 500, "with -passkeys: known users the flood guesses passwords for")
 	liveClient := flag.Bool("live-client", false, "internal: act as the live measurement's stream clients, reading commands on stdin")
 	loadgen := flag.Bool("loadgen", false, "internal: act as the -pin load generator, reading plans on stdin")
 	heapOnly := flag.Bool("heap-child", false, "internal: measure one store's heap use, reading the job on stdin")
@@ -148,6 +158,13 @@ func main() {
 	}
 	if cfg.Flood.Only {
 		if err := runFlood(cfg, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if cfg.Passkeys.Only {
+		if _, err := runPasskeys(cfg, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -69,6 +71,12 @@ type portalOptions struct {
 	NoHub     bool          // no live updates (-hub=false), as before issue 17
 	Heartbeat time.Duration // the live streams' heartbeat; 0 for the portal's default
 	Pool      int           // PostgreSQL: the portal's -db-pool; 0 for its default
+	// Passkeys sets the portal's -public-url to http://localhost:PORT, its
+	// own port, which turns passkeys on for requests to that origin.
+	Passkeys bool
+	// TrustedProxies are the portal's -trusted-proxies: the forwarding
+	// header of requests from them is believed.
+	TrustedProxies []netip.Prefix
 }
 
 // serverConfig is the portal's configuration on db, a bbolt file or a
@@ -89,6 +97,7 @@ func serverConfig(db, geoDB string, opts portalOptions) (server.Config, error) {
 	if opts.Pool > 0 {
 		cfg.DBPool = opts.Pool
 	}
+	cfg.TrustedProxies = opts.TrustedProxies
 	return cfg, nil
 }
 
@@ -101,6 +110,9 @@ func startPortal(db, geoDB string, log *slog.Logger, opts portalOptions) (*porta
 	}
 	if cfg.Listener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		return nil, err
+	}
+	if opts.Passkeys {
+		cfg.PublicURL = "http://localhost:" + strconv.Itoa(cfg.Listener.Addr().(*net.TCPAddr).Port)
 	}
 	srv, err := server.New(cfg, log)
 	if err != nil {
