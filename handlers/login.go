@@ -146,20 +146,31 @@ func (h *handler) loginSubmit(c *fiber.Ctx) error {
 		h.startPending(c, user, zone)
 		return h.redirect(c, second)
 	}
-	if err := h.startSession(c, user, addr, zone, store.AuthPassword, ""); err != nil {
+	if err := h.startSession(c, user, addr, zone, store.AuthPassword, nil); err != nil {
 		return err
 	}
 	return h.redirect(c, landing(user.Role))
 }
 
 // startSession signs user in once every step has passed: a fresh session
-// recording how it signed in (and with which passkey, if one), the
+// recording how it signed in (and with which passkey, whose use is
+// written with it: errPasskeyRefused if the store refuses it), the
 // browser's device key, and the sign-in's cookies cleared. The caller
 // answers the request.
-func (h *handler) startSession(c *fiber.Ctx, user store.User, addr netip.Addr, zone string, method store.AuthMethod, passkey string) error {
+func (h *handler) startSession(c *fiber.Ctx, user store.User, addr netip.Addr, zone string, method store.AuthMethod, passkey *assertion) error {
 	in := store.SignIn(string(c.Request().Header.UserAgent()), h.geo.Place(addr))
-	in.TimeZone, in.Auth, in.Passkey = zone, method, passkey
-	sess, token, err := h.sessions.CreateSession(user.ID, in)
+	in.TimeZone, in.Auth = zone, method
+	var sess store.Session
+	var token string
+	var err error
+	if passkey != nil {
+		sess, token, err = h.passkeys.CreatePasskeySession(user.ID, in, passkey.Passkey, passkey.Use)
+		if err = refusedUse(err); errors.Is(err, errPasskeyRefused) {
+			return err
+		}
+	} else {
+		sess, token, err = h.sessions.CreateSession(user.ID, in)
+	}
 	if err != nil {
 		h.log.Error("sign-in could not be saved", "user_id", user.ID, "err", err)
 		return notSaved("sign you in", err)

@@ -165,7 +165,7 @@ func (h *handler) secondStepSubmit(c *fiber.Ctx) error {
 		return fail(fiber.StatusUnauthorized, msg)
 	}
 	try.succeeded()
-	if err := h.startSession(c, p.User, addr, p.Zone, method, ""); err != nil {
+	if err := h.startSession(c, p.User, addr, p.Zone, method, nil); err != nil {
 		return err
 	}
 	return h.redirect(c, landing(p.User.Role))
@@ -332,7 +332,7 @@ func (h *handler) requiredSetupSubmit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.startSession(c, p.User, addr, p.Zone, store.AuthPasswordApp, ""); err != nil {
+	if err := h.startSession(c, p.User, addr, p.Zone, store.AuthPasswordApp, nil); err != nil {
 		return err
 	}
 	return c.Render("login_codes", &requiredCodesView{Layout: h.newLayout(c, "Your recovery codes"), Codes: newCodesView(codes, landing(p.User.Role))})

@@ -96,13 +96,13 @@ func (h *handler) passkeySignIn(c *fiber.Ctx) error {
 	if err == nil && a.User.Disabled {
 		err = errPasskeyRefused
 	}
+	if err == nil {
+		err = h.startSession(c, a.User, addr, browserZone(formValue(c, "tz")), store.AuthPasskey, &a)
+	}
 	if err != nil {
 		return h.passkeyFailed(c, try, a.User, known, addr, err)
 	}
 	try.succeeded()
-	if err := h.startSession(c, a.User, addr, browserZone(formValue(c, "tz")), store.AuthPasskey, a.Passkey.Name); err != nil {
-		return err
-	}
 	return c.JSON(passkeyReply{Redirect: landing(a.User.Role)})
 }
 

@@ -35,26 +35,30 @@ func (h *handler) userPasskeyOptions(c *fiber.Ctx, kind ceremonyKind, bind strin
 var errPasskeysNone = &userError{status: fiber.StatusBadRequest, message: "You have no passkeys yet. Add one in Settings, under Two-step sign-in."}
 
 // userPasskeyAnswer checks the answer to a ceremony of kind for u,
-// throttled like the codes it stands in for, and says which passkey it
-// was.
-func (h *handler) userPasskeyAnswer(c *fiber.Ctx, kind ceremonyKind, bind string, u store.User, addr netip.Addr) (store.Passkey, error) {
+// throttled like the codes it stands in for, and, if it is right, runs
+// then with it, which writes the passkey's use (a refusal there counts
+// as a wrong answer).
+func (h *handler) userPasskeyAnswer(c *fiber.Ctx, kind ceremonyKind, bind string, u store.User, addr netip.Addr, then func(a *assertion) error) error {
 	try, wait := h.throttle.reserve(h.now(), codeKey(u.ID))
 	if try == nil {
 		retryAfter(c, wait)
-		return store.Passkey{}, &userError{status: fiber.StatusTooManyRequests, message: "Too many failed tries. Try again in " + humanDuration(wait) + "."}
+		return &userError{status: fiber.StatusTooManyRequests, message: "Too many failed tries. Try again in " + humanDuration(wait) + "."}
 	}
 	pu, _, err := h.passkeyUserOf(u)
 	if err != nil {
 		try.cancelled()
-		return store.Passkey{}, err
+		return err
 	}
 	a, _, err := h.passkeyCeremonyAnswer(c, kind, bind, pu)
+	if err == nil {
+		err = then(&a)
+	}
 	if err != nil {
-		return store.Passkey{}, h.passkeyFailed(c, try, u, true, addr, err)
+		return h.passkeyFailed(c, try, u, true, addr, err)
 	}
 	try.succeeded()
 	h.log.Info("passkey accepted", "user_id", u.ID, "ip", geo.Mask(addr), "for", string(kind))
-	return a.Passkey, nil
+	return nil
 }
 
 // passkeySecondOptions begins the second step with a passkey.
@@ -85,11 +89,10 @@ func (h *handler) passkeySecond(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pk, err := h.userPasskeyAnswer(c, ceremonySecond, pendingBind(pre, p.User.ID), p.User, addr)
+	err = h.userPasskeyAnswer(c, ceremonySecond, pendingBind(pre, p.User.ID), p.User, addr, func(a *assertion) error {
+		return h.startSession(c, p.User, addr, p.Zone, store.AuthPasswordPasskey, a)
+	})
 	if err != nil {
-		return err
-	}
-	if err := h.startSession(c, p.User, addr, p.Zone, store.AuthPasswordPasskey, pk.Name); err != nil {
 		return err
 	}
 	return c.JSON(passkeyReply{Redirect: landing(p.User.Role)})
@@ -108,11 +111,17 @@ func (h *handler) passkeyConfirm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.userPasskeyAnswer(c, ceremonyConfirm, a.Session.ID, a.User, addr); err != nil {
+	err = h.userPasskeyAnswer(c, ceremonyConfirm, a.Session.ID, a.User, addr, func(pk *assertion) error {
+		if err := refusedUse(h.passkeys.UsePasskey(pk.Passkey, pk.Use)); err != nil {
+			return err
+		}
+		if err := h.twoStep.ConfirmSession(a.User.ID, a.Session.ID); err != nil {
+			return notSaved("confirm it's you", err)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
-	}
-	if err := h.twoStep.ConfirmSession(a.User.ID, a.Session.ID); err != nil {
-		return notSaved("confirm it's you", err)
 	}
 	return c.JSON(passkeyReply{Redirect: localNext(formValue(c, "next"))})
 }

@@ -73,14 +73,26 @@ func (h *handler) passkeyUserOf(u store.User) (*passkeyUser, []store.Passkey, er
 // sentence for all, so nothing says whether an account exists.
 var errPasskeyRefused = errors.New("passkey refused")
 
-// assertion is a passkey's answer that the library accepted.
+// assertion is a passkey's answer that the library accepted, and the use
+// it makes of the passkey, still to be written (with the session it signs
+// in, or alone): the store refuses a counter that did not move forward.
 type assertion struct {
 	User    store.User
 	Passkey store.Passkey
+	Use     store.PasskeyUse
 }
 
-// verifyAssertion checks body, the browser's answer to cer, and records
-// the use. With for nil the ceremony was discoverable and the answer
+// refusedUse is err, a store's answer to writing a passkey's use, as the
+// handlers treat it: a copied key, or a passkey removed meanwhile, is
+// refused like any wrong answer.
+func refusedUse(err error) error {
+	if errors.Is(err, store.ErrSignCountBack) || errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %v", errPasskeyRefused, err)
+	}
+	return err
+}
+
+// verifyAssertion checks body, the browser's answer to cer. With for nil the ceremony was discoverable and the answer
 // names its user; else it must be one of for's passkeys. known is set
 // when the answer named a real user (whose failure can be recorded).
 func (h *handler) verifyAssertion(cer ceremony, body []byte, forUser *passkeyUser) (a assertion, known bool, err error) {
@@ -130,18 +142,10 @@ func (h *handler) verifyAssertion(cer ceremony, body []byte, forUser *passkeyUse
 	if err != nil {
 		return a, known, err
 	}
-	err = h.passkeys.UsePasskey(a.Passkey, store.PasskeyUse{
+	a.Use = store.PasskeyUse{
 		Credential:  record,
 		SignCount:   parsed.Response.AuthenticatorData.Counter,
 		BackupState: parsed.Response.AuthenticatorData.Flags.HasBackupState(),
-	})
-	switch {
-	case errors.Is(err, store.ErrSignCountBack):
-		return a, known, fmt.Errorf("%w: %v", errPasskeyRefused, err)
-	case errors.Is(err, store.ErrNotFound): // removed meanwhile
-		return a, known, fmt.Errorf("%w: %v", errPasskeyRefused, err)
-	case err != nil:
-		return a, known, err
 	}
 	return a, known, nil
 }

@@ -84,6 +84,7 @@ type passkeyStore interface {
 	UserPasskey(userID string, id []byte) (store.Passkey, error)
 	AddPasskey(pk store.Passkey, by store.Actor) (store.Passkey, error)
 	UsePasskey(pk store.Passkey, use store.PasskeyUse) error
+	CreatePasskeySession(userID string, in store.NewSession, pk store.Passkey, use store.PasskeyUse) (store.Session, string, error)
 	RenamePasskey(userID string, id []byte, name string) error
 	RemovePasskey(userID string, id []byte, by store.Actor) error
 	StartCeremony(id string, data []byte) error

@@ -88,6 +88,7 @@ type Backend interface {
 	UserPasskey(userID string, id []byte) (Passkey, error)
 	AddPasskey(pk Passkey, by Actor) (Passkey, error)
 	UsePasskey(pk Passkey, use PasskeyUse) error
+	CreatePasskeySession(userID string, in NewSession, pk Passkey, use PasskeyUse) (Session, string, error)
 	RenamePasskey(userID string, id []byte, name string) error
 	RemovePasskey(userID string, id []byte, by Actor) error
 	StartCeremony(id string, data []byte) error

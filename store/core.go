@@ -57,6 +57,8 @@ type Storage interface {
 	// CreateUsers adds users, and CreateSessions starts sessions, in one
 	// transaction each: all or none.
 	CreateUsers(in []NewUser) ([]User, error)
+	// A sign-in WithPasskey also writes that passkey's use, or instead
+	// only its refusal, commits that, and answers ErrSignCountBack.
 	CreateSessions(batch []SessionFor) ([]Session, []string, error)
 	// SweepEnded deletes sessions that ended more than retention ago, at
 	// most batch in each short transaction, stopping between them when

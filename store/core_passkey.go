@@ -62,19 +62,37 @@ func (c *Core) AddPasskey(pk Passkey, by Actor) (Passkey, error) {
 	return pk, nil
 }
 
-// UsePasskey records a sign-in with pk as the library verified it: the
-// new counter and backup state. A counter that did not move forward is
-// refused (ErrSignCountBack) and recorded in the user's activity.
+// UsePasskey records a use of pk that signs nobody in ("Confirm it's
+// you"), as the library verified it: the new counter and backup state. A
+// counter that did not move forward is refused (ErrSignCountBack) and
+// recorded in the user's activity.
 func (c *Core) UsePasskey(pk Passkey, use PasskeyUse) error {
-	use.At = c.nowUTC()
-	refused := Event{At: use.At, Kind: EventPasskeyRefused, Passkey: pk.Name}
-	if err := c.pk.WritePasskeyUse(pk.ID, use, refused); err != nil {
+	p := c.passkeySignIn(pk, use)
+	if err := c.pk.WritePasskeyUse(pk.ID, p.Use, p.Refused); err != nil {
 		if errors.Is(err, ErrSignCountBack) {
 			return err
 		}
 		return fmt.Errorf("store: record a sign-in with a passkey of user %s: %w", pk.UserID, err)
 	}
 	return nil
+}
+
+// CreatePasskeySession signs userID in with pk: the session and the
+// passkey's use in one commit, refused as UsePasskey's is.
+func (c *Core) CreatePasskeySession(userID string, in NewSession, pk Passkey, use PasskeyUse) (Session, string, error) {
+	in.Passkey, in.WithPasskey = pk.Name, c.passkeySignIn(pk, use)
+	out, tokens, err := c.db.CreateSessions([]SessionFor{{UserID: userID, NewSession: in}})
+	if errors.Is(err, ErrSignCountBack) {
+		return Session{}, "", ErrSignCountBack
+	} else if err != nil {
+		return Session{}, "", err
+	}
+	return out[0], tokens[0], nil
+}
+
+func (c *Core) passkeySignIn(pk Passkey, use PasskeyUse) *PasskeySignIn {
+	use.At = c.nowUTC()
+	return &PasskeySignIn{ID: pk.ID, Use: use, Refused: Event{At: use.At, Kind: EventPasskeyRefused, Passkey: pk.Name}}
 }
 
 // RenamePasskey names userID's passkey id name (cleaned); ErrNotFound if

@@ -49,6 +49,19 @@ type NewSession struct {
 	TimeZone   string // the browser's IANA time zone, already checked; "" for none
 	Auth       AuthMethod
 	Passkey    string // the name of the passkey it signed in with, if it did
+	// WithPasskey, if set, is that passkey's use, written in the same
+	// transaction as the session: a sign-in with a passkey is one commit.
+	WithPasskey *PasskeySignIn
+}
+
+// PasskeySignIn is a passkey's use by a sign-in. The rule of
+// PasskeyStorage.WritePasskeyUse applies: if the counter did not move
+// forward, Refused is recorded instead of the session, and the sign-in
+// fails with ErrSignCountBack.
+type PasskeySignIn struct {
+	ID      []byte
+	Use     PasskeyUse
+	Refused Event
 }
 
 // SignIn describes a sign-in from a browser sending user agent ua, seen at

@@ -176,22 +176,9 @@ func (s *Store) PutPasskey(pk store.Passkey, ev store.Event) error {
 func (s *Store) WritePasskeyUse(id []byte, use store.PasskeyUse, refused store.Event) error {
 	back := false
 	err := s.update(func(tx *bbolt.Tx) error {
-		back = false
-		all := getPasskeysBucket(tx)
-		var pk store.Passkey
-		if err := get(all, id, &pk); err != nil {
-			return err
-		}
-		if !store.SignCountForward(pk.SignCount, use.SignCount) {
-			back = true
-			refused.Passkey = pk.Name
-			return addEventTx(tx, pk.UserID, refused)
-		}
-		if use.Credential != nil {
-			pk.Credential = use.Credential
-		}
-		pk.SignCount, pk.BackupState, pk.LastUsedAt = use.SignCount, use.BackupState, use.At
-		return put(all, id, pk)
+		var err error
+		back, err = usePasskeyTx(tx, id, use, refused)
+		return err
 	})
 	switch {
 	case err != nil:
@@ -200,6 +187,26 @@ func (s *Store) WritePasskeyUse(id []byte, use store.PasskeyUse, refused store.E
 		return store.ErrSignCountBack
 	}
 	return nil
+}
+
+// usePasskeyTx updates passkey id with use if its counter moved forward;
+// if not, it records refused (named after the passkey as it is called
+// now) and reports back.
+func usePasskeyTx(tx *bbolt.Tx, id []byte, use store.PasskeyUse, refused store.Event) (back bool, err error) {
+	all := getPasskeysBucket(tx)
+	var pk store.Passkey
+	if err := get(all, id, &pk); err != nil {
+		return false, err
+	}
+	if !store.SignCountForward(pk.SignCount, use.SignCount) {
+		refused.Passkey = pk.Name
+		return true, addEventTx(tx, pk.UserID, refused)
+	}
+	if use.Credential != nil {
+		pk.Credential = use.Credential
+	}
+	pk.SignCount, pk.BackupState, pk.LastUsedAt = use.SignCount, use.BackupState, use.At
+	return false, put(all, id, pk)
 }
 
 // changeUserPasskey runs fn on userID's passkey id in one write

@@ -21,9 +21,20 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 		out[i] = newSession(b.UserID, b.NewSession, tokens[i], now)
 	}
 	var capped []store.TokenHash
+	refused := false
 	err := s.update(func(tx *bbolt.Tx) error {
-		capped = capped[:0]
-		for _, sess := range out {
+		capped, refused = capped[:0], false
+		for i, sess := range out {
+			if p := batch[i].WithPasskey; p != nil {
+				back, err := usePasskeyTx(tx, p.ID, p.Use, p.Refused)
+				if err != nil {
+					return fmt.Errorf("passkey of user %s: %w", sess.UserID, err)
+				}
+				if back { // the refusal is kept, the session never made
+					refused = true
+					continue
+				}
+			}
 			c, err := s.createSessionTx(tx, sess, now)
 			if err != nil {
 				return fmt.Errorf("session for user %s: %w", sess.UserID, err)
@@ -36,6 +47,9 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 		return nil, nil, fmt.Errorf("store: create sessions: %w", err)
 	}
 	s.Forget(capped...)
+	if refused {
+		return nil, nil, store.ErrSignCountBack
+	}
 	return out, tokens, nil
 }
 

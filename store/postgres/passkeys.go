@@ -157,19 +157,16 @@ func (s *Store) PutPasskey(pk store.Passkey, ev store.Event) error {
 func (s *Store) WritePasskeyUse(id []byte, use store.PasskeyUse, refused store.Event) error {
 	back := false
 	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
-		back = false
 		var userID string
-		err := tx.QueryRow(ctx, `UPDATE passkeys SET credential = coalesce($2, credential), sign_count = $3, backup_state = $4, last_used_at = $5
-			WHERE id = $1 AND ($3 > sign_count OR ($3 = 0 AND sign_count = 0)) RETURNING user_id`,
-			id, use.Credential, int64(use.SignCount), use.BackupState, use.At).Scan(&userID)
-		if err = notFound(err); !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if err := tx.QueryRow(ctx, "SELECT user_id, name FROM passkeys WHERE id = $1", id).Scan(&userID, &refused.Passkey); err != nil {
+		if err := tx.QueryRow(ctx, "SELECT user_id FROM passkeys WHERE id = $1", id).Scan(&userID); err != nil {
 			return notFound(err)
 		}
-		back = true
-		return addEventsTx(ctx, tx, fx, []userEvent{{userID, refused}})
+		if err := lockUserTx(ctx, tx, userID); err != nil {
+			return err
+		}
+		var err error
+		back, err = usePasskeyTx(ctx, tx, fx, id, use, refused)
+		return err
 	})
 	switch {
 	case err != nil:
@@ -178,6 +175,33 @@ func (s *Store) WritePasskeyUse(id []byte, use store.PasskeyUse, refused store.E
 		return store.ErrSignCountBack
 	}
 	return nil
+}
+
+// lockUserTx takes userID's row before any of their passkeys' rows, as
+// every change to a user's passkeys does (adding, using, removing, a
+// reset, a sign-in), so that they wait for each other rather than
+// deadlock: a passkey's row, then its user's (the event's foreign key)
+// in one, and the other way round in another, would.
+func lockUserTx(ctx context.Context, tx pgx.Tx, userID string) error {
+	_, err := tx.Exec(ctx, "SELECT 1 FROM users WHERE id = $1 FOR UPDATE", userID)
+	return err
+}
+
+// usePasskeyTx updates passkey id with use if its counter moved forward;
+// if not, it records refused (named after the passkey as it is called
+// now) and reports back. The caller holds the user's row.
+func usePasskeyTx(ctx context.Context, tx pgx.Tx, fx *effects, id []byte, use store.PasskeyUse, refused store.Event) (back bool, err error) {
+	var userID string
+	err = tx.QueryRow(ctx, `UPDATE passkeys SET credential = coalesce($2, credential), sign_count = $3, backup_state = $4, last_used_at = $5
+		WHERE id = $1 AND ($3 > sign_count OR ($3 = 0 AND sign_count = 0)) RETURNING user_id`,
+		id, use.Credential, int64(use.SignCount), use.BackupState, use.At).Scan(&userID)
+	if err = notFound(err); !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	if err := tx.QueryRow(ctx, "SELECT user_id, name FROM passkeys WHERE id = $1", id).Scan(&userID, &refused.Passkey); err != nil {
+		return false, notFound(err)
+	}
+	return true, addEventsTx(ctx, tx, fx, []userEvent{{userID, refused}})
 }
 
 // PutPasskeyName renames userID's passkey id (store.PasskeyStorage).
@@ -199,6 +223,9 @@ func (s *Store) PutPasskeyName(userID string, id []byte, name string) error {
 // (store.PasskeyStorage).
 func (s *Store) DeletePasskey(userID string, id []byte, ev store.Event) error {
 	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
+		if err := lockUserTx(ctx, tx, userID); err != nil {
+			return err
+		}
 		if err := tx.QueryRow(ctx, "DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING name", id, userID).Scan(&ev.Passkey); err != nil {
 			return notFound(err)
 		}

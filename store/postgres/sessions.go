@@ -24,8 +24,23 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 		tokens[i] = store.NewToken()
 		rows[i] = newSession(b.UserID, b.NewSession, tokens[i], now)
 	}
+	refused := false
 	err := s.write(func(ctx context.Context, tx pgx.Tx, fx *effects) error {
-		for _, r := range rows {
+		refused = false
+		for i, r := range rows {
+			if p := batch[i].WithPasskey; p != nil {
+				if err := lockUserTx(ctx, tx, r.UserID); err != nil {
+					return err
+				}
+				back, err := usePasskeyTx(ctx, tx, fx, p.ID, p.Use, p.Refused)
+				if err != nil {
+					return fmt.Errorf("passkey of user %s: %w", r.UserID, err)
+				}
+				if back { // the refusal is kept, the session never made
+					refused = true
+					continue
+				}
+			}
 			if err := s.createSessionTx(ctx, tx, fx, r, now); err != nil {
 				return fmt.Errorf("session for user %s: %w", r.UserID, err)
 			}
@@ -34,6 +49,9 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: create sessions: %w", err)
+	}
+	if refused {
+		return nil, nil, store.ErrSignCountBack
 	}
 	out := make([]store.Session, len(rows))
 	for i, r := range rows {

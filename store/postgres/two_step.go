@@ -95,6 +95,9 @@ func (s *Store) DeleteTwoStep(partnerID, userID string, ev store.Event, signOut 
 				return err
 			}
 		}
+		if err := lockUserTx(ctx, tx, userID); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, "DELETE FROM two_step WHERE user_id = $1", userID)
 		if err != nil {
 			return err

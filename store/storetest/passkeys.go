@@ -27,6 +27,7 @@ var passkeyTests = []test{
 	{"CeremonyTakenOnceInParallel", testCeremonyTakenOnceInParallel},
 	{"ResetRemovesPasskeys", testResetRemovesPasskeys},
 	{"SessionSignedInWithPasskey", testSessionSignedInWithPasskey},
+	{"PasskeySessionOneCommit", testPasskeySessionOneCommit},
 }
 
 var credSeq atomic.Int64
@@ -692,5 +693,59 @@ func testSessionSignedInWithPasskey(t *testing.T, open Opener) {
 		if e.SessionID == pk.ID && e.Auth != store.AuthPasskey {
 			t.Errorf("the sign-in event says %q, want %q", e.Auth, store.AuthPasskey)
 		}
+	}
+}
+
+// A sign-in with a passkey writes the session and the passkey's use in one
+// commit; a counter that did not move forward makes no session, only its
+// refusal. Sign-ins released together with the same counter: one session.
+func testPasskeySessionOneCommit(t *testing.T, open Opener) {
+	s, clk := openAt(t, open, Options{})
+	u := mustUser(t, s, store.RoleClientStaff)
+	pk := mustPasskey(t, s, newPasskey(u.ID, "Laptop", 4), store.Actor{})
+	at := clk.Advance(time.Minute)
+	before := s.WriteTxCount()
+	sess, tok, err := s.CreatePasskeySession(u.ID, store.NewSession{Auth: store.AuthPasskey}, pk, store.PasskeyUse{SignCount: 5, Credential: []byte(`{"use":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.WriteTxCount() - before; n != 1 {
+		t.Errorf("a passkey sign-in took %d commits, want 1", n)
+	}
+	if x, _, err := s.Authenticate(tok); err != nil || x.ID != sess.ID || x.Passkey != "Laptop" || x.Auth != store.AuthPasskey {
+		t.Errorf("the session: %+v, %v; want signed in with the passkey Laptop", x, err)
+	}
+	if got, _ := s.UserPasskey(u.ID, pk.ID); got.SignCount != 5 || !got.LastUsedAt.Equal(at) || string(got.Credential) != `{"use":1}` {
+		t.Errorf("the passkey after the sign-in: %+v", got)
+	}
+
+	_, _, err = s.CreatePasskeySession(u.ID, store.NewSession{Auth: store.AuthPasskey}, pk, store.PasskeyUse{SignCount: 5})
+	if !errors.Is(err, store.ErrSignCountBack) {
+		t.Fatalf("a counter that did not move: %v, want ErrSignCountBack", err)
+	}
+	if list, _ := s.ListUserSessions(u.ID); len(list) != 1 {
+		t.Errorf("%d sessions after a refused sign-in, want 1", len(list))
+	}
+	if got := passkeyEvents(t, s, u.ID); got[len(got)-1] != "passkey_refused Laptop" {
+		t.Errorf("passkey events %q: want the refusal last", got)
+	}
+
+	n := race(t, 16, func() error {
+		_, _, err := s.CreatePasskeySession(u.ID, store.NewSession{Auth: store.AuthPasskey}, pk, store.PasskeyUse{SignCount: 6})
+		return err
+	}, store.ErrSignCountBack)
+	if n != 1 {
+		t.Errorf("%d of 16 parallel sign-ins with counter 6 signed in, want 1", n)
+	}
+	if list, _ := s.ListUserSessions(u.ID); len(list) != 2 {
+		t.Errorf("%d sessions, want 2", len(list))
+	}
+
+	// A passkey removed meanwhile signs nobody in.
+	if err := s.RemovePasskey(u.ID, pk.ID, store.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CreatePasskeySession(u.ID, store.NewSession{Auth: store.AuthPasskey}, pk, store.PasskeyUse{SignCount: 7}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a removed passkey: %v, want ErrNotFound", err)
 	}
 }
