@@ -127,6 +127,8 @@ func main() {
 	flag.IntVar(&cfg.Passkeys.Workers, "passkeys-c", 8, "with -passkeys: closed-loop workers of each measurement, each from its own /24")
 	flag.DurationVar(&cfg.Passkeys.Duration, "passkeys-d", 10*time.Second, "with -passkeys: duration of each measurement")
 	flag.DurationVar(&cfg.Passkeys.Warmup, "passkeys-warmup", 2*time.Second, "with -passkeys: untimed sign-ins before each measurement")
+	flag.Float64Var(&cfg.Passkeys.FloodRate, "passkeys-flood-rate", 0, "with -passkeys: the flood's password sign-ins a second in all; 0: -passkeys-flood-times the password sign-ins a second just measured; negative: unpaced, each client as fast as answers come")
+	flag.Float64Var(&cfg.Passkeys.FloodTimes, "passkeys-flood-times", 10, "with -passkeys and -passkeys-flood-rate 0: the flood's pace as a multiple of the password sign-ins a second measured")
 	flag.IntVar(&cfg.Passkeys.Flooders, "passkeys-flood", 40, "with -passkeys: clients flooding password sign-ins (known emails, wrong passwords, random /24s) during the third measurement")
 	flag.StringVar(&cfg.Passkeys.FloodKind, "passkeys-flood-emails", "known", "with -passkeys: the flood's emails: known (other users', each guess a full password check) or unknown (no account, as -flood)")
 	flag.IntVar(&cfg.Passkeys.FloodUsers, "passkeys-flood-users", 500, "with -passkeys: known users the flood guesses passwords for")

@@ -64,6 +64,13 @@ type passkeysConfig struct {
 	Flooders   int           // password-flood clients during the third measurement
 	FloodUsers int           // known users the flood guesses at
 	FloodKind  string        // "known": their emails; "unknown": emails with no account (as -flood)
+	// FloodRate paces the flood's sign-ins (each a GET /login and a POST)
+	// to this many a second in all; 0: FloodTimes the password sign-ins a
+	// second just measured, a flood that keeps the hash gate full, its
+	// clients sending without waiting for answers to come back first.
+	// Negative: no pacing, each client as fast as its answers come.
+	FloodRate  float64
+	FloodTimes float64
 }
 
 const (
@@ -129,6 +136,7 @@ type passkeysResult struct {
 	Flooded    signInStats    // passkey sign-ins under the flood
 	FloodSent  int64          // the flood's sign-ins while Flooded was measured, and just before
 	FloodTime  time.Duration  // how long the flood ran
+	FloodRate  float64        // the pace it was sent at (0: unpaced)
 	Flood      map[string]int // its answers
 }
 
@@ -282,12 +290,45 @@ func runPasskeys(cfg config, out io.Writer) (passkeysResult, error) {
 	res.Flood = map[string]int{}
 	flood := newPasskeyClient(p.base) // its own connections
 	defer flood.close()
+	rate := pc.FloodRate
+	if rate == 0 {
+		rate = pc.FloodTimes * res.Password.rate()
+	}
+	// tokens paces the clients: one sign-in per token. A token no client
+	// is free to take is dropped, as an open-loop sender's requests would
+	// just be more of them queued.
+	tokens := make(chan struct{}, pc.Flooders)
+	if rate > 0 {
+		res.FloodRate = rate
+		go func() {
+			tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					select {
+					case tokens <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
 	f0 := time.Now()
 	var fwg sync.WaitGroup
 	for range pc.Flooders {
 		fwg.Go(func() {
 			b := flood.browser()
 			for {
+				if rate > 0 {
+					select {
+					case <-stop:
+						return
+					case <-tokens:
+					}
+				}
 				select {
 				case <-stop:
 					return
@@ -326,8 +367,12 @@ func runPasskeys(cfg config, out io.Writer) (passkeysResult, error) {
 	if pc.FloodKind == "unknown" {
 		whose = "emails with no account"
 	}
-	fmt.Fprintf(out, "  the flood: %d clients, %d password sign-ins for %s with wrong passwords, each from a random /24, in %s (%.0f/s), answers %v\n",
-		pc.Flooders, res.FloodSent, whose, res.FloodTime.Round(10*time.Millisecond),
+	paced := "unpaced"
+	if res.FloodRate > 0 {
+		paced = fmt.Sprintf("paced to %.0f/s", res.FloodRate)
+	}
+	fmt.Fprintf(out, "  the flood: %d clients %s, %d password sign-ins for %s with wrong passwords, each from a random /24, in %s (%.0f/s), answers %v\n",
+		pc.Flooders, paced, res.FloodSent, whose, res.FloodTime.Round(10*time.Millisecond),
 		float64(res.FloodSent)/res.FloodTime.Seconds(), res.Flood)
 
 	verdict := func(ok bool) string {

@@ -46,15 +46,16 @@ func newHashGate() *password.Gate {
 		WithReserved(reservedSlots, reservedSlots*hashWaitersPerSlot)
 }
 
-// hashing runs fn, which hashes a password, inside the gate as who, or
-// returns password.ErrBusy without running it.
+// hashing runs fn, which hashes a password, inside the gate as who and
+// below everything else on the CPUs (password.LowPriority), or returns
+// password.ErrBusy without running it.
 func (h *handler) hashing(who password.Caller, fn func()) error {
 	release, err := h.hashGate.EnterAs(who)
 	if err != nil {
 		return err
 	}
 	defer release()
-	fn()
+	password.LowPriority(fn)
 	return nil
 }
 

@@ -65,6 +65,9 @@ func (g *Gate) WithReserved(running, waiting int) *Gate {
 	return g
 }
 
+// Slots is how many hashes may run at once, reserved slots included.
+func (g *Gate) Slots() int { return cap(g.slots) + cap(g.reserved) }
+
 // Enter takes a slot, or returns ErrBusy. The caller must call release
 // exactly once when its hashing is done.
 func (g *Gate) Enter() (release func(), err error) { return g.EnterAs(Caller{}) }

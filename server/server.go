@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -142,6 +143,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var jobs sync.WaitGroup
 	defer jobs.Wait()
 	defer cancel()
+	defer s.spareProcs()()
 	jobs.Go(func() { s.flushLoop(ctx) })
 	jobs.Go(func() { s.sweepLoop(ctx) })
 	jobs.Go(func() { s.geo.Watch(ctx, time.Minute) })
@@ -337,4 +339,20 @@ func publicURL(cfg Config) string {
 		return ""
 	}
 	return "http://localhost:" + port
+}
+
+// spareProcs gives the Go runtime one more P for each password hash that
+// can run at once, and returns what takes them back. A hash runs at the
+// lowest CPU priority (password.LowPriority), but holds a P while it
+// runs: without spare ones, a flood of hashes would hold every P and
+// other requests would wait for the scheduler's 10 ms time slices, since
+// the Go scheduler has no priorities. With them, other requests always
+// find a P and the kernel gives them the CPU before the hashes.
+func (s *Server) spareProcs() (restore func()) {
+	if !password.LowersPriority {
+		return func() {}
+	}
+	n := s.hashGate.Slots()
+	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + n)
+	return func() { runtime.GOMAXPROCS(max(1, runtime.GOMAXPROCS(0)-n)) }
 }

@@ -78,6 +78,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.MaxBatchDelay = signInBatchDelay
 	s := &Store{db: db, path: path, opts: opts, now: opts.Now, scopes: userAccounts{limit: opts.CacheSize}}
 	s.Core = store.NewCore(s, store.CoreOptions{Policy: opts.Policy, MaxSessionsPerUser: opts.MaxSessionsPerUser, CacheSize: opts.CacheSize, Now: opts.Now})
 	if err := s.init(); err != nil {

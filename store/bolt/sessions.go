@@ -22,7 +22,7 @@ func (s *Store) CreateSessions(batch []store.SessionFor) ([]store.Session, []str
 	}
 	var capped []store.TokenHash
 	refused := false
-	err := s.update(func(tx *bbolt.Tx) error {
+	err := s.signInBatch(func(tx *bbolt.Tx) error {
 		capped, refused = capped[:0], false
 		for i, sess := range out {
 			if p := batch[i].WithPasskey; p != nil {

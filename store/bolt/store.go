@@ -103,6 +103,26 @@ func (s *Store) update(fn func(*bbolt.Tx) error) error {
 	return err
 }
 
+// signInBatchDelay is how long a sign-in's commit waits for others to
+// share its fsync: about one flush of a fast disk, so a lone sign-in is
+// hardly slower.
+const signInBatchDelay = time.Millisecond
+
+// signInBatch is update for sign-ins: the commits of sign-ins that arrive
+// within signInBatchDelay of each other share one fsync (bbolt's Batch),
+// so a burst of cheap sign-ins (passkeys) is not held to one disk flush
+// each. fn may run more than once, so it must start from scratch.
+func (s *Store) signInBatch(fn func(*bbolt.Tx) error) error {
+	s.writes.Add(1)
+	defer func() {
+		s.commits.Add(1)
+		s.ForgetAllUsers()
+		s.dirs.invalidate()
+		s.publish()
+	}()
+	return s.db.Batch(fn)
+}
+
 // updateLastActive is update for the last-active flush, which leaves partner
 // directories valid: it only moves last-active times later (so a cached
 // expiry is early, never late) and closes sessions the directory already
