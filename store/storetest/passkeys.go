@@ -28,6 +28,7 @@ var passkeyTests = []test{
 	{"ResetRemovesPasskeys", testResetRemovesPasskeys},
 	{"SessionSignedInWithPasskey", testSessionSignedInWithPasskey},
 	{"PasskeySessionOneCommit", testPasskeySessionOneCommit},
+	{"PasskeyChangesInParallel", testPasskeyChangesInParallel},
 }
 
 var credSeq atomic.Int64
@@ -747,5 +748,63 @@ func testPasskeySessionOneCommit(t *testing.T, open Opener) {
 	}
 	if _, _, err := s.CreatePasskeySession(u.ID, store.NewSession{Auth: store.AuthPasskey}, pk, store.PasskeyUse{SignCount: 7}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a removed passkey: %v, want ErrNotFound", err)
+	}
+}
+
+// Sign-ins with a user's passkeys, their removal, a rename and a reset,
+// all released together, again and again: each ends as one of them
+// decided (a sign-in that found its passkey gone or its counter passed,
+// a reset that found nothing left), never with a database error such as
+// a deadlock between one change's locks and another's.
+func testPasskeyChangesInParallel(t *testing.T, open Opener) {
+	s, _ := openAt(t, open, Options{})
+	u := mustUser(t, s, store.RoleClientStaff)
+	for round := range 10 {
+		pks := []store.Passkey{
+			mustPasskey(t, s, newPasskey(u.ID, "A", 1), store.Actor{}),
+			mustPasskey(t, s, newPasskey(u.ID, "B", 1), store.Actor{}),
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		check := func(what string, err error, allowed ...error) {
+			for _, a := range allowed {
+				if errors.Is(err, a) {
+					return
+				}
+			}
+			if err != nil {
+				t.Errorf("round %d, %s: %v", round, what, err)
+			}
+		}
+		for i := range 6 {
+			pk := pks[i%2]
+			wg.Go(func() {
+				<-start
+				_, _, err := s.CreatePasskeySession(u.ID, store.NewSession{Auth: store.AuthPasskey}, pk, store.PasskeyUse{SignCount: uint32(2 + i)})
+				check("a sign-in", err, store.ErrSignCountBack, store.ErrNotFound)
+			})
+		}
+		wg.Go(func() {
+			<-start
+			check("a removal", s.RemovePasskey(u.ID, pks[1].ID, store.Actor{}), store.ErrNotFound)
+		})
+		wg.Go(func() {
+			<-start
+			check("a rename", s.RenamePasskey(u.ID, pks[0].ID, "Renamed"), store.ErrNotFound)
+		})
+		wg.Go(func() {
+			<-start
+			check("a confirmation", s.UsePasskey(pks[0], store.PasskeyUse{SignCount: 1}), store.ErrSignCountBack, store.ErrNotFound)
+		})
+		wg.Go(func() {
+			<-start
+			_, err := s.ResetTwoStep("", u.ID, store.Actor{})
+			check("a reset", err, store.ErrTwoStepOff)
+		})
+		close(start)
+		wg.Wait()
+		if left := mustPasskeys(t, s, u.ID); len(left) != 0 {
+			t.Fatalf("round %d: %d passkeys after the reset", round, len(left))
+		}
 	}
 }
