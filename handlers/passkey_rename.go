@@ -31,6 +31,8 @@ func (h *handler) passkeyRename(c *fiber.Ctx) error {
 	switch {
 	case errors.Is(err, store.ErrPasskeyName):
 		status, row.Error = fiber.StatusBadRequest, "Give the passkey a name of 1 to 64 characters."
+	case errors.Is(err, store.ErrNotFound): // removed meanwhile
+		return err
 	case err != nil:
 		return notSaved("rename the passkey", err)
 	default:
