@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,7 +109,9 @@ func newCluster(ctx context.Context, bin, parent string, settings []string) (*Cl
 	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"),
 		"-D", c.dataDir(), "-U", superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
-	if out, err := initdb.CombinedOutput(); err != nil {
+	var out []byte
+	err = onOwnThread(func() error { out, err = initdb.CombinedOutput(); return err })
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pgtest: initdb in %s: %w\n%s", dir, err, out)
 	}
@@ -170,14 +173,26 @@ func (c *Cluster) start(ctx context.Context) error {
 		Setpgid:   true,
 		Pdeathsig: syscall.SIGINT,
 	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("pgtest: start postgres: %w", err)
-	}
 	srv := &server{cmd: cmd, exited: make(chan struct{})}
+	started := make(chan error, 1)
 	go func() {
+		// The parent-death signal is sent when the thread that started the
+		// child ends, not the process (prctl(2)); the runtime ends threads
+		// (one whose goroutine exits locked to it, as password hashes at
+		// low priority do), so this one is kept for the server's life.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
 		srv.err = cmd.Wait()
 		close(srv.exited)
 	}()
+	if err := <-started; err != nil {
+		return fmt.Errorf("pgtest: start postgres: %w", err)
+	}
 	if err := c.waitReady(ctx, srv); err != nil {
 		cmd.Process.Kill()
 		<-srv.exited
@@ -271,4 +286,16 @@ func removeStale() {
 		}
 		os.RemoveAll(d)
 	}
+}
+
+// onOwnThread runs fn, which runs a child with a parent-death signal to
+// its end, on a thread that cannot end meanwhile (see start).
+func onOwnThread(fn func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		done <- fn()
+	}()
+	return <-done
 }

@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -126,5 +129,59 @@ func TestTerminate(t *testing.T) {
 	}
 	if _, err := bystander.Exec(ctx, "SELECT 1"); err != nil {
 		t.Errorf("another connection was cut too: %v", err)
+	}
+}
+
+// TestServerOutlivesTheThreadThatStartedIt: the thread that asks for a
+// cluster ends (a goroutine that exits locked to its thread ends it, as a
+// password hash at low priority may), and the server, started with a
+// parent-death signal, keeps running: the kernel sends that signal when
+// the thread that started the child ends, not the process.
+func TestServerOutlivesTheThreadThatStartedIt(t *testing.T) {
+	type started struct {
+		c   *Cluster
+		err error
+	}
+	var got started
+	for {
+		done := make(chan *started, 1)
+		go func() {
+			runtime.LockOSThread()
+			if syscall.Gettid() == os.Getpid() {
+				// The main thread never ends; try again on another.
+				runtime.UnlockOSThread()
+				done <- nil
+				return
+			}
+			// Never unlocked: the thread ends with this goroutine.
+			c, err := New(context.Background(), Options{})
+			done <- &started{c, err}
+		}()
+		if s := <-done; s != nil {
+			got = *s
+			break
+		}
+	}
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	defer got.c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// A signal would stop the server within milliseconds of the thread's
+	// end; it is still running seconds later.
+	got.c.mu.Lock()
+	exited := got.c.srv.exited
+	got.c.mu.Unlock()
+	select {
+	case <-exited:
+		t.Fatal("the server stopped when the thread that started it ended")
+	case <-time.After(2 * time.Second):
+	}
+	conn := mustConnect(t, got.c.URL("postgres"))
+	defer conn.Close(ctx)
+	var one int
+	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("the server after its starter's thread ended: %v", err)
 	}
 }
