@@ -46,16 +46,23 @@ func newHashGate() *password.Gate {
 		WithReserved(reservedSlots, reservedSlots*hashWaitersPerSlot)
 }
 
-// hashing runs fn, which hashes a password, inside the gate as who and
-// below everything else on the CPUs (password.LowPriority), or returns
-// password.ErrBusy without running it.
+// hashing runs fn, which hashes a password, inside the gate as who, or
+// returns password.ErrBusy without running it. A hash that runs alone
+// runs as everything else does: a sign-in on a machine busy with other
+// work is not held back. One that runs beside others (many sign-ins at
+// once, a flood) runs below everything else (password.LowPriority), so
+// that pages and passkey sign-ins keep the CPU.
 func (h *handler) hashing(who password.Caller, fn func()) error {
 	release, err := h.hashGate.EnterAs(who)
 	if err != nil {
 		return err
 	}
 	defer release()
-	password.LowPriority(fn)
+	if h.hashGate.Running() == 1 {
+		fn() // alone: at the priority of everything else
+	} else {
+		password.LowPriority(fn)
+	}
 	return nil
 }
 

@@ -65,6 +65,9 @@ func (g *Gate) WithReserved(running, waiting int) *Gate {
 	return g
 }
 
+// Running is how many hashes run now, its caller's included.
+func (g *Gate) Running() int { return len(g.slots) + len(g.reserved) }
+
 // Slots is how many hashes may run at once, reserved slots included.
 func (g *Gate) Slots() int { return cap(g.slots) + cap(g.reserved) }
 
