@@ -114,7 +114,13 @@ func (h *handler) passkeysHere(c *fiber.Ctx) passkeyState {
 	if h.rp == nil {
 		return passkeyState{}
 	}
-	here := c.Protocol() + "://" + originHost(c.Protocol(), c.Hostname())
+	// Over HTTPS as the portal knows it (-secure-cookies, or a trusted
+	// proxy's X-Forwarded-Proto), as the browser sees it.
+	scheme := "http"
+	if h.secure(c) || c.Protocol() == "https" {
+		scheme = "https"
+	}
+	here := scheme + "://" + originHost(scheme, c.Hostname())
 	if here != h.rp.origin {
 		if len(here) > 100 {
 			here = here[:100] + "…"

@@ -611,6 +611,21 @@ func TestPasskey_OffOrElsewhere(t *testing.T) {
 	}
 }
 
+// TestPasskey_BehindHTTPS: a portal that serves its public https address
+// through a proxy that ends TLS (-secure-cookies says so) offers passkeys.
+func TestPasskey_BehindHTTPS(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.PublicURL, c.SecureCookies = "https://portal.example.com", true })
+	b := e.browser(uaChrome)
+	b.host = "portal.example.com"
+	if page := b.get("/login").body; !strings.Contains(page, `data-passkey="sign-in"`) || strings.Contains(page, "Passkeys work only at") {
+		t.Errorf("behind an HTTPS proxy the sign-in page does not offer passkeys:\n%s", page)
+	}
+	b.host = "portal.example.com:8443"
+	if page := b.get("/login").body; !strings.Contains(page, "this page was opened at https://portal.example.com:8443") {
+		t.Errorf("at another port the page does not say where passkeys work:\n%s", page)
+	}
+}
+
 func TestParsePublicURL(t *testing.T) {
 	for _, tc := range []struct{ in, want, err string }{
 		{"", "", ""},
