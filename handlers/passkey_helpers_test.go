@@ -76,6 +76,18 @@ func addPasskey(t testing.TB, b *browser, key *softkey.Authenticator, name strin
 	}
 }
 
+// userWithPasskey is a new client user, signed in from Chrome, who has
+// added a passkey named name from key in that browser.
+func (e *env) userWithPasskey(t testing.TB, email, name string) (store.User, *browser, *softkey.Authenticator) {
+	t.Helper()
+	u := e.user(store.RoleClientStaff, email)
+	b := e.localBrowser(uaChrome)
+	b.signIn(u.Email)
+	key := softkey.New()
+	addPasskey(t, b, key, name)
+	return u, b, key
+}
+
 // passkeySignIn signs in with key from the sign-in page's button and
 // returns the answer's response and reply.
 func passkeySignIn(t testing.TB, b *browser, key *softkey.Authenticator) (resp, passkeyReply) {

@@ -87,11 +87,7 @@ type refusal struct {
 // one); an answer for an unknown account reads exactly the same.
 func TestPasskey_Refusals(t *testing.T) {
 	e := passkeyEnv(t)
-	u := e.user(store.RoleClientStaff, "pk@example.com")
-	owner := e.localBrowser(uaChrome)
-	owner.signIn(u.Email)
-	key := softkey.New()
-	addPasskey(t, owner, key, "Phone")
+	u, _, key := e.userWithPasskey(t, "pk@example.com", "Phone")
 
 	stranger := softkey.New() // a passkey this portal never saw
 	if _, err := stranger.Create(creationFor(t, "localhost"), testOrigin); err != nil {
@@ -245,11 +241,7 @@ func counterOf(t *testing.T, answer []byte) uint32 {
 // behind is refused and recorded; the real one goes on working.
 func TestPasskey_CopiedKeyRefused(t *testing.T) {
 	e := passkeyEnv(t)
-	u := e.user(store.RoleClientStaff, "pk@example.com")
-	b := e.localBrowser(uaChrome)
-	b.signIn(u.Email)
-	key := softkey.New()
-	addPasskey(t, b, key, "YubiKey")
+	u, b, key := e.userWithPasskey(t, "pk@example.com", "YubiKey")
 	id := key.Credentials()[0]
 	copied := softkey.New()
 	if err := key.CopyTo(copied, id); err != nil {
@@ -353,11 +345,7 @@ func TestPasskey_CeremonyOnce(t *testing.T) {
 // wrong passwords; once it is throttled, even a right passkey waits.
 func TestPasskey_Throttled(t *testing.T) {
 	e := passkeyEnv(t)
-	u := e.user(store.RoleClientStaff, "pk@example.com")
-	owner := e.localBrowser(uaChrome)
-	owner.signIn(u.Email)
-	key := softkey.New()
-	addPasskey(t, owner, key, "Phone")
+	_, _, key := e.userWithPasskey(t, "pk@example.com", "Phone")
 
 	b := e.localBrowser(uaFirefox)
 	var r resp
@@ -433,11 +421,7 @@ func TestPasskey_SecondStep(t *testing.T) {
 // two-step sign-in, a passkey signs in without the app: it is both steps.
 func TestPasskey_SatisfiesRequiredTwoStep(t *testing.T) {
 	e := passkeyEnv(t)
-	u := e.user(store.RoleClientStaff, "req@example.com")
-	b := e.localBrowser(uaChrome)
-	b.signIn(u.Email)
-	key := softkey.New()
-	addPasskey(t, b, key, "Laptop")
+	u, _, key := e.userWithPasskey(t, "req@example.com", "Laptop")
 	if err := e.st.SetRequireTwoStep("", u.AccountID, store.Actor{}, true); err != nil {
 		t.Fatal(err)
 	}
@@ -469,11 +453,7 @@ func TestPasskey_SatisfiesRequiredTwoStep(t *testing.T) {
 // does not, and nobody can touch another user's passkey.
 func TestPasskey_ManageNeedsConfirmation(t *testing.T) {
 	e := passkeyEnv(t)
-	u := e.user(store.RoleClientStaff, "pk@example.com")
-	b := e.localBrowser(uaChrome)
-	b.signIn(u.Email)
-	key := softkey.New()
-	addPasskey(t, b, key, "Laptop")
+	u, b, key := e.userWithPasskey(t, "pk@example.com", "Laptop")
 	id := passkeyID(key.Credentials()[0])
 
 	e.clock.Advance(16 * time.Minute) // past the 15-minute window
