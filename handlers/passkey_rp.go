@@ -6,11 +6,12 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/gofiber/fiber/v2"
+
+	"portal/store"
 )
 
 // Passkeys are bound to one web origin: the portal's public address
@@ -99,7 +100,9 @@ func newRelyingParty(origin string) (*relyingParty, error) {
 	return &relyingParty{wa: wa, origin: origin}, nil
 }
 
-const ceremonyLifetime = 5 * time.Minute
+// ceremonyLifetime is how long the store keeps a ceremony, and so how
+// long the browser is given.
+const ceremonyLifetime = store.CeremonyLifetime
 
 // passkeyState is whether passkeys can be used on this request's page,
 // and if not, the sentence that says why ("" when they simply are off).

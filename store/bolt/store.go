@@ -94,10 +94,14 @@ func checkPages(tx *bbolt.Tx) error {
 	return first
 }
 
-// update runs one write transaction. Every write goes through here, so the
-// list cache can never outlive a commit.
+// update runs one write transaction. Every write goes through here (or
+// signInBatch), so the list cache can never outlive a commit.
 func (s *Store) update(fn func(*bbolt.Tx) error) error {
-	err := s.updateLastActive(fn)
+	return s.afterCommit(s.updateLastActive(fn))
+}
+
+// afterCommit is what follows every write but the last-active flush's.
+func (s *Store) afterCommit(err error) error {
 	s.dirs.invalidate() // after the commit: see partnerDirs
 	s.publish()         // after every cache has forgotten the old state
 	return err
@@ -113,14 +117,7 @@ const signInBatchDelay = time.Millisecond
 // so a burst of cheap sign-ins (passkeys) is not held to one disk flush
 // each. fn may run more than once, so it must start from scratch.
 func (s *Store) signInBatch(fn func(*bbolt.Tx) error) error {
-	s.writes.Add(1)
-	defer func() {
-		s.commits.Add(1)
-		s.ForgetAllUsers()
-		s.dirs.invalidate()
-		s.publish()
-	}()
-	return s.db.Batch(fn)
+	return s.afterCommit(s.commit(s.db.Batch, fn))
 }
 
 // updateLastActive is update for the last-active flush, which leaves partner
@@ -128,12 +125,18 @@ func (s *Store) signInBatch(fn func(*bbolt.Tx) error) error {
 // expiry is early, never late) and closes sessions the directory already
 // counted as expired.
 func (s *Store) updateLastActive(fn func(*bbolt.Tx) error) error {
+	return s.commit(s.db.Update, fn)
+}
+
+// commit runs fn in a write transaction by run (Update or Batch), and
+// forgets every user's kept state once it has committed.
+func (s *Store) commit(run func(func(*bbolt.Tx) error) error, fn func(*bbolt.Tx) error) error {
 	s.writes.Add(1)
 	defer func() { // after the commit: nothing read before it is kept
 		s.commits.Add(1)
 		s.ForgetAllUsers()
 	}()
-	return s.db.Update(fn)
+	return run(fn)
 }
 
 func put(b *bbolt.Bucket, key []byte, v any) error {
